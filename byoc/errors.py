@@ -1,0 +1,112 @@
+"""One error hierarchy; each class says what the caller should do.
+
+```
+ByocError
+├── RequestError            bad input on an inbound webhook; carries the HTTP status to answer
+│   ├── SignatureError      401: the signature (or secret) does not verify
+│   ├── MalformedPayload    400: the body cannot be understood; retrying it will not help
+│   ├── NotFound            404: no such route or channel
+│   └── PayloadTooLarge     413: the body is over the configured limit
+├── DeliveryError           a call to the help desk or to a channel failed
+│   ├── RetryableError      try again later (`retry_after` seconds when the peer said so)
+│   │   └── RateLimited     the peer answered 429 (or the channel's equivalent)
+│   └── PermanentError      do not retry: the peer refused this message for good
+│       └── StaleConversation   the help desk will not take messages in that conversation any more
+├── ConfigurationError      a setting or credential is wrong; the message names the fix
+└── PluginError             a channel plugin failed to load or misbehaved
+```
+
+The HTTP layer maps these classes to status codes in one place (`byoc.http`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ByocError",
+    "ConfigurationError",
+    "DeliveryError",
+    "MalformedPayload",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermanentError",
+    "PluginError",
+    "RateLimited",
+    "RequestError",
+    "RetryableError",
+    "SignatureError",
+    "StaleConversation",
+]
+
+
+class ByocError(Exception):
+    """Root of every error byoc raises on purpose."""
+
+
+class RequestError(ByocError):
+    """An inbound request that byoc refuses; `status_code` is the HTTP answer."""
+
+    status_code = 400
+
+
+class SignatureError(RequestError):
+    """The request's signature or secret does not verify (HTTP 401)."""
+
+    status_code = 401
+
+
+class MalformedPayload(RequestError):
+    """The request body is not what the sender's API documents (HTTP 400)."""
+
+    status_code = 400
+
+
+class NotFound(RequestError):
+    """No route, or no channel by that name (HTTP 404)."""
+
+    status_code = 404
+
+
+class PayloadTooLarge(RequestError):
+    """The body is over the bridge's limit (HTTP 413)."""
+
+    status_code = 413
+
+
+class DeliveryError(ByocError):
+    """A call to a peer (help desk or channel) failed."""
+
+
+class RetryableError(DeliveryError):
+    """The call may succeed later; `retry_after` is the peer's hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(RetryableError):
+    """The peer throttled us (HTTP 429 or the channel's equivalent)."""
+
+
+class PermanentError(DeliveryError):
+    """The peer refused this message for good; retrying the same request will not help."""
+
+
+class StaleConversation(PermanentError):
+    """The help desk refuses new messages in this conversation ("not the latest conversation")."""
+
+    def __init__(self, message: str, *, conversation_id: str) -> None:
+        super().__init__(message)
+        self.conversation_id = conversation_id
+
+
+class ConfigurationError(ByocError):
+    """A setting or credential is missing or wrong; the message says how to fix it."""
+
+
+class PluginError(ByocError):
+    """A channel plugin could not be loaded or broke its contract."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(f"channel plugin {plugin!r}: {message}")
+        self.plugin = plugin

@@ -1,0 +1,124 @@
+"""The help-desk contract (Freshchat first) and the events it reports.
+
+The sync algorithm talks to the help desk only through `Messaging`. Each method is one upstream
+call, so the algorithm's call count is the bridge's call count.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from .models import Part, Profile, utcnow
+from .webhook import WebhookRequest
+
+__all__ = [
+    "AgentMessage",
+    "ConversationChanged",
+    "HelpdeskUser",
+    "Messaging",
+    "MessagingEvent",
+    "Posted",
+]
+
+
+@attrs.frozen(kw_only=True)
+class HelpdeskUser:
+    """A help-desk user; `reference_id` carries the channel user's id."""
+
+    id: str
+    reference_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Posted:
+    """Where a message landed."""
+
+    conversation_id: str
+    message_id: str
+
+
+@attrs.frozen(kw_only=True)
+class AgentMessage:
+    """A message created in a help-desk conversation, as its webhook reported it.
+
+    Not every one is for the end user: the sync algorithm drops user-authored echoes
+    (`actor_type == "user"`), private notes and system messages.
+    """
+
+    message_id: str
+    conversation_id: str
+    user_id: str | None
+    actor_type: str
+    actor_id: str | None = None
+    message_type: str = "normal"
+    private: bool = False
+    parts: tuple[Part, ...] = attrs.field(converter=tuple, factory=tuple)
+    created_at: datetime = attrs.field(factory=utcnow)
+
+
+@attrs.frozen(kw_only=True)
+class ConversationChanged:
+    """A conversation changed state; `status` is resolved, reopened or assigned."""
+
+    conversation_id: str
+    status: str
+    user_id: str | None = None
+    event_id: str | None = None
+
+
+MessagingEvent = AgentMessage | ConversationChanged
+
+
+class Messaging(ABC):
+    """What the bridge needs from a help desk. Every method is a single upstream call.
+
+    Errors: `RetryableError` (with `retry_after`) for throttling and outages,
+    `StaleConversation` when a conversation no longer takes messages, `PermanentError` for
+    refusals, `ConfigurationError` for bad credentials; `parse_webhook` raises `SignatureError`
+    or `MalformedPayload` for bad input.
+    """
+
+    @abstractmethod
+    async def find_user(self, reference_id: str) -> HelpdeskUser | None:
+        """The user whose `reference_id` is this, or None (several: the oldest)."""
+
+    @abstractmethod
+    async def create_user(self, reference_id: str, profile: Profile | None) -> HelpdeskUser:
+        """Create a user carrying `reference_id` and what the channel told of its profile."""
+
+    @abstractmethod
+    async def get_user(self, user_id: str) -> HelpdeskUser:
+        """The user with this help-desk id."""
+
+    @abstractmethod
+    async def list_conversations(self, user_id: str) -> list[str]:
+        """Ids of the user's conversations, the most recent first as far as the help desk tells."""
+
+    @abstractmethod
+    async def create_conversation(self, user_id: str, parts: Sequence[Part]) -> Posted:
+        """Start a conversation for `user_id` whose first message is `parts`."""
+
+    @abstractmethod
+    async def post_message(
+        self, conversation_id: str, user_id: str, parts: Sequence[Part]
+    ) -> Posted:
+        """Add the user's message to a conversation (`StaleConversation` if it takes no more)."""
+
+    @abstractmethod
+    async def parse_webhook(self, request: WebhookRequest) -> Sequence[MessagingEvent]:
+        """Verify (on the raw bytes) and parse a help-desk webhook."""
+
+    async def rehost(self, part: Part) -> Part:
+        """Copy a media part whose URL will expire into the help desk's own storage.
+
+        The default keeps the part as it is. Implementations return a part pointing at the
+        help desk's copy, or raise `DeliveryError` (the caller then keeps the link, visibly).
+        """
+        return part
+
+    async def aclose(self) -> None:
+        """Release connections; called once when the bridge shuts down."""

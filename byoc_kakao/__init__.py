@@ -1,0 +1,1 @@
+"""KakaoTalk channel plugins for byoc."""

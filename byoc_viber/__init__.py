@@ -1,0 +1,1 @@
+"""Viber channel plugin for byoc."""
