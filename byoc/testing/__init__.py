@@ -1,0 +1,1 @@
+"""Emulators and fakes that ship with byoc, for tests, benchmarks and the demo."""
