@@ -35,6 +35,7 @@ from typing_extensions import Self
 
 from .errors import ConfigurationError
 from .models import ChannelEvent, OutboundMessage, Part, SendResult
+from .store.base import Store
 from .webhook import WebhookRequest, WebhookResponse
 
 __all__ = ["Capabilities", "Channel", "InstallResult", "require_setting"]
@@ -72,6 +73,12 @@ class Channel(ABC):
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    store: Store | None = None
+
+    def bind(self, store: Store) -> None:
+        """Called by the bridge before any other method: the store the channel may keep state in
+        (Kakao callback URLs, queued replies). Overriders call `super().bind(store)`."""
+        self.store = store
 
     @abstractmethod
     async def parse(self, request: WebhookRequest) -> Sequence[ChannelEvent]:

@@ -66,6 +66,8 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 
 
 # -- message parts -----------------------------------------------------------------------------
+# Media parts carry `helpdesk_ref` once `Messaging.rehost` copied them into the help desk's own
+# storage (Freshchat's file hash): channel media URLs expire, the copy does not.
 
 
 @attrs.frozen(kw_only=True)
@@ -84,6 +86,7 @@ class Image:
     mime_type: str | None = None
     size: int | None = None
     name: str | None = None
+    helpdesk_ref: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -96,6 +99,7 @@ class Video:
     size: int | None = None
     duration: int | None = None
     thumbnail_url: str | None = None
+    helpdesk_ref: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +110,7 @@ class File:
     name: str = "file"
     mime_type: str | None = None
     size: int | None = None
+    helpdesk_ref: str | None = None
 
 
 @attrs.frozen(kw_only=True)
