@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
 
 import attrs
 from typing_extensions import Self
@@ -71,8 +70,9 @@ class InstallResult:
 class Channel(ABC):
     """Base class of every channel plugin. Subclasses set `name` and `capabilities`."""
 
-    name: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    # Set at class level by plugins; an instance may override them (a second account of a channel).
+    name: str
+    capabilities: Capabilities
     store: Store | None = None
 
     def bind(self, store: Store) -> None:
