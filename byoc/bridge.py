@@ -11,20 +11,36 @@ app = bridge          # any ASGI server, or mount it in FastAPI/Starlette/... un
 
 Routes: `POST /channels/{name}/webhook` (a channel's target URL), `POST /messaging/webhook`
 (Freshchat webhooks), `GET /healthz`.
+
+**Delivery.** By default (`delivery="durable"`) a webhook is answered 2xx only once its event is
+stored in the queue; workers deliver it afterwards, retrying as the `RetryPolicy` says, and what
+cannot be delivered becomes a dead letter (`dead_letters()`, `replay()`). If the store cannot take
+the event, the answer is 503 and the sender retries. `delivery="inline"` delivers inside the
+webhook request instead (lower latency, nothing survives a crash mid-delivery).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Literal
 
+from . import codec
 from .asgi import Receive, Scope, Send
 from .channel import Channel, InstallResult
-from .errors import ConfigurationError, NotFound
+from .clock import Clock, SystemClock
+from .delivery import Dispatcher
+from .errors import ByocError, ConfigurationError, MalformedPayload, NotFound, RetryableError
 from .http import BridgeApp
-from .messaging import AgentMessage, ConversationChanged, Messaging
+from .messaging import AgentMessage, ConversationChanged, Messaging, MessagingEvent
+from .models import ChannelEvent, InboundMessage
+from .retry import RetryPolicy
 from .store import MemoryStore, Store
-from .sync import Outcome, ReferenceIds, ResolvedPolicy, Sync
+from .store.queue import DeadLetter, Job
+from .sync import DEFAULT_DEDUPE_TTL, Outcome, ReferenceIds, ResolvedPolicy, Sync
 from .webhook import WebhookRequest, WebhookResponse
 
 __all__ = ["Bridge"]
@@ -32,6 +48,12 @@ __all__ = ["Bridge"]
 log = logging.getLogger("byoc.bridge")
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+# Clocks of the bridge and the help desk differ; look this far back for a message that a
+# delivery interrupted by a crash may already have posted.
+_RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
+
+Delivery = Literal["durable", "inline"]
 
 
 def _target_url_key(name: str) -> str:
@@ -51,6 +73,10 @@ class Bridge:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         reference_ids: ReferenceIds | None = None,
         resolved_policy: ResolvedPolicy = ResolvedPolicy.REOPEN,
+        delivery: Delivery = "durable",
+        retry_policy: RetryPolicy | None = None,
+        concurrency: int = 32,
+        clock: Clock | None = None,
     ) -> None:
         names = [c.name for c in channels]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -58,6 +84,8 @@ class Bridge:
             raise ConfigurationError(
                 f"two channels share the name {duplicates[0]!r}; names must differ"
             )
+        if delivery not in ("durable", "inline"):
+            raise ConfigurationError(f"delivery must be 'durable' or 'inline', not {delivery!r}")
         if store is None:
             log.warning("no store given: using memory, so mappings are lost on restart")
             store = MemoryStore()
@@ -66,6 +94,8 @@ class Bridge:
         self.store = store
         self.public_url = public_url.rstrip("/") if public_url else None
         self.max_body_size = max_body_size
+        self.delivery = delivery
+        self.clock = clock or SystemClock()
         for channel in channels:
             channel.bind(store)
         self.sync = Sync(
@@ -75,7 +105,15 @@ class Bridge:
             reference_ids=reference_ids,
             resolved_policy=resolved_policy,
         )
+        self.dispatcher = Dispatcher(
+            store=store,
+            handler=self._run_job,
+            policy=retry_policy,
+            clock=self.clock,
+            concurrency=concurrency,
+        )
         self.app = BridgeApp(self)
+        self._start_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
@@ -92,20 +130,102 @@ class Bridge:
             )
         events = await channel.parse(request)
         for event in events:
-            await self.sync.deliver_event(event)
+            await self._accept_channel_event(event)
         return await channel.ack(request, events)
 
     async def handle_messaging_webhook(self, request: WebhookRequest) -> WebhookResponse:
         """Verify and parse a help-desk webhook; send agent replies to their users."""
         for event in await self.messaging.parse_webhook(request):
-            if isinstance(event, AgentMessage):
-                outcome = await self.sync.deliver_reply(event)
-            elif isinstance(event, ConversationChanged):
-                outcome = await self.sync.conversation_changed(event)
-            else:
-                outcome = Outcome.IGNORED
+            outcome = await self._accept_messaging_event(event)
             log.debug("help-desk event %s: %s", type(event).__name__, outcome.value)
         return WebhookResponse()
+
+    async def _accept_channel_event(self, event: ChannelEvent) -> Outcome:
+        if self.delivery == "inline" or not isinstance(event, InboundMessage):
+            return await self.sync.deliver_event(event)
+        return await self._enqueue(
+            lane=f"in:{event.channel}:{event.user_id}",
+            kind="inbound",
+            event=event,
+            dedupe_key=f"q:in:{event.channel}:{event.message_id}",
+        )
+
+    async def _accept_messaging_event(self, event: MessagingEvent) -> Outcome:
+        if isinstance(event, ConversationChanged):
+            return await self.sync.conversation_changed(event)
+        if self.delivery == "inline":
+            return await self.sync.deliver_reply(event)
+        if not self.sync.is_for_the_user(event):
+            return Outcome.IGNORED  # echoes and notes never cost a queue write
+        return await self._enqueue(
+            # One lane per help-desk user keeps an agent's replies in order.
+            lane=f"out:{event.user_id or event.conversation_id}",
+            kind="reply",
+            event=event,
+            dedupe_key=f"q:out:{event.message_id}",
+        )
+
+    async def _enqueue(self, *, lane: str, kind: str, event: object, dedupe_key: str) -> Outcome:
+        await self.start()
+        payload = json.dumps(codec.encode(event), ensure_ascii=False)
+        try:
+            job_id = await self.store.enqueue(
+                lane=lane, kind=kind, payload=payload, dedupe_key=dedupe_key, ttl=DEFAULT_DEDUPE_TTL
+            )
+        except ByocError:
+            raise
+        except Exception as exc:
+            # Not stored means not acknowledged: the sender retries on a 503.
+            log.error("could not store an event: %s", exc)
+            raise RetryableError(f"the bridge could not store the event ({exc})") from exc
+        if job_id is None:
+            log.info("duplicate webhook for %s ignored", dedupe_key)
+            return Outcome.DUPLICATE
+        self.dispatcher.wake()
+        return Outcome.DELIVERED
+
+    async def _run_job(self, job: Job) -> None:
+        try:
+            event = codec.decode(json.loads(job.payload))
+        except (ValueError, MalformedPayload) as exc:
+            raise MalformedPayload(f"stored job {job.id} cannot be decoded: {exc}") from exc
+        if job.kind == "inbound" and isinstance(event, InboundMessage):
+            since = None
+            if job.recovering:
+                accepted = datetime.fromtimestamp(job.accepted_at, timezone.utc)
+                since = accepted - _RECOVERY_CLOCK_SKEW
+            await self.sync.deliver_inbound(event, dedupe=False, recovering_since=since)
+        elif job.kind == "reply" and isinstance(event, AgentMessage):
+            await self.sync.deliver_reply(event, dedupe=False)
+        else:
+            raise MalformedPayload(f"stored job {job.id} has unknown kind {job.kind!r}")
+
+    # -- life cycle and dead letters -------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the delivery workers (also done on the first webhook and on ASGI startup)."""
+        if self.delivery == "durable" and not self.dispatcher.started:
+            async with self._start_lock:
+                await self.dispatcher.start()
+
+    async def wait_idle(self) -> None:
+        """Wait until no job is in flight or due (tests and the demo use this)."""
+        if self.dispatcher.started:
+            await self.dispatcher.wait_idle()
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        return await self.store.dead_letters(limit=limit)
+
+    async def replay(self, dead_id: int) -> bool:
+        """Queue a dead letter again; False when there is no such dead letter."""
+        job_id = await self.store.replay(dead_id, now=self.clock.time())
+        if job_id is None:
+            return False
+        self.dispatcher.wake()
+        return True
+
+    async def drop(self, dead_id: int) -> bool:
+        return await self.store.drop(dead_id)
 
     # -- installation ----------------------------------------------------------------------
 
@@ -149,8 +269,9 @@ class Bridge:
         """The target URL recorded by the last `install()` of a channel."""
         return await self.store.get_setting(_target_url_key(name))
 
-    async def aclose(self) -> None:
-        """Close channels, help desk and store."""
+    async def aclose(self, grace: float = 10.0) -> None:
+        """Stop taking work, let deliveries in flight finish (`grace` seconds), close everything."""
+        await self.dispatcher.stop(grace)
         for channel in self.channels.values():
             await channel.aclose()
         await self.messaging.aclose()

@@ -112,6 +112,17 @@ class Messaging(ABC):
     async def parse_webhook(self, request: WebhookRequest) -> Sequence[MessagingEvent]:
         """Verify (on the raw bytes) and parse a help-desk webhook."""
 
+    async def find_posted(
+        self, conversation_id: str, user_id: str, parts: Sequence[Part], since: datetime
+    ) -> Posted | None:
+        """The user's message with these parts in the conversation since `since`, if any.
+
+        Used only to recover a delivery that was in flight when the bridge stopped: the help desk
+        has no idempotency key, so the bridge looks before posting again. The default cannot
+        tell (None), and the message is posted again.
+        """
+        return None
+
     async def rehost(self, part: Part) -> Part:
         """Copy a media part whose URL will expire into the help desk's own storage.
 

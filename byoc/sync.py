@@ -31,6 +31,7 @@ import enum
 import logging
 from collections import OrderedDict
 from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 
 import attrs
 
@@ -127,7 +128,7 @@ class Sync:
     # -- user → agent ----------------------------------------------------------------------
 
     async def deliver_event(self, event: ChannelEvent) -> Outcome:
-        """Handle any channel event; only messages reach the help desk."""
+        """Handle any channel event inline; only messages reach the help desk."""
         if isinstance(event, InboundMessage):
             return await self.deliver_inbound(event)
         log.info(
@@ -135,18 +136,30 @@ class Sync:
         )
         return Outcome.IGNORED
 
-    async def deliver_inbound(self, message: InboundMessage) -> Outcome:
-        """Bring one user message into the help desk, exactly once."""
+    async def deliver_inbound(
+        self,
+        message: InboundMessage,
+        *,
+        dedupe: bool = True,
+        recovering_since: datetime | None = None,
+    ) -> Outcome:
+        """Bring one user message into the help desk, exactly once.
+
+        `dedupe=False` when the caller deduped already (the durable queue does, on accepting
+        the webhook). `recovering_since` is set for a delivery that was in flight when the
+        bridge stopped: the help desk is asked first whether the message arrived after that time.
+        """
         key = f"in:{message.channel}:{message.message_id}"
         async with self.store.lock(f"in:{message.channel}:{message.user_id}"):
-            if not await self.store.claim(key, self.dedupe_ttl):
+            if dedupe and not await self.store.claim(key, self.dedupe_ttl):
                 log.info("duplicate %s message %s ignored", message.channel, message.message_id)
                 return Outcome.DUPLICATE
             try:
-                posted = await self._post_inbound(message)
+                posted = await self._post_inbound(message, recovering_since)
             except BaseException:
-                # Not delivered: let the channel's (or the queue's) retry try again.
-                await self.store.release(key)
+                # Not delivered: let the channel's retry try again.
+                if dedupe:
+                    await self.store.release(key)
                 raise
         log.info(
             "%s message %s from %s → conversation %s message %s",
@@ -158,10 +171,18 @@ class Sync:
         )
         return Outcome.DELIVERED
 
-    async def _post_inbound(self, message: InboundMessage) -> Posted:
+    async def _post_inbound(
+        self, message: InboundMessage, recovering_since: datetime | None
+    ) -> Posted:
         parts = await self._rehosted(message)
         link = await self.store.get_link(message.channel, message.user_id)
         if link is not None and link.conversation_id is not None:
+            if recovering_since is not None:
+                found = await self._already_posted(
+                    link, link.conversation_id, parts, recovering_since
+                )
+                if found is not None:
+                    return found
             if link.resolved and self.resolved_policy is ResolvedPolicy.NEW:
                 return await self._start_conversation(link, parts)
             return await self._post_to_link(link, link.conversation_id, parts)
@@ -169,8 +190,8 @@ class Sync:
         if link is not None:
             user, known = link.helpdesk_user_id, True
         else:
-            found = await self._find_or_create_user(message)
-            user, known = found[0].id, found[1]
+            helpdesk_user, known = await self._find_or_create_user(message)
+            user = helpdesk_user.id
             link = UserLink(
                 channel=message.channel, channel_user_id=message.user_id, helpdesk_user_id=user
             )
@@ -179,8 +200,31 @@ class Sync:
             # existed (another bridge, a lost store): continue the latest one.
             conversations = await self.messaging.list_conversations(user)
             if conversations:
+                if recovering_since is not None:
+                    found = await self._already_posted(
+                        link, conversations[0], parts, recovering_since
+                    )
+                    if found is not None:
+                        return found
                 return await self._post_to_link(link, conversations[0], parts)
         return await self._start_conversation(link, parts)
+
+    async def _already_posted(
+        self, link: UserLink, conversation_id: str, parts: Sequence[Part], since: datetime
+    ) -> Posted | None:
+        found = await self.messaging.find_posted(
+            conversation_id, link.helpdesk_user_id, parts, since
+        )
+        if found is not None:
+            log.warning(
+                "message was already in conversation %s before a restart; not posting again",
+                conversation_id,
+            )
+            if link.conversation_id != conversation_id:
+                await self.store.save_link(
+                    attrs.evolve(link, conversation_id=conversation_id, resolved=False)
+                )
+        return found
 
     async def _find_or_create_user(self, message: InboundMessage) -> tuple[HelpdeskUser, bool]:
         reference_id = self.reference_ids.make(message.channel, message.user_id)
@@ -254,11 +298,16 @@ class Sync:
 
     # -- agent → user ----------------------------------------------------------------------
 
-    async def deliver_reply(self, event: AgentMessage) -> Outcome:
-        """Send an agent's message to its channel user, exactly once."""
+    @staticmethod
+    def is_for_the_user(event: AgentMessage) -> bool:
+        """False for the user's own messages echoed back, system messages and private notes."""
         if event.actor_type not in _AUTHORS_FOR_THE_USER:
-            return Outcome.IGNORED  # the user's own message echoed back, or a system message
-        if event.private or event.message_type != "normal" or not event.parts:
+            return False
+        return not event.private and event.message_type == "normal" and bool(event.parts)
+
+    async def deliver_reply(self, event: AgentMessage, *, dedupe: bool = True) -> Outcome:
+        """Send an agent's message to its channel user, exactly once."""
+        if not self.is_for_the_user(event):
             return Outcome.IGNORED
         target = await self._route(event)
         if target is None:
@@ -266,7 +315,7 @@ class Sync:
         channel, link = target
         key = f"out:{event.message_id}"
         async with self.store.lock(f"out:{link.channel}:{link.channel_user_id}"):
-            if not await self.store.claim(key, self.dedupe_ttl):
+            if dedupe and not await self.store.claim(key, self.dedupe_ttl):
                 log.info("duplicate agent message %s ignored", event.message_id)
                 return Outcome.DUPLICATE
             outbound = OutboundMessage(
@@ -278,7 +327,8 @@ class Sync:
             try:
                 result = await channel.send(link.channel_user_id, outbound)
             except BaseException:
-                await self.store.release(key)
+                if dedupe:
+                    await self.store.release(key)
                 raise
         log.info(
             "agent message %s → %s user %s as %s%s",

@@ -11,6 +11,8 @@ from typing import Protocol
 
 import attrs
 
+from .queue import DeadLetter, Job
+
 __all__ = ["Store", "UserLink"]
 
 
@@ -58,6 +60,55 @@ class Store(Protocol):
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion for one key (one channel user), first come first served."""
+
+    # -- the durable delivery queue ------------------------------------------------------------
+
+    async def enqueue(
+        self, *, lane: str, kind: str, payload: str, dedupe_key: str, ttl: float
+    ) -> int | None:
+        """Accept a job unless `dedupe_key` was claimed (then None), atomically and durably.
+
+        When this returns, the job survives a crash: the bridge acknowledges the webhook after it.
+        """
+
+    async def take_due(self, *, now: float, limit: int) -> list[Job]:
+        """Lease up to `limit` jobs that may run now: the head of each lane with none in flight.
+
+        Oldest first. A leased job is in flight until `finish`, `retry`, `bury` or `release_all`.
+        """
+
+    async def next_due(self) -> float | None:
+        """When the earliest waiting lane head may run (None: the queue is empty)."""
+
+    async def finish(self, job_id: int) -> None:
+        """The job was delivered: forget it."""
+
+    async def retry(self, job_id: int, *, not_before: float, error: str, at: float) -> None:
+        """The try failed: record it and run the job again not before `not_before`."""
+
+    async def bury(self, job_id: int, *, reason: str, error: str, at: float) -> None:
+        """Give up on the job: move it to the dead letters with its history."""
+
+    async def release_all(self, *, recovering: bool) -> int:
+        """Hand every in-flight job back to the queue (at start-up after a crash, or at shutdown).
+
+        `recovering` marks them as possibly delivered already. Returns how many.
+        """
+
+    async def depth(self) -> int:
+        """Jobs waiting or in flight."""
+
+    async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        """Dead letters, oldest first."""
+
+    async def dead_letter(self, dead_id: int) -> DeadLetter | None:
+        """One dead letter."""
+
+    async def replay(self, dead_id: int, *, now: float) -> int | None:
+        """Put a dead letter back in the queue as a fresh job (None if no such dead letter)."""
+
+    async def drop(self, dead_id: int) -> bool:
+        """Delete a dead letter for good."""
 
     async def aclose(self) -> None:
         """Flush and close."""

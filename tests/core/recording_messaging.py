@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from datetime import datetime
 
 from byoc import codec
 from byoc.errors import DeliveryError, MalformedPayload, SignatureError, StaleConversation
@@ -66,6 +67,14 @@ class RecordingMessaging(Messaging):
             raise StaleConversation("not the latest conversation", conversation_id=conversation_id)
         self.messages[conversation_id].append(tuple(parts))
         return Posted(conversation_id=conversation_id, message_id=self._id("msg"))
+
+    async def find_posted(
+        self, conversation_id: str, user_id: str, parts: Sequence[Part], since: datetime
+    ) -> Posted | None:
+        self.calls.append("find_posted")
+        if tuple(parts) in self.messages.get(conversation_id, []):
+            return Posted(conversation_id=conversation_id, message_id="found")
+        return None
 
     async def parse_webhook(self, request: WebhookRequest) -> Sequence[MessagingEvent]:
         """Webhooks of this help desk are codec-encoded event lists, signed with a shared secret."""
