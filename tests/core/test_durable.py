@@ -1,4 +1,4 @@
-"""Durable delivery: acknowledged means delivered, once, in order — retries, dead letters, recovery."""
+"""Durable delivery: acknowledged means delivered once, in order, across retries and restarts."""
 
 from __future__ import annotations
 
