@@ -47,6 +47,7 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         clock: Clock | None = None,
         concurrency: int = 32,
+        poll_interval: float = 1.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -55,6 +56,9 @@ class Dispatcher:
         self.policy = policy or RetryPolicy()
         self.clock = clock or SystemClock()
         self.concurrency = concurrency
+        # Jobs queued by another process (a dead letter replayed from the command line) are
+        # found by looking again this often.
+        self.poll_interval = poll_interval
         self._running: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -136,8 +140,10 @@ class Dispatcher:
         if self._wakeup.is_set():
             return
         waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wakeup.wait())}
+        delay = self.poll_interval
         if due is not None:
-            waits.add(asyncio.ensure_future(self.clock.sleep(max(0.0, due - self.clock.time()))))
+            delay = min(delay, max(0.0, due - self.clock.time()))
+        waits.add(asyncio.ensure_future(self.clock.sleep(delay)))
         _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for future in pending:
             future.cancel()
