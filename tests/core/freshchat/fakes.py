@@ -4,6 +4,7 @@ what these tests look at (no webhooks, no conversation state rules)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 from collections.abc import Callable
@@ -28,6 +29,7 @@ class FakeFreshchat:
 
     `requests` records every API call; `answer(...)` queues responses that replace the default
     of the next calls (error injection); `media` holds files served on any host under `/media/`.
+    When `gate` is set, API calls wait for it after `arrived` is set (to hold calls in flight).
     """
 
     def __init__(self) -> None:
@@ -41,6 +43,8 @@ class FakeFreshchat:
             {"id": CHANNEL_ID, "name": "Inbox", "enabled": True, "public": True, "tags": []},
         ]
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.gate: asyncio.Event | None = None
+        self.arrived = asyncio.Event()
         self._ids = itertools.count(1)
         self.router = Router(
             not_found=lambda r: json_response(
@@ -81,6 +85,9 @@ class FakeFreshchat:
     def _authorized(self, default: Callable[[Request], Response]) -> Callable[[Request], Any]:
         async def handler(request: Request) -> Response:
             self.requests.append(request)
+            self.arrived.set()
+            if self.gate is not None:
+                await self.gate.wait()
             if request.headers.get("authorization") != f"Bearer {TOKEN}":
                 return json_response(_UNAUTHORIZED, 401)
             if self.queued:
