@@ -132,7 +132,7 @@ class FreshchatClient:
 
     async def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /users`: the created user, with its generated `id`."""
-        return await self._call("POST", "/users", json=body)
+        return await self._call("POST", "/users", body=body)
 
     async def get_user(self, user_id: str) -> dict[str, Any]:
         """`GET /users/{id}`."""
@@ -146,7 +146,7 @@ class FreshchatClient:
 
     async def create_conversation(self, body: dict[str, Any]) -> dict[str, Any]:
         """`POST /conversations`: a conversation whose first message is in `body["messages"]`."""
-        return await self._call("POST", "/conversations", json=body)
+        return await self._call("POST", "/conversations", body=body)
 
     async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
         """`GET /conversations/{id}` (sparse: no messages, no users)."""
@@ -161,7 +161,7 @@ class FreshchatClient:
         return await self._call(
             "PUT",
             f"/conversations/{_segment(conversation_id)}",
-            json=body,
+            body=body,
             conversation_id=conversation_id,
         )
 
@@ -170,7 +170,7 @@ class FreshchatClient:
         return await self._call(
             "POST",
             f"/conversations/{_segment(conversation_id)}/messages",
-            json=body,
+            body=body,
             conversation_id=conversation_id,
         )
 
@@ -222,7 +222,7 @@ class FreshchatClient:
         path: str,
         *,
         params: dict[str, str | int] | None = None,
-        json: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
         files: dict[str, tuple[str, bytes, str]] | None = None,
         conversation_id: str | None = None,
     ) -> dict[str, Any]:
@@ -236,7 +236,7 @@ class FreshchatClient:
                 method,
                 self._base + path,
                 params=params,
-                json=json,
+                json=body,
                 files=files,
                 headers=headers,
                 timeout=self._timeout,
