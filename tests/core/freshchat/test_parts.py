@@ -183,6 +183,11 @@ def test_an_empty_message_still_yields_one_valid_part(parts: list[Part]) -> None
     assert to_freshchat(parts) == ([{"text": {"content": EMPTY_MESSAGE}}], [])
 
 
+def test_something_that_is_not_a_part_is_a_programming_error() -> None:
+    with pytest.raises(TypeError, match="not a byoc part"):
+        to_freshchat(["hello"])  # type: ignore[list-item]
+
+
 def test_empty_text_parts_are_dropped_between_others() -> None:
     message_parts, _ = to_freshchat([Text(text=""), Text(text="a"), Text(text=" ")])
     assert message_parts == [{"text": {"content": "a"}}]
