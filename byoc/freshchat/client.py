@@ -1,0 +1,404 @@
+"""A thin async client for the Freshchat REST API v2: one method per endpoint, one HTTP call each.
+
+It sends the headers Freshchat expects, returns the parsed JSON object of a 2xx answer and turns
+every other outcome into byoc's error hierarchy in one place (`_raise_for_status`):
+
+| answer                                   | raised                                         |
+|------------------------------------------|------------------------------------------------|
+| any 2xx (200, 201, 202)                  | nothing: the JSON object (`{}` for no body)    |
+| 401, 403                                 | `ConfigurationError` naming the token setting  |
+| 429                                      | `RateLimited` with `retry_after` from Retry-After |
+| 5xx, 408, timeouts, connection errors    | `RetryableError`                               |
+| 4xx saying "not the latest conversation" | `StaleConversation`                            |
+| other 4xx                                | `FreshchatRefused` (a `PermanentError`)        |
+
+The client never retries: the retry policy lives with the delivery queue, which knows whether a
+call is safe to repeat (POST /messages has no idempotency key).
+
+```python
+client = FreshchatClient("https://acme.freshchat.com/v2", token)
+users = (await client.find_users("viber:jc9HsWTZ2Yf2NkRZ8KcNug=="))["users"]
+await client.aclose()
+```
+"""
+
+from __future__ import annotations
+
+import email.utils
+import html
+import json
+import math
+import re
+import time
+from datetime import timezone
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+import httpx
+
+from ..errors import (
+    ConfigurationError,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+    StaleConversation,
+)
+
+__all__ = ["FreshchatClient", "FreshchatRefused"]
+
+_JSON = "application/json"
+_TOKEN_HELP = (
+    "check BYOC_FRESHCHAT_API_TOKEN: copy the token from Freshchat Admin > API Tokens "
+    "(generating a new token there revokes the old one)"
+)
+_URL_HELP = "BYOC_FRESHCHAT_API_URL, e.g. https://<account>.freshchat.com/v2"
+_STALE_MARKER = "not the latest conversation"
+_DELTA_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+_HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
+_BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)
+
+
+def _new_http_client(timeout: float) -> httpx.AsyncClient:
+    """The HTTP client made when none is given; the one place that picks the transport."""
+    return httpx.AsyncClient(timeout=timeout)
+
+
+class FreshchatRefused(PermanentError):
+    """Freshchat refused the request for good (a 4xx other than auth, throttling, staleness).
+
+    Carries what Freshchat said: `http_status`, and from its error body `code`, `status`
+    (e.g. `INVALID_VALUE`, `USER_NOT_FOUND`) and `message`; `status` and `code` are None when the
+    body was not Freshchat's JSON error shape.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        http_status: int,
+        code: int | None = None,
+        status: str | None = None,
+        message: str = "",
+    ) -> None:
+        super().__init__(text)
+        self.http_status = http_status
+        self.code = code
+        self.status = status
+        self.message = message
+
+
+class FreshchatClient:
+    """Async low-level client for Freshchat REST v2; every method is one HTTP call.
+
+    `api_url` is used as given, minus a trailing slash (no `/v2` is added: Suite accounts may
+    live under another prefix). An `http` client passed in stays the caller's to close; one made
+    here is closed by `aclose()`. `timeout` (seconds) applies to every call.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str,
+        *,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        url = api_url.strip()
+        if not url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"set {_URL_HELP} (got {url!r}, which is not an http(s) URL)")
+        self._base = url.rstrip("/")
+        self._token = _bare_token(token)
+        self._headers = {"Authorization": f"Bearer {self._token}", "Accept": _JSON}
+        self._timeout = timeout
+        self._owns_http = http is None
+        self._http = http if http is not None else _new_http_client(timeout)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The underlying HTTP client (also used to download media; it sends no credentials)."""
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object made it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    # -- users ---------------------------------------------------------------------------------
+
+    async def find_users(self, reference_id: str) -> dict[str, Any]:
+        """`GET /users?reference_id=`: `{"users": [...]}`, an empty list when none match."""
+        return await self._call("GET", "/users", params={"reference_id": reference_id})
+
+    async def create_user(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /users`: the created user, with its generated `id`."""
+        return await self._call("POST", "/users", body=body)
+
+    async def get_user(self, user_id: str) -> dict[str, Any]:
+        """`GET /users/{id}`."""
+        return await self._call("GET", f"/users/{_segment(user_id)}")
+
+    async def list_user_conversations(self, user_id: str) -> dict[str, Any]:
+        """`GET /users/{id}/conversations`: `{"conversations": [{"id": ...}, ...]}`."""
+        return await self._call("GET", f"/users/{_segment(user_id)}/conversations")
+
+    # -- conversations and messages ------------------------------------------------------------
+
+    async def create_conversation(self, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /conversations`: a conversation whose first message is in `body["messages"]`."""
+        return await self._call("POST", "/conversations", body=body)
+
+    async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
+        """`GET /conversations/{id}` (sparse: no messages, no users)."""
+        return await self._call(
+            "GET", f"/conversations/{_segment(conversation_id)}", conversation_id=conversation_id
+        )
+
+    async def update_conversation(
+        self, conversation_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`PUT /conversations/{id}`: status, assignment, `properties` (an object)."""
+        return await self._call(
+            "PUT",
+            f"/conversations/{_segment(conversation_id)}",
+            body=body,
+            conversation_id=conversation_id,
+        )
+
+    async def post_message(self, conversation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """`POST /conversations/{id}/messages`: the created message, with its `id`."""
+        return await self._call(
+            "POST",
+            f"/conversations/{_segment(conversation_id)}/messages",
+            body=body,
+            conversation_id=conversation_id,
+        )
+
+    async def list_messages(
+        self, conversation_id: str, *, items_per_page: int = 50, page: int | None = None
+    ) -> dict[str, Any]:
+        """`GET /conversations/{id}/messages`: `{"messages": [...], "link"?}`, newest first."""
+        params: dict[str, str | int] = {"items_per_page": items_per_page}
+        if page is not None:
+            params["page"] = page
+        return await self._call(
+            "GET",
+            f"/conversations/{_segment(conversation_id)}/messages",
+            params=params,
+            conversation_id=conversation_id,
+        )
+
+    # -- account -------------------------------------------------------------------------------
+
+    async def list_channels(self) -> dict[str, Any]:
+        """`GET /channels` (first page of 100): `{"channels": [{"id", "name", "enabled"}, ...]}`."""
+        return await self._call("GET", "/channels", params={"page": 1, "items_per_page": 100})
+
+    async def account_configuration(self) -> dict[str, Any]:
+        """`GET /accounts/configuration`: account and app ids; the cheapest token check."""
+        return await self._call("GET", "/accounts/configuration")
+
+    # -- uploads -------------------------------------------------------------------------------
+
+    async def upload_image(
+        self, filename: str, content: bytes, content_type: str
+    ) -> dict[str, Any]:
+        """`POST /images/upload` (multipart field `image`): `{"id", "url", ...}`."""
+        return await self._call(
+            "POST", "/images/upload", files={"image": (filename, content, content_type)}
+        )
+
+    async def upload_file(self, filename: str, content: bytes, content_type: str) -> dict[str, Any]:
+        """`POST /files/upload` (multipart field `file`): `{"file_hash", "file_name", ...}`."""
+        return await self._call(
+            "POST", "/files/upload", files={"file": (filename, content, content_type)}
+        )
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        conversation_id: str | None = None,
+    ) -> dict[str, Any]:
+        what = f"Freshchat {method} {path}"
+        headers = dict(self._headers)
+        if files is None:
+            # Multipart uploads carry their own boundary in Content-Type.
+            headers["Content-Type"] = _JSON
+        try:
+            response = await self._http.request(
+                method,
+                self._base + path,
+                params=params,
+                json=body,
+                files=files,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise RetryableError(
+                f"{what} timed out after {self._timeout:g} s ({type(exc).__name__})"
+            ) from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise ConfigurationError(f"{what}: {exc}; set {_URL_HELP}") from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+        _raise_for_status(
+            response,
+            what=what,
+            conversation_id=conversation_id,
+            secret=self._token,
+            missing_v2=not self._base.endswith("/v2"),
+        )
+        return _json_object(response, what=what)
+
+
+def _bare_token(token: str) -> str:
+    value = _BEARER.sub("", token.strip())
+    if not value:
+        raise ConfigurationError(f"BYOC_FRESHCHAT_API_TOKEN is empty; {_TOKEN_HELP}")
+    if not _HEADER_SAFE.match(value):
+        raise ConfigurationError(
+            "BYOC_FRESHCHAT_API_TOKEN contains spaces, line breaks or non-ASCII characters "
+            f"(pasted with quotes or wrapped?); {_TOKEN_HELP}"
+        )
+    return value
+
+
+def _segment(value: str) -> str:
+    # Ids are opaque strings; a "/" or "?" in one must not change the route.
+    return quote(str(value), safe="")
+
+
+@attrs.frozen(kw_only=True)
+class _ErrorBody:
+    """What an error answer said: Freshchat's `{"code", "status", "message"}`, or a digest of
+    whatever else came back (an HTML page from a proxy, plain text, nothing)."""
+
+    code: int | None = None
+    status: str | None = None
+    message: str = ""
+
+    @classmethod
+    def parse(cls, response: httpx.Response, *, secret: str) -> _ErrorBody:
+        text = response.content.decode("utf-8", errors="replace")
+        try:
+            payload = json.loads(text)
+        except (ValueError, RecursionError):
+            payload = None
+        if isinstance(payload, dict):
+            code = payload.get("code")
+            status = payload.get("status")
+            message = payload.get("message")
+            return cls(
+                code=code if isinstance(code, int) and not isinstance(code, bool) else None,
+                status=status if isinstance(status, str) else None,
+                message=_redact(
+                    message if isinstance(message, str) else _digest(text), secret=secret
+                ),
+            )
+        return cls(message=_redact(_digest(text), secret=secret))
+
+    def describe(self, http_status: int) -> str:
+        label = " ".join(str(x) for x in (http_status, self.status) if x)
+        return f"{label}: {self.message}" if self.message else label
+
+
+def _digest(text: str, limit: int = 200) -> str:
+    """A one-line readable summary of a non-JSON body (an HTML page's title, else its text)."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
+    if title:
+        text = title.group(1)
+    else:
+        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+        text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(html.unescape(text).split())
+    if not text:
+        return "(empty body)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _redact(text: str, *, secret: str) -> str:
+    return text.replace(secret, "<token>") if secret else text
+
+
+def _raise_for_status(
+    response: httpx.Response,
+    *,
+    what: str,
+    conversation_id: str | None,
+    secret: str,
+    missing_v2: bool,
+) -> None:
+    """Map a non-2xx answer to byoc's errors: the one place that decides what a status means."""
+    code = response.status_code
+    if 200 <= code < 300:
+        return
+    error = _ErrorBody.parse(response, secret=secret)
+    said = f"{what} answered {error.describe(code)}"
+    if code in (401, 403):
+        raise ConfigurationError(f"{said}; Freshchat refused the API token: {_TOKEN_HELP}")
+    if code == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
+        raise RateLimited(said, retry_after=retry_after)
+    if code >= 500 or code == 408:
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
+        raise RetryableError(said, retry_after=retry_after)
+    if 300 <= code < 400:
+        location = response.headers.get("location", "elsewhere")
+        raise ConfigurationError(f"{said} (a redirect to {location}); check {_URL_HELP}")
+    # The reference saw this text with a 400 and the exact JSON is unverified: match it in any
+    # 4xx body, in Freshchat's `message` or in raw text.
+    if conversation_id is not None and _STALE_MARKER in error.message.lower():
+        raise StaleConversation(said, conversation_id=conversation_id)
+    if 400 <= code < 500:
+        if code == 404 and missing_v2:
+            said += f" (the API lives under /v2; check {_URL_HELP})"
+        raise FreshchatRefused(
+            said, http_status=code, code=error.code, status=error.status, message=error.message
+        )
+    raise RetryableError(f"{said} (an unexpected status)")
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP-date); None when
+    absent or unreadable. A date in the past means "now" (0.0)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if _DELTA_SECONDS.match(value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = when.timestamp() - now
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:
+    # The request already succeeded: a body we cannot read must not be retried (a POST would be
+    # repeated), so it is a permanent failure that a person looks at.
+    if not response.content.strip():
+        return {}
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, RecursionError) as exc:
+        raise PermanentError(
+            f"{what} answered {response.status_code} with a body that is not JSON: "
+            f"{_digest(response.content.decode('utf-8', errors='replace'))}"
+        ) from exc
+    if not isinstance(payload, dict):
+        raise PermanentError(
+            f"{what} answered {response.status_code} with JSON {type(payload).__name__}, "
+            "not an object"
+        )
+    return payload
