@@ -12,7 +12,7 @@ from datetime import datetime
 
 import attrs
 
-from .models import Part, Profile, utcnow
+from .models import Part, Profile, _tuple, utcnow
 from .webhook import WebhookRequest
 
 __all__ = [
@@ -56,7 +56,7 @@ class AgentMessage:
     actor_id: str | None = None
     message_type: str = "normal"
     private: bool = False
-    parts: tuple[Part, ...] = attrs.field(converter=tuple, factory=tuple)
+    parts: tuple[Part, ...] = attrs.field(converter=_tuple, factory=tuple)
     created_at: datetime = attrs.field(factory=utcnow)
 
 

@@ -67,6 +67,8 @@ def parse_json_object(body: bytes, *, what: str) -> dict[str, Any]:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"{what}: body is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise MalformedPayload(f"{what}: JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise MalformedPayload(f"{what}: expected a JSON object, got {type(value).__name__}")
     return value

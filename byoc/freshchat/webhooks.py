@@ -42,10 +42,7 @@ _CONVERSATION_ACTIONS = {
 
 def parse_webhook_body(body: bytes) -> list[MessagingEvent]:
     """The events in one Freshchat webhook body (already verified)."""
-    try:
-        payload = parse_json_object(body, what="Freshchat webhook")
-    except RecursionError:
-        raise MalformedPayload("Freshchat webhook: JSON nested too deeply") from None
+    payload = parse_json_object(body, what="Freshchat webhook")
     if "action" in payload:
         return _conversation_webhook(payload)
     if "event" in payload:
@@ -165,11 +162,7 @@ def _agent_message(
         actor_id=_optional_id(message, "actor_id", where) or _as_id(actor_id),
         message_type=message_type,
         private=message_type == "private" or message.get("botsPrivateNote") is True,
-        # AgentMessage.parts uses the generic `tuple` as converter, which mypy's attrs plugin
-        # cannot type; the value is a correctly typed tuple of parts.
-        parts=from_freshchat(  # type: ignore[arg-type]
-            message.get("message_parts"), message.get("reply_parts")
-        ),
+        parts=from_freshchat(message.get("message_parts"), message.get("reply_parts")),
         created_at=_timestamp(message.get("created_time")) or _timestamp(fallback_time) or utcnow(),
     )
 
