@@ -14,6 +14,7 @@ posted = await messaging.post_message(conversation_id, user.id, [Text(text="hell
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import mimetypes
 from collections.abc import Mapping, Sequence
@@ -214,6 +215,28 @@ class FreshchatMessaging(Messaging):
         # The message is posted: a missing id must not turn into a retry (a duplicate).
         return Posted(conversation_id=conversation_id, message_id=_text(answer.get("id")) or "")
 
+    @override
+    async def find_posted(
+        self, conversation_id: str, user_id: str, parts: Sequence[Part], since: datetime
+    ) -> Posted | None:
+        # One page (newest first) is enough: only the lane's head can be in doubt, and the
+        # user's later messages wait behind it.
+        answer = await self._client.list_messages(conversation_id)
+        wanted = _canonical(self._message_body(user_id, parts)["message_parts"])
+        cutoff = since.astimezone(timezone.utc).replace(tzinfo=None)
+        for message in _list(answer, "messages", "GET /conversations/{id}/messages"):
+            if not isinstance(message, dict) or message.get("actor_type") != "user":
+                continue
+            if _text(message.get("actor_id")) != user_id:
+                continue
+            if _created(message.get("created_time")) < cutoff:
+                break  # newest first: everything after this is older still
+            if _canonical(message.get("message_parts")) == wanted:
+                return Posted(
+                    conversation_id=conversation_id, message_id=_text(message.get("id")) or ""
+                )
+        return None
+
     def _message_body(self, user_id: str, parts: Sequence[Part]) -> JsonObject:
         message_parts, reply_parts = to_freshchat(parts)
         body: JsonObject = {
@@ -383,6 +406,19 @@ def _created(value: object) -> datetime:
         except (ValueError, OverflowError):
             pass
     return datetime.max
+
+
+def _canonical(value: object) -> str:
+    """Message parts as comparable text: key order and null-valued keys do not matter."""
+
+    def strip(item: object) -> object:
+        if isinstance(item, dict):
+            return {k: strip(v) for k, v in item.items() if v is not None}
+        if isinstance(item, list):
+            return [strip(v) for v in item]
+        return item
+
+    return json.dumps(strip(value), sort_keys=True, ensure_ascii=False)
 
 
 def _profile_fields(profile: Profile) -> JsonObject:
