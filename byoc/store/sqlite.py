@@ -6,7 +6,6 @@ import asyncio
 import os
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, suppress
 from typing import Literal, TypeVar
 
@@ -17,10 +16,11 @@ from ..errors import ConfigurationError
 from .base import UserLink
 from .locks import KeyedLock
 from .sqlite_schema import migrate
+from .worker_thread import WorkerThread
 
 __all__ = ["SQLiteStore"]
 
-_T = TypeVarTuple("_T")
+_Ts = TypeVarTuple("_Ts")
 _R = TypeVar("_R")
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -79,14 +79,16 @@ class SQLiteStore:
       write through a power loss or an OS crash.
     - `"NORMAL"`: commits reach the OS but the WAL is fsynced only at checkpoints. Writes survive
       a crash of the process, but the last ones may be lost on power loss, so a message already
-      acknowledged to the channel could be forgotten (or a duplicate not recognised). Several
-      times more writes per second; pick it when the disk is the bottleneck and power loss is
-      someone else's problem (a replicated volume, a battery-backed controller).
+      acknowledged to the channel could be forgotten (or a duplicate not recognised). Many
+      times more writes per second where fsync is slow (`python benchmarks/store.py` shows
+      both); pick it when the disk is the bottleneck and power loss is someone else's problem
+      (a replicated volume, a battery-backed controller).
 
-    **Threads.** sqlite3 blocks, so the connection lives on one worker thread of its own and
-    every call is one hop to that thread and back: the event loop never waits on fsync. Calls
-    run one at a time, in the order they were made. The constructor opens the file on that
-    thread and waits for it (a few milliseconds, once), so a bad path fails at startup.
+    **Threads.** sqlite3 blocks, so the connection lives on one worker thread of its own
+    (`WorkerThread`) and every call is one hop to that thread and back: the event loop never
+    waits on fsync. Calls run one at a time, in the order they were made. The constructor
+    opens (and if need be creates and migrates) the file on that thread and waits for it,
+    once, so a bad path fails at startup.
 
     **Several processes.** They may share one file: every statement is atomic across
     connections (`claim` included) and a busy file is waited for up to `busy_timeout` seconds.
@@ -94,9 +96,10 @@ class SQLiteStore:
     other per user. Run one bridge process per file; several replicas need a shared store
     (Redis).
 
-    **Cancellation.** A call cancelled while its statement runs may still take effect (a saved
-    link stays saved). `claim` is the exception that matters: a cancelled claim is undone
-    before the cancellation propagates, so a retry of that event is not taken for a duplicate.
+    **Cancellation.** A call cancelled before its statement starts does nothing; one cancelled
+    while it runs still takes effect (a saved link stays saved). `claim` is the exception that
+    matters: a cancelled claim that took is released by an undo queued right behind it, so
+    the retry of that event is not taken for a duplicate.
 
     **Text.** Keys and values are stored as UTF-8; a string with a lone surrogate (possible
     from a JSON `"\\ud800"` escape) raises `UnicodeEncodeError`, a `ValueError`.
@@ -126,11 +129,11 @@ class SQLiteStore:
         self._closed = False
         # Touched only on the worker thread.
         self._claims_since_purge = 0
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="byoc-sqlite")
+        self._worker = WorkerThread("byoc-sqlite")
         try:
-            self._connection = self._executor.submit(self._open, synchronous, busy_timeout).result()
+            self._connection = self._worker.call(self._open, synchronous, busy_timeout)
         except BaseException:
-            self._executor.shutdown(wait=True)
+            self._worker.stop()
             raise
 
     @property
@@ -158,24 +161,16 @@ class SQLiteStore:
 
     async def claim(self, key: str, ttl: float) -> bool:
         now = self._clock.time()
-        job = self._submit(self._claim, key, now, now + ttl)
+        outcome: list[bool] = []
         try:
-            return await asyncio.wrap_future(job)
+            return await self._run(self._claim, key, now, now + ttl, outcome)
         except asyncio.CancelledError:
-            # A job that had not started is cancelled here and does nothing. One that ran (or
-            # is running) may record the claim after our caller stopped listening: undo it, or
-            # the retry of this event would be dropped as a duplicate.
-            if not job.cancel():
-                await self._undo_claim(key, job)
+            # The job may have run (or run later) with nobody left to hear that it claimed the
+            # key; then the retry of this event would be dropped as a duplicate. Undo it: the
+            # undo runs after the claim job, since the worker keeps the order.
+            if not self._closed:
+                self._worker.post(self._undo_claim, key, outcome)
             raise
-
-    async def _undo_claim(self, key: str, job: Future[bool]) -> None:
-        try:
-            claimed = await asyncio.wrap_future(job)
-        except Exception:
-            return  # the claim failed, so there is nothing to undo
-        if claimed:
-            await self._run(self._release, key)
 
     async def release(self, key: str) -> None:
         await self._run(self._release, key)
@@ -200,9 +195,9 @@ class SQLiteStore:
             return
         self._closed = True
         try:
-            await asyncio.wrap_future(self._executor.submit(self._close))
+            await self._worker.run(self._close)
         finally:
-            self._executor.shutdown(wait=True)
+            self._worker.stop()
 
     # -- the event-loop side -------------------------------------------------------------------
 
@@ -210,12 +205,9 @@ class SQLiteStore:
         if self._closed:
             raise RuntimeError(f"SQLiteStore({self._path!r}) is closed")
 
-    def _submit(self, fn: Callable[[Unpack[_T]], _R], *args: Unpack[_T]) -> Future[_R]:
+    async def _run(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
         self._check_open()
-        return self._executor.submit(fn, *args)
-
-    async def _run(self, fn: Callable[[Unpack[_T]], _R], *args: Unpack[_T]) -> _R:
-        return await asyncio.wrap_future(self._submit(fn, *args))
+        return await self._worker.run(fn, *args)
 
     # -- the worker-thread side: only these touch the connection -------------------------------
 
@@ -286,14 +278,21 @@ class SQLiteStore:
                 f" user; cannot link it to {link.channel}:{link.channel_user_id}"
             ) from exc
 
-    def _claim(self, key: str, now: float, expires_at: float) -> bool:
+    def _claim(self, key: str, now: float, expires_at: float, outcome: list[bool]) -> bool:
+        # Purge first: if it fails, the claim fails with it, rather than being recorded behind
+        # the caller's back.
+        if self._claims_since_purge >= self.purge_every:
+            self._connection.execute(_PURGE_CLAIMS, (now,))
+            self._claims_since_purge = 0
         claimed = self._connection.execute(_CLAIM, (key, expires_at, now)).rowcount == 1
-        if claimed:
-            self._claims_since_purge += 1
-            if self._claims_since_purge >= self.purge_every:
-                self._claims_since_purge = 0
-                self._connection.execute(_PURGE_CLAIMS, (now,))
+        outcome.append(claimed)
+        self._claims_since_purge += claimed
         return claimed
+
+    def _undo_claim(self, key: str, outcome: list[bool]) -> None:
+        # `outcome` is empty when the claim job was skipped (cancelled before it started).
+        if outcome == [True]:
+            self._release(key)
 
     def _release(self, key: str) -> None:
         self._connection.execute(_RELEASE, (key,))
