@@ -273,6 +273,8 @@ class SQLiteStore:
                 ),
             )
         except sqlite3.IntegrityError as exc:
+            if "helpdesk_user_id" not in str(exc):
+                raise
             raise ValueError(
                 f"help-desk user {link.helpdesk_user_id!r} is already linked to another channel"
                 f" user; cannot link it to {link.channel}:{link.channel_user_id}"
