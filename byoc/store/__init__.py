@@ -2,5 +2,6 @@
 
 from .base import Store, UserLink
 from .memory import MemoryStore
+from .sqlite import SQLiteStore
 
-__all__ = ["MemoryStore", "Store", "UserLink"]
+__all__ = ["MemoryStore", "SQLiteStore", "Store", "UserLink"]

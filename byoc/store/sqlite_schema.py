@@ -1,0 +1,109 @@
+"""The tables of `SQLiteStore` and how a file is brought up to date.
+
+A file records its schema version in `PRAGMA user_version`. `MIGRATIONS[n]` takes a file from
+version `n` to `n + 1`; `migrate()` applies the missing steps in one transaction. To add tables
+(the durable delivery queue, say), **append** a step: never edit one that has shipped, since files
+in the field already ran it.
+
+```python
+MIGRATIONS = (
+    _V1_LINKS_CLAIMS_SETTINGS,
+    (
+        "CREATE TABLE deliveries (...)",
+        "CREATE INDEX deliveries_by_due ON deliveries (due_at)",
+    ),
+)
+```
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from ..errors import ConfigurationError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate", "schema_version"]
+
+Migration = tuple[str, ...]
+"""The statements of one step, run in order inside the migration's transaction."""
+
+_V1_LINKS_CLAIMS_SETTINGS: Migration = (
+    # A rowid table on purpose: `SQLiteStore` orders links by rowid to know which link was
+    # routed to a conversation last.
+    """
+    CREATE TABLE links (
+        channel TEXT NOT NULL,
+        channel_user_id TEXT NOT NULL,
+        helpdesk_user_id TEXT NOT NULL,
+        conversation_id TEXT,
+        resolved INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (channel, channel_user_id)
+    )
+    """,
+    "CREATE UNIQUE INDEX links_by_helpdesk_user ON links (helpdesk_user_id)",
+    """
+    CREATE INDEX links_by_conversation ON links (conversation_id)
+    WHERE conversation_id IS NOT NULL
+    """,
+    # No index on expires_at: expired rows are purged once every many claims, and a scan then
+    # costs less than keeping an index up to date on every claim.
+    """
+    CREATE TABLE claims (
+        key TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_LINKS_CLAIMS_SETTINGS,)
+"""Every step so far; `MIGRATIONS[n]` takes a file from version `n` to `n + 1`."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The version a file has once `migrate()` ran."""
+
+
+def schema_version(connection: sqlite3.Connection) -> int:
+    """The schema version recorded in the file (0 for a new file)."""
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def migrate(connection: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the steps the file lacks and return its version, now `len(migrations)`.
+
+    Idempotent: an up-to-date file costs one read and takes no write lock. Safe when several
+    processes open one file at once: the version is read again under the write lock, so each
+    step runs once. The connection must be in autocommit mode (`isolation_level=None`), since
+    this function manages its own transaction.
+
+    Raises `ConfigurationError` when the file is newer than `migrations` (written by a newer
+    byoc): running on it could corrupt tables this version does not know.
+    """
+    target = len(migrations)
+    if schema_version(connection) == target:
+        return target
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(connection)
+        if version > target:
+            raise ConfigurationError(
+                f"the file has schema version {version} but this byoc knows only up to {target};"
+                " upgrade byoc, or use another file"
+            )
+        for step in migrations[version:]:
+            for statement in step:
+                connection.execute(statement)
+        # PRAGMA takes no bound parameters; `target` is an int we computed.
+        connection.execute(f"PRAGMA user_version = {target:d}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    return target

@@ -1,0 +1,128 @@
+"""One thread that runs blocking calls in order, for asyncio code."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import suppress
+from queue import SimpleQueue
+from typing import Any, TypeVar
+
+from typing_extensions import TypeVarTuple, Unpack
+
+__all__ = ["WorkerThread"]
+
+_Ts = TypeVarTuple("_Ts")
+_R = TypeVar("_R")
+
+_log = logging.getLogger(__name__)
+
+# A job: the call, and where its outcome goes (an asyncio future on its loop, a concurrent
+# future for a blocking caller, or nowhere).
+_Job = tuple[
+    Callable[..., Any],
+    tuple[Any, ...],
+    asyncio.AbstractEventLoop | None,
+    asyncio.Future[Any] | Future[Any] | None,
+]
+
+
+class WorkerThread:
+    """A thread of its own for a resource that must not block the event loop (a sqlite3
+    connection): jobs run one at a time, in the order they were submitted.
+
+    ```python
+    worker = WorkerThread("byoc-sqlite")
+    connection = worker.call(sqlite3.connect, path)
+    row = await worker.run(query, connection, "SELECT 1")
+    worker.stop()
+    ```
+
+    Cheaper per call than `loop.run_in_executor` on a one-thread `ThreadPoolExecutor` (a
+    third to a half less CPU per round trip where it was measured): the outcome goes straight
+    to the caller's asyncio future with one `call_soon_threadsafe`, without a
+    `concurrent.futures.Future` and its lock in between.
+
+    The thread is a daemon: a program that exits without `stop()` is not kept alive by it
+    (a job cut short that way is like a crash, which SQLite survives).
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
+        """Run `fn(*args)` on the thread and return (or raise) its outcome.
+
+        If the caller is cancelled before the job starts, the job is skipped; once started, it
+        runs to the end and its outcome is dropped.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_R] = loop.create_future()
+        self._jobs.put((fn, args, loop, future))
+        return await future
+
+    def call(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
+        """Run `fn(*args)` on the thread and wait for it, blocking the calling thread."""
+        future: Future[_R] = Future()
+        self._jobs.put((fn, args, None, future))
+        return future.result()
+
+    def post(self, fn: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]) -> None:
+        """Queue `fn(*args)` and return at once; an error it raises is logged."""
+        self._jobs.put((fn, args, None, None))
+
+    def stop(self) -> None:
+        """Let the jobs already queued finish, then end the thread and wait for it."""
+        self._jobs.put(None)
+        self._thread.join()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, args, loop, future = job
+            if future is not None and future.cancelled():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # handed to the caller, whatever it is
+                _deliver(loop, future, None, exc)
+            else:
+                _deliver(loop, future, result, None)
+
+
+def _deliver(
+    loop: asyncio.AbstractEventLoop | None,
+    future: asyncio.Future[Any] | Future[Any] | None,
+    result: Any,
+    error: BaseException | None,
+) -> None:
+    if isinstance(future, asyncio.Future):
+        assert loop is not None
+        # RuntimeError: the caller's loop is closed, so nobody is left to tell.
+        with suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, future, result, error)
+    elif future is not None:
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+    elif error is not None:
+        _log.error("background store job %r failed", error, exc_info=error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    # On the caller's loop, where cancellation happens too, so this check does not race.
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(result)
+    else:
+        future.set_exception(error)

@@ -1,0 +1,323 @@
+"""What only `SQLiteStore` promises: durability, WAL, atomic claims across connections, clear
+errors for a bad file, a worker thread that keeps the event loop free."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_clock import FakeClock
+
+from byoc.errors import ConfigurationError
+from byoc.store import SQLiteStore, UserLink
+from byoc.store.sqlite_schema import SCHEMA_VERSION
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SQLiteStore]:
+    made = SQLiteStore(tmp_path / "byoc.db", clock=clock)
+    yield made
+    await made.aclose()
+
+
+def worker_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("byoc-sqlite")]
+
+
+async def pragma(store: SQLiteStore, name: str) -> Any:
+    """Read a pragma on the store's own connection (on its worker thread)."""
+    return await store._run(lambda: store._connection.execute(f"PRAGMA {name}").fetchone()[0])
+
+
+def read(path: Path, sql: str) -> list[Any]:
+    """Query the file through a connection of its own, as another process would."""
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+LINK = UserLink(
+    channel="viber", channel_user_id="u1", helpdesk_user_id="hd-1", conversation_id="c-1"
+)
+
+
+async def test_everything_survives_a_restart(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "byoc.db"
+    first = SQLiteStore(path, clock=clock)
+    await first.save_link(LINK)
+    assert await first.claim("viber:m1", ttl=60)
+    await first.set_setting("viber.target_url", "https://bridge.example/hook")
+    await first.aclose()
+
+    second = SQLiteStore(str(path), clock=clock)
+    try:
+        assert await second.get_link("viber", "u1") == LINK
+        assert await second.get_link_by_helpdesk_user("hd-1") == LINK
+        assert await second.get_link_by_conversation("c-1") == LINK
+        assert not await second.claim("viber:m1", ttl=60)
+        assert await second.get_setting("viber.target_url") == "https://bridge.example/hook"
+    finally:
+        await second.aclose()
+
+
+async def test_journal_is_wal(store: SQLiteStore) -> None:
+    assert read(Path(store.path), "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_synchronous_is_full_by_default(store: SQLiteStore) -> None:
+    assert await pragma(store, "synchronous") == 2  # FULL
+
+
+async def test_synchronous_normal_on_request(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "byoc.db", synchronous="NORMAL")
+    try:
+        assert await pragma(store, "synchronous") == 1  # NORMAL
+    finally:
+        await store.aclose()
+
+
+def test_unknown_synchronous_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="FULL"):
+        SQLiteStore(tmp_path / "byoc.db", synchronous="OFF")  # type: ignore[arg-type]
+
+
+async def test_schema_version_is_recorded(store: SQLiteStore) -> None:
+    assert SCHEMA_VERSION >= 1
+    assert read(Path(store.path), "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+
+
+async def test_concurrent_claims_of_one_key_have_one_winner(store: SQLiteStore) -> None:
+    results = await asyncio.gather(*(store.claim("viber:m1", ttl=60) for _ in range(100)))
+    assert results.count(True) == 1
+
+
+async def test_two_stores_on_one_file_claim_a_key_once(tmp_path: Path, clock: FakeClock) -> None:
+    # Two connections stand in for two processes: the claim is atomic in SQL, not in Python.
+    a = SQLiteStore(tmp_path / "byoc.db", clock=clock, synchronous="NORMAL")
+    b = SQLiteStore(tmp_path / "byoc.db", clock=clock, synchronous="NORMAL")
+    try:
+        for n in range(20):
+            key = f"viber:m{n}"
+            results = await asyncio.gather(
+                *(store.claim(key, ttl=60) for _ in range(10) for store in (a, b))
+            )
+            assert results.count(True) == 1
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_expired_claims_are_purged_now_and_then(store: SQLiteStore, clock: FakeClock) -> None:
+    store.purge_every = 4
+    for n in range(2):
+        assert await store.claim(f"old{n}", ttl=1)
+    clock.advance(2)
+    for n in range(2):
+        assert await store.claim(f"new{n}", ttl=1)
+    # Not on every claim: the expired rows are still there...
+    assert len(read(Path(store.path), "SELECT key FROM claims")) == 4
+    assert await store.claim("new2", ttl=1)
+    # ...until the first claim after `purge_every` others.
+    assert sorted(read(Path(store.path), "SELECT key FROM claims")) == [
+        ("new0",),
+        ("new1",),
+        ("new2",),
+    ]
+
+
+async def test_a_helpdesk_user_links_to_one_channel_user(store: SQLiteStore) -> None:
+    await store.save_link(LINK)
+    thief = UserLink(channel="kakao", channel_user_id="k9", helpdesk_user_id="hd-1")
+
+    with pytest.raises(ValueError, match="hd-1"):
+        await store.save_link(thief)
+
+    assert await store.get_link("kakao", "k9") is None
+    assert await store.get_link_by_helpdesk_user("hd-1") == LINK
+
+
+async def test_changing_the_helpdesk_user_unmaps_the_old_one(store: SQLiteStore) -> None:
+    await store.save_link(LINK)
+    moved = UserLink(channel="viber", channel_user_id="u1", helpdesk_user_id="hd-2")
+    await store.save_link(moved)
+
+    assert await store.get_link_by_helpdesk_user("hd-1") is None
+    assert await store.get_link_by_helpdesk_user("hd-2") == moved
+
+
+async def test_text_that_is_not_unicode_is_a_value_error(store: SQLiteStore) -> None:
+    # json.loads('"\\ud800"') gives such a string; it cannot be stored as UTF-8.
+    with pytest.raises(ValueError):
+        await store.set_setting("k", "\ud800")
+    assert await store.get_setting("k") is None
+
+
+# -- bad files -----------------------------------------------------------------------------------
+
+
+def bad_path_missing_directory(tmp_path: Path) -> Path:
+    return tmp_path / "no-such-dir" / "byoc.db"
+
+
+def bad_path_under_a_file(tmp_path: Path) -> Path:
+    (tmp_path / "plain-file").write_text("x")
+    return tmp_path / "plain-file" / "byoc.db"
+
+
+def bad_path_a_directory(tmp_path: Path) -> Path:
+    (tmp_path / "a-dir").mkdir()
+    return tmp_path / "a-dir"
+
+
+def bad_path_not_a_database(tmp_path: Path) -> Path:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"these are not the tables you are looking for\n" * 100)
+    return path
+
+
+@pytest.mark.parametrize(
+    "make_path",
+    [
+        bad_path_missing_directory,
+        bad_path_under_a_file,
+        bad_path_a_directory,
+        bad_path_not_a_database,
+    ],
+)
+def test_a_bad_path_is_a_configuration_error(make_path: Any, tmp_path: Path) -> None:
+    path = make_path(tmp_path)
+    threads_before = worker_threads()
+
+    with pytest.raises(ConfigurationError) as raised:
+        SQLiteStore(path)
+
+    assert "BYOC_STORE" in str(raised.value)
+    assert str(path) in str(raised.value)
+    assert worker_threads() == threads_before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through directory permissions")
+def test_an_unwritable_directory_is_a_configuration_error(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(ConfigurationError, match="BYOC_STORE"):
+            SQLiteStore(locked / "byoc.db")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_file_from_a_newer_byoc_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+
+    with pytest.raises(ConfigurationError, match="upgrade byoc") as raised:
+        SQLiteStore(path)
+    assert "BYOC_STORE" in str(raised.value)
+    assert str(path) in str(raised.value)
+
+
+# -- closing -------------------------------------------------------------------------------------
+
+
+async def test_calls_made_before_aclose_complete(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    store = SQLiteStore(path)
+    saves = [asyncio.ensure_future(store.set_setting(f"k{n}", str(n))) for n in range(20)]
+    await asyncio.sleep(0)  # the saves are queued on the worker before aclose's turn
+    await store.aclose()
+    await asyncio.gather(*saves)
+
+    assert len(read(path, "SELECT key FROM settings")) == 20
+
+
+async def test_a_closed_store_refuses_calls_and_its_thread_is_gone(tmp_path: Path) -> None:
+    threads_before = worker_threads()
+    store = SQLiteStore(tmp_path / "byoc.db")
+    assert len(worker_threads()) == len(threads_before) + 1
+    await store.aclose()
+    await store.aclose()  # idempotent
+
+    assert worker_threads() == threads_before
+    calls = [
+        store.get_link("viber", "u1"),
+        store.get_link_by_helpdesk_user("hd-1"),
+        store.get_link_by_conversation("c-1"),
+        store.save_link(LINK),
+        store.claim("k", ttl=1),
+        store.release("k"),
+        store.get_setting("k"),
+        store.set_setting("k", "v"),
+    ]
+    for call in calls:
+        with pytest.raises(RuntimeError, match="closed"):
+            await call
+    with pytest.raises(RuntimeError, match="closed"):
+        store.lock("viber:u1")
+
+
+# -- the worker thread ---------------------------------------------------------------------------
+
+
+async def test_a_slow_statement_does_not_block_the_event_loop(store: SQLiteStore) -> None:
+    gate = threading.Event()
+    store._worker.post(gate.wait, 10)  # stands for a long fsync or a busy file
+    pending = asyncio.create_task(store.get_setting("k"))
+
+    loop_turns = 0
+    for _ in range(50):
+        await asyncio.sleep(0)
+        loop_turns += 1
+    assert loop_turns == 50
+    assert not pending.done()
+
+    gate.set()
+    assert await pending is None
+
+
+async def test_a_claim_cancelled_while_it_runs_is_undone(
+    store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = threading.Event()
+    proceed = threading.Event()
+    claim_in_sql = store._claim
+
+    def slow_claim(*args: Any) -> bool:
+        started.set()
+        proceed.wait(10)
+        return claim_in_sql(*args)
+
+    monkeypatch.setattr(store, "_claim", slow_claim)
+    task = asyncio.create_task(store.claim("viber:m1", ttl=60))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    proceed.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    # The webhook's retry must be processed, not dropped as a duplicate.
+    assert await store.claim("viber:m1", ttl=60)
+
+
+async def test_a_claim_cancelled_before_it_runs_never_happens(store: SQLiteStore) -> None:
+    gate = threading.Event()
+    store._worker.post(gate.wait, 10)
+    task = asyncio.create_task(store.claim("viber:m1", ttl=60))
+    await asyncio.sleep(0)  # the task queues its job behind the gate
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    gate.set()
+
+    assert await store.claim("viber:m1", ttl=60)
