@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, suppress
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
@@ -15,6 +16,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
 from .base import UserLink
 from .locks import KeyedLock
+from .queue import Attempt, DeadLetter, Job
 from .sqlite_schema import migrate
 from .worker_thread import WorkerThread
 
@@ -52,6 +54,31 @@ _CLAIM = """
 _RELEASE = "DELETE FROM claims WHERE key = ?"
 _PURGE_CLAIMS = "DELETE FROM claims WHERE expires_at <= ?"
 _GET_SETTING = "SELECT value FROM settings WHERE key = ?"
+# -- the delivery queue: a lane's head is its lowest id; an in-flight job is always a head.
+_JOB_COLUMNS = "id, lane, kind, payload, accepted_at, not_before, attempts, recovering"
+_ENQUEUE = "INSERT INTO jobs (lane, kind, payload, accepted_at) VALUES (?, ?, ?, ?)"
+_HEADS = "SELECT min(id) FROM jobs GROUP BY lane"
+_TAKE_DUE = f"""
+    SELECT {_JOB_COLUMNS} FROM jobs
+    WHERE id IN ({_HEADS}) AND in_flight = 0 AND not_before <= ?
+    ORDER BY id LIMIT ?
+"""
+_LEASE = "UPDATE jobs SET in_flight = 1 WHERE id = ?"
+_NEXT_DUE = f"SELECT min(not_before) FROM jobs WHERE id IN ({_HEADS}) AND in_flight = 0"
+_FINISH = "DELETE FROM jobs WHERE id = ?"
+_GET_JOB = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?"
+_RETRY = "UPDATE jobs SET not_before = ?, attempts = ?, in_flight = 0 WHERE id = ?"
+_BURY = """
+    INSERT INTO dead_letters (job_id, lane, kind, payload, accepted_at, attempts, reason, died_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_COUNT_IN_FLIGHT = "SELECT count(*) FROM jobs WHERE in_flight = 1"
+_RELEASE_ALL = "UPDATE jobs SET in_flight = 0, recovering = max(recovering, ?) WHERE in_flight = 1"
+_DEPTH = "SELECT count(*) FROM jobs"
+_DEAD_COLUMNS = "id, job_id, lane, kind, payload, accepted_at, attempts, reason, died_at"
+_DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?"
+_DEAD_LETTER = f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id = ?"
+_DROP = "DELETE FROM dead_letters WHERE id = ?"
 _SET_SETTING = """
     INSERT INTO settings (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -96,6 +123,10 @@ class SQLiteStore:
     other per user. Run one bridge process per file; several replicas need a shared store
     (Redis).
 
+    **Group commit.** Calls queued while the thread is busy run together in one transaction,
+    and each learns its outcome only once that transaction committed: under load, many writes
+    share one fsync, so `FULL` costs little more than `NORMAL`.
+
     **Cancellation.** A call cancelled before its statement starts does nothing; one cancelled
     while it runs still takes effect (a saved link stays saved). `claim` is the exception that
     matters: a cancelled claim that took is released by an undo queued right behind it, so
@@ -129,7 +160,7 @@ class SQLiteStore:
         self._closed = False
         # Touched only on the worker thread.
         self._claims_since_purge = 0
-        self._worker = WorkerThread("byoc-sqlite")
+        self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self))
         try:
             self._connection = self._worker.call(self._open, synchronous, busy_timeout)
         except BaseException:
@@ -181,6 +212,49 @@ class SQLiteStore:
     async def set_setting(self, key: str, value: str) -> None:
         await self._run(self._set_setting, key, value)
 
+    # -- the delivery queue ----------------------------------------------------------------
+
+    async def enqueue(
+        self, *, lane: str, kind: str, payload: str, dedupe_key: str, ttl: float
+    ) -> int | None:
+        now = self._clock.time()
+        return await self._run(self._enqueue, lane, kind, payload, dedupe_key, now, now + ttl)
+
+    async def take_due(self, *, now: float, limit: int) -> list[Job]:
+        return await self._run(self._take_due, now, limit)
+
+    async def next_due(self) -> float | None:
+        return await self._run(self._scalar, _NEXT_DUE, ())
+
+    async def finish(self, job_id: int) -> None:
+        await self._run(self._execute, _FINISH, (job_id,))
+
+    async def retry(self, job_id: int, *, not_before: float, error: str, at: float) -> None:
+        await self._run(self._retry, job_id, not_before, Attempt(at=at, error=error))
+
+    async def bury(self, job_id: int, *, reason: str, error: str, at: float) -> None:
+        await self._run(self._bury, job_id, reason, Attempt(at=at, error=error))
+
+    async def release_all(self, *, recovering: bool) -> int:
+        return await self._run(self._release_all, recovering)
+
+    async def depth(self) -> int:
+        count = await self._run(self._scalar, _DEPTH, ())
+        return int(count or 0)
+
+    async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
+        return await self._run(self._dead_letters, _DEAD_LETTERS, (limit,))
+
+    async def dead_letter(self, dead_id: int) -> DeadLetter | None:
+        found = await self._run(self._dead_letters, _DEAD_LETTER, (dead_id,))
+        return found[0] if found else None
+
+    async def replay(self, dead_id: int, *, now: float) -> int | None:
+        return await self._run(self._replay, dead_id, now)
+
+    async def drop(self, dead_id: int) -> bool:
+        return await self._run(self._execute, _DROP, (dead_id,)) > 0
+
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Per-key FIFO mutual exclusion **within this process** (see the class docstring)."""
         self._check_open()
@@ -195,7 +269,7 @@ class SQLiteStore:
             return
         self._closed = True
         try:
-            await self._worker.run(self._close)
+            await self._worker.run(self._close, alone=True)
         finally:
             self._worker.stop()
 
@@ -308,3 +382,118 @@ class SQLiteStore:
 
     def _set_setting(self, key: str, value: str) -> None:
         self._connection.execute(_SET_SETTING, (key, value))
+
+    def _execute(self, sql: str, params: tuple[object, ...]) -> int:
+        return self._connection.execute(sql, params).rowcount
+
+    def _scalar(self, sql: str, params: tuple[object, ...]) -> Any:
+        row = self._connection.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def _enqueue(
+        self, lane: str, kind: str, payload: str, dedupe_key: str, now: float, expires_at: float
+    ) -> int | None:
+        # One transaction (the batch's) holds the claim and the job: both or neither.
+        if not self._claim(dedupe_key, now, expires_at, []):
+            return None
+        return self._connection.execute(_ENQUEUE, (lane, kind, payload, now)).lastrowid
+
+    def _take_due(self, now: float, limit: int) -> list[Job]:
+        jobs = [_job(row) for row in self._connection.execute(_TAKE_DUE, (now, limit))]
+        self._connection.executemany(_LEASE, [(job.id,) for job in jobs])
+        return jobs
+
+    def _retry(self, job_id: int, not_before: float, attempt: Attempt) -> None:
+        row = self._connection.execute(_GET_JOB, (job_id,)).fetchone()
+        if row is None:
+            return
+        attempts = (*_job(row).attempts, attempt)
+        self._connection.execute(_RETRY, (not_before, _encode_attempts(attempts), job_id))
+
+    def _bury(self, job_id: int, reason: str, attempt: Attempt) -> None:
+        row = self._connection.execute(_GET_JOB, (job_id,)).fetchone()
+        if row is None:
+            return
+        job = _job(row)
+        attempts = _encode_attempts((*job.attempts, attempt))
+        self._connection.execute(
+            _BURY,
+            (
+                job.id,
+                job.lane,
+                job.kind,
+                job.payload,
+                job.accepted_at,
+                attempts,
+                reason,
+                attempt.at,
+            ),
+        )
+        self._connection.execute(_FINISH, (job_id,))
+
+    def _release_all(self, recovering: bool) -> int:
+        count: int = self._connection.execute(_COUNT_IN_FLIGHT).fetchone()[0]
+        self._connection.execute(_RELEASE_ALL, (int(recovering),))
+        return count
+
+    def _dead_letters(self, sql: str, params: tuple[int, ...]) -> list[DeadLetter]:
+        return [_dead_letter(row) for row in self._connection.execute(sql, params)]
+
+    def _replay(self, dead_id: int, now: float) -> int | None:
+        found = self._dead_letters(_DEAD_LETTER, (dead_id,))
+        if not found:
+            return None
+        job = found[0].job
+        self._connection.execute(_DROP, (dead_id,))
+        return self._connection.execute(_ENQUEUE, (job.lane, job.kind, job.payload, now)).lastrowid
+
+
+class _Transaction:
+    """The transaction a batch of store calls shares (see `WorkerThread`)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    def begin(self) -> None:
+        # IMMEDIATE: take the write lock up front, so a batch never fails half-way with
+        # "database is locked" when another process writes.
+        self._store._connection.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self._store._connection.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._store._connection.execute("ROLLBACK")
+
+
+def _encode_attempts(attempts: tuple[Attempt, ...]) -> str:
+    return json.dumps([[a.at, a.error] for a in attempts], ensure_ascii=False)
+
+
+def _decode_attempts(text: str) -> tuple[Attempt, ...]:
+    return tuple(Attempt(at=at, error=error) for at, error in json.loads(text))
+
+
+def _job(row: tuple[Any, ...]) -> Job:
+    return Job(
+        id=row[0],
+        lane=row[1],
+        kind=row[2],
+        payload=row[3],
+        accepted_at=row[4],
+        not_before=row[5],
+        attempts=_decode_attempts(row[6]),
+        recovering=bool(row[7]),
+    )
+
+
+def _dead_letter(row: tuple[Any, ...]) -> DeadLetter:
+    job = Job(
+        id=row[1],
+        lane=row[2],
+        kind=row[3],
+        payload=row[4],
+        accepted_at=row[5],
+        attempts=_decode_attempts(row[6]),
+    )
+    return DeadLetter(id=row[0], job=job, reason=row[7], died_at=row[8])

@@ -62,7 +62,38 @@ _V1_LINKS_CLAIMS_SETTINGS: Migration = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_LINKS_CLAIMS_SETTINGS,)
+_V2_DELIVERY_QUEUE: Migration = (
+    # Jobs run strictly in id order within a lane; the rowid alias grows with every insert.
+    """
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        lane TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        accepted_at REAL NOT NULL,
+        not_before REAL NOT NULL DEFAULT 0,
+        attempts TEXT NOT NULL DEFAULT '[]',
+        in_flight INTEGER NOT NULL DEFAULT 0,
+        recovering INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    "CREATE INDEX jobs_by_lane ON jobs (lane, id)",
+    """
+    CREATE TABLE dead_letters (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        lane TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        accepted_at REAL NOT NULL,
+        attempts TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        died_at REAL NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_LINKS_CLAIMS_SETTINGS, _V2_DELIVERY_QUEUE)
 """Every step so far; `MIGRATIONS[n]` takes a file from version `n` to `n + 1`."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,25 +9,39 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
 from queue import SimpleQueue
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from typing_extensions import TypeVarTuple, Unpack
 
-__all__ = ["WorkerThread"]
+__all__ = ["Transaction", "WorkerThread"]
 
 _Ts = TypeVarTuple("_Ts")
 _R = TypeVar("_R")
 
 _log = logging.getLogger(__name__)
 
-# A job: the call, and where its outcome goes (an asyncio future on its loop, a concurrent
-# future for a blocking caller, or nowhere).
+# A job: the call, where its outcome goes (an asyncio future on its loop, a concurrent future
+# for a blocking caller, or nowhere), and whether it may share a transaction with others.
 _Job = tuple[
     Callable[..., Any],
     tuple[Any, ...],
     asyncio.AbstractEventLoop | None,
     asyncio.Future[Any] | Future[Any] | None,
+    bool,
 ]
+
+# Bounds the latency one batch adds to the jobs in it.
+_MAX_BATCH = 256
+
+
+class Transaction(Protocol):
+    """How to open and close the transaction a batch of jobs shares."""
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
 
 
 class WorkerThread:
@@ -50,31 +64,36 @@ class WorkerThread:
     (a job cut short that way is like a crash, which SQLite survives).
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, transaction: Transaction | None = None) -> None:
+        self._transaction = transaction
         self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
 
-    async def run(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
+    async def run(
+        self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts], alone: bool = False
+    ) -> _R:
         """Run `fn(*args)` on the thread and return (or raise) its outcome.
 
+        With a `transaction`, jobs queued together share one (group commit) and their outcomes
+        are handed out once it committed; `alone=True` runs a job outside any transaction.
         If the caller is cancelled before the job starts, the job is skipped; once started, it
         runs to the end and its outcome is dropped.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_R] = loop.create_future()
-        self._jobs.put((fn, args, loop, future))
+        self._jobs.put((fn, args, loop, future, not alone))
         return await future
 
     def call(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
-        """Run `fn(*args)` on the thread and wait for it, blocking the calling thread."""
+        """Run `fn(*args)` on the thread, outside any transaction, blocking the calling thread."""
         future: Future[_R] = Future()
-        self._jobs.put((fn, args, None, future))
+        self._jobs.put((fn, args, None, future, False))
         return future.result()
 
     def post(self, fn: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]) -> None:
         """Queue `fn(*args)` and return at once; an error it raises is logged."""
-        self._jobs.put((fn, args, None, None))
+        self._jobs.put((fn, args, None, None, True))
 
     def stop(self) -> None:
         """Let the jobs already queued finish, then end the thread and wait for it."""
@@ -87,15 +106,71 @@ class WorkerThread:
 
     def _serve(self) -> None:
         while (job := self._jobs.get()) is not None:
-            fn, args, loop, future = job
+            if self._transaction is None or not job[4]:
+                self._run_one(job)
+                continue
+            batch = [job]
+            stopping = False
+            while len(batch) < _MAX_BATCH and not self._jobs.empty():
+                more = self._jobs.get()
+                if more is None:
+                    stopping = True
+                    break
+                if not more[4]:
+                    # A job that must run outside a transaction ends the batch; it runs next.
+                    self._run_batch(batch)
+                    batch = []
+                    self._run_one(more)
+                    break
+                batch.append(more)
+            if batch:
+                self._run_batch(batch)
+            if stopping:
+                return
+
+    def _run_one(self, job: _Job) -> None:
+        fn, args, loop, future, _ = job
+        if future is not None and future.cancelled():
+            return
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # handed to the caller, whatever it is
+            _deliver(loop, future, None, exc)
+        else:
+            _deliver(loop, future, result, None)
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        """Run jobs in one transaction (group commit): one fsync for all of them.
+
+        Outcomes are handed out only after the commit: a caller told "stored" must be able to
+        rely on it. If the commit fails, every job of the batch gets that error.
+        """
+        assert self._transaction is not None
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            self._transaction.begin()
+        except BaseException as exc:
+            for job in batch:
+                _deliver(job[2], job[3], None, exc)
+            return
+        for job in batch:
+            fn, args, _, future, _ = job
             if future is not None and future.cancelled():
                 continue
             try:
-                result = fn(*args)
-            except BaseException as exc:  # handed to the caller, whatever it is
-                _deliver(loop, future, None, exc)
-            else:
-                _deliver(loop, future, result, None)
+                outcomes.append((job, fn(*args), None))
+            except BaseException as exc:
+                outcomes.append((job, None, exc))
+        try:
+            self._transaction.commit()
+        except BaseException as exc:
+            with suppress(BaseException):
+                self._transaction.rollback()
+            for job, _, _ in outcomes:
+                _deliver(job[2], job[3], None, exc)
+            return
+        for job, result, error in outcomes:
+            _deliver(job[2], job[3], result, error)
 
 
 def _deliver(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from byoc.bridge import Bridge
 from byoc.errors import PermanentError, RateLimited, RetryableError
 from byoc.models import Text
 from byoc.retry import RetryPolicy
-from byoc.store import MemoryStore
+from byoc.store import MemoryStore, SQLiteStore
 from byoc.testing.clock import FakeClock
 from byoc.testing.fake_channel import FakeChannel
 
@@ -20,11 +21,15 @@ from .recording_messaging import RecordingMessaging
 
 
 class Harness:
-    def __init__(self) -> None:
+    def __init__(self, store: str, tmp_path: Path) -> None:
         self.clock = FakeClock()
         self.channel = FakeChannel()
         self.messaging = RecordingMessaging()
-        self.store = MemoryStore(clock=self.clock)
+        self.store: MemoryStore | SQLiteStore = (
+            MemoryStore(clock=self.clock)
+            if store == "memory"
+            else SQLiteStore(tmp_path / "byoc.sqlite3", clock=self.clock)
+        )
         self.bridge = Bridge(
             messaging=self.messaging,
             channels=[self.channel],
@@ -45,9 +50,9 @@ class Harness:
         return [p[0].text for p in conversations[user_index]]  # type: ignore[union-attr]
 
 
-@pytest.fixture
-async def h() -> AsyncIterator[Harness]:
-    harness = Harness()
+@pytest.fixture(params=["memory", "sqlite"])
+async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
+    harness = Harness(request.param, tmp_path)
     yield harness
     await harness.client.aclose()
     await harness.bridge.aclose()
