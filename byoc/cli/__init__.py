@@ -1,0 +1,51 @@
+"""The `byoc` command. Each subcommand lives in its own module and registers itself here.
+
+Exit codes: 0 success, 1 the operation failed (the message says why and how to fix it),
+2 bad usage (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from ..errors import ByocError
+from . import channels, dead_letters, emulate
+
+__all__ = ["main"]
+
+_COMMANDS = (channels, emulate, dead_letters)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="byoc",
+        description="Bring your own channel to Freshchat: bridge messengers to the help desk.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in _COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "emulate":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.run(args, rest)
+    except ByocError as exc:
+        print(f"byoc: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return code

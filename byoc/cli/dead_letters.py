@@ -1,0 +1,75 @@
+"""`byoc dead-letters list|show|replay|drop`: what could not be delivered, and what to do."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from ..store.queue import DeadLetter
+from .config import open_store
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "dead-letters", help="list, inspect, replay or drop messages that could not be delivered"
+    )
+    parser.add_argument("--store", help="store location (default: $BYOC_STORE or byoc.sqlite3)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="one line per dead letter")
+    for name, text in (
+        ("show", "everything about one dead letter"),
+        ("replay", "queue it again; a running bridge delivers it"),
+        ("drop", "delete it for good"),
+    ):
+        actions.add_parser(name, help=text).add_argument("id", type=int)
+    parser.set_defaults(run=run)
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _summary(dead: DeadLetter) -> str:
+    last = dead.job.attempts[-1].error if dead.job.attempts else ""
+    return f"{dead.id:>6}  {_when(dead.died_at)}  {dead.job.lane:<30}  {dead.reason}  ({last})"
+
+
+def run(args: argparse.Namespace, rest: list[str]) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    store = open_store(args.store)
+    try:
+        if args.action == "list":
+            letters = await store.dead_letters(limit=1000)
+            for dead in letters:
+                print(_summary(dead))
+            if not letters:
+                print("no dead letters")
+            return 0
+        if args.action == "show":
+            found = await store.dead_letter(args.id)
+            if found is None:
+                print(f"no dead letter {args.id}")
+                return 1
+            print(_summary(found))
+            for attempt in found.job.attempts:
+                print(f"    {_when(attempt.at)}  {attempt.error}")
+            print(json.dumps(json.loads(found.job.payload), indent=2, ensure_ascii=False))
+            return 0
+        if args.action == "replay":
+            job_id = await store.replay(args.id, now=datetime.now(timezone.utc).timestamp())
+            if job_id is None:
+                print(f"no dead letter {args.id}")
+                return 1
+            print(f"dead letter {args.id} queued again as job {job_id}")
+            return 0
+        dropped = await store.drop(args.id)
+        print(f"dead letter {args.id} dropped" if dropped else f"no dead letter {args.id}")
+        return 0 if dropped else 1
+    finally:
+        await store.aclose()
