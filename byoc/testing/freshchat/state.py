@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -35,10 +35,12 @@ __all__ = [
     "parse_iso_time",
 ]
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
 
 def iso_time(ms: int) -> str:
     """Milliseconds since the epoch as Freshchat writes them: `2021-08-17T08:06:22.803Z`."""
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    moment = _EPOCH + timedelta(milliseconds=ms)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
@@ -51,7 +53,8 @@ def parse_iso_time(text: str) -> int:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return int(moment.timestamp() * 1000)
+        # Integer arithmetic: going through float seconds loses a millisecond now and then.
+        return (moment - _EPOCH) // timedelta(milliseconds=1)
     except (OverflowError, OSError) as exc:
         raise ValueError(f"time out of range: {text!r}") from exc
 
