@@ -143,7 +143,13 @@ def _register_api(router: Router, emulator: FreshchatEmulator) -> None:
     @api("GET", "/v2/users")
     async def list_users(request: Request) -> Response:
         filters = _user_filters(request.query)
-        found = [user_json(u) for u in state.users.values() if _user_matches(u, filters)]
+        reference_id = filters.get("reference_id")
+        candidates = (
+            state.users_by_reference(reference_id)
+            if reference_id is not None
+            else state.users.values()
+        )
+        found = [user_json(u) for u in candidates if _user_matches(u, filters)]
         return json_response(paginate(found, key="users", path="/v2/users", query=request.query))
 
     @api("POST", "/v2/users")

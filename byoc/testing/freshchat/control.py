@@ -143,12 +143,13 @@ def register_control(router: Router, emulator: FreshchatEmulator) -> None:
     @control("GET", "/_emulator/users")
     async def users(request: Request) -> Response:
         reference_id = request.query.get("reference_id")
-        found = [
-            user_json(u)
-            for u in emulator.state.users.values()
-            if reference_id is None or u.reference_id == reference_id
-        ]
-        return json_response({"users": found})
+        state = emulator.state
+        found = (
+            state.users_by_reference(reference_id)
+            if reference_id is not None
+            else list(state.users.values())
+        )
+        return json_response({"users": [user_json(u) for u in found]})
 
     @control("GET", "/_emulator/conversations")
     async def conversations(request: Request) -> Response:

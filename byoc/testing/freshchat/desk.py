@@ -87,7 +87,10 @@ class Desk:
 
     def update_user(self, user_id: str, fields: dict[str, Any]) -> User:
         user = self.user(user_id)
+        fields = dict(fields)
         properties = fields.pop("properties", None)
+        if "reference_id" in fields:
+            self.state.set_reference(user, fields.pop("reference_id"))
         for key, value in fields.items():
             setattr(user, key, value)
         if properties is not None:

@@ -249,7 +249,7 @@ class FreshchatEmulator:
 
     def users_by_reference(self, reference_id: str) -> list[dict[str, Any]]:
         """Every user carrying this `reference_id`, oldest first, as the API shows them."""
-        return [user_json(u) for u in self.state.users.values() if u.reference_id == reference_id]
+        return [user_json(u) for u in self.state.users_by_reference(reference_id)]
 
     def conversations_of(self, user_id: str) -> list[dict[str, Any]]:
         """The user's conversations, the most recent first."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -204,6 +203,9 @@ class State:
         self.uploads: dict[str, Upload] = {}
         self.uploads_by_hash: dict[str, Upload] = {}
         self.latest: dict[tuple[str, str], str] = {}
+        # Indexes, so lookups stay fast when a benchmark creates many users.
+        self._by_reference: dict[str, list[User]] = {}
+        self._user_conversations: dict[str, list[Conversation]] = {}
         self._seed()
 
     def _seed(self) -> None:
@@ -256,7 +258,23 @@ class State:
             id=new_id(), created=now, updated=now, org_contact_id=self.next_org_id(), **fields
         )
         self.users[user.id] = user
+        if user.reference_id is not None:
+            self._by_reference.setdefault(user.reference_id, []).append(user)
         return user
+
+    def set_reference(self, user: User, reference_id: str | None) -> None:
+        """Change a user's `reference_id`, keeping the lookup index right."""
+        if user.reference_id is not None:
+            self._by_reference[user.reference_id].remove(user)
+        user.reference_id = reference_id
+        if reference_id is not None:
+            found = self._by_reference.setdefault(reference_id, [])
+            found.append(user)
+            found.sort(key=lambda u: u.created)
+
+    def users_by_reference(self, reference_id: str) -> list[User]:
+        """The users carrying `reference_id`, oldest first."""
+        return list(self._by_reference.get(reference_id, ()))
 
     def add_conversation(
         self,
@@ -269,6 +287,7 @@ class State:
         properties: dict[str, Any],
     ) -> Conversation:
         """Create a conversation; it becomes the latest one of each of its users in its channel."""
+        user_ids = list(dict.fromkeys(user_ids))
         now = self.now()
         internal_id = 10**15 + len(self.conversations) + 1
         conversation = Conversation(
@@ -288,6 +307,7 @@ class State:
         self.messages[conversation.id] = []
         for user_id in user_ids:
             self.latest[(user_id, channel_id)] = conversation.id
+            self._user_conversations.setdefault(user_id, []).append(conversation)
         return conversation
 
     def add_message(
@@ -333,10 +353,9 @@ class State:
         self.uploads_by_hash[upload.file_hash] = upload
         return upload
 
-    def conversations_of(self, user_id: str) -> Iterator[Conversation]:
+    def conversations_of(self, user_id: str) -> list[Conversation]:
         """The user's conversations, the most recent first."""
-        mine = [c for c in self.conversations.values() if user_id in c.user_ids]
-        return iter(sorted(mine, key=lambda c: c.created, reverse=True))
+        return self._user_conversations.get(user_id, [])[::-1]
 
     def is_latest(self, conversation: Conversation, user_id: str) -> bool:
         return self.latest.get((user_id, conversation.channel_id)) == conversation.id

@@ -103,6 +103,17 @@ async def test_create_validation(
     assert (await api.get(f"/users/{user_id}/conversations")).json() == {"conversations": []}
 
 
+async def test_a_user_listed_twice_is_one_member(api: httpx.AsyncClient, steps: Steps) -> None:
+    user_id = await steps.user()
+    response = await api.post(
+        "/conversations",
+        json={"channel_id": steps.support_channel, "users": [{"id": user_id}, {"id": user_id}]},
+    )
+    assert response.status_code == 200 and response.json()["messages"] == []
+    listed = (await api.get(f"/users/{user_id}/conversations")).json()["conversations"]
+    assert listed == [{"id": response.json()["conversation_id"]}]
+
+
 async def test_create_checks_that_message_actors_are_members(
     api: httpx.AsyncClient, steps: Steps
 ) -> None:

@@ -158,6 +158,20 @@ async def test_update_sets_fields_and_merges_properties(
     assert (await api.put("/users/missing", json={})).status_code == 404
 
 
+async def test_a_changed_reference_id_is_found_by_its_new_value(
+    api: httpx.AsyncClient, steps: Steps
+) -> None:
+    older = await steps.user("viber:new")
+    user_id = await steps.user("viber:old")
+    await api.put(f"/users/{user_id}", json={"reference_id": "viber:new"})
+    old = (await api.get("/users", params={"reference_id": "viber:old"})).json()["users"]
+    new = (await api.get("/users", params={"reference_id": "viber:new"})).json()["users"]
+    assert old == [] and [u["id"] for u in new] == [older, user_id]
+    await api.put(f"/users/{user_id}", json={"reference_id": None})
+    new = (await api.get("/users", params={"reference_id": "viber:new"})).json()["users"]
+    assert [u["id"] for u in new] == [older]
+
+
 @pytest.mark.parametrize(
     "body",
     [
