@@ -80,8 +80,6 @@ class Desk:
         """The author of changes made through the REST API (the token's owner, not a person)."""
         return Actor(type="system", id=self.state.system_actor_id)
 
-    # users
-
     def create_user(self, fields: dict[str, Any]) -> User:
         return self.state.add_user(**fields)
 
@@ -113,8 +111,6 @@ class Desk:
         if conversation is None:
             raise not_found("conversation", conversation_id)
         return conversation
-
-    # conversations
 
     def create_conversation(
         self, draft: ConversationDraft, *, source: str = "api"
@@ -235,8 +231,6 @@ class Desk:
                 changes={"status": (old, status)},
             )
         )
-
-    # checks and helpers
 
     def _check_assignment(self, agent_id: str | None, group_id: str | None) -> None:
         if agent_id is not None and agent_id not in self.state.agents:

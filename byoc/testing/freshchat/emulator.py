@@ -57,6 +57,11 @@ class FreshchatEmulator:
     - `retry_delays`: seconds between webhook retries; its length bounds the retries.
     - `clock`: time for timestamps and retry waits (inject a fake to test without sleeping).
     - `control_token`: when set, the `/_emulator` control endpoints require it.
+
+    The agent actions (`agent_reply`, `private_note`, `resolve`, `reopen`, `assign`) raise
+    `ApiError` where the help desk would refuse them, and send the same webhooks as the real
+    inbox. The readers (`users_by_reference`, `conversations_of`, `conversation_messages`)
+    return the API's JSON shapes.
     """
 
     def __init__(
@@ -100,8 +105,6 @@ class FreshchatEmulator:
         self.desk = Desk(self.state, emit=self._emit, file_url=self.file_url)
         self.app: Router = build_app(self)
         self.app.on_shutdown.append(self.aclose)
-
-    # wiring
 
     @property
     def api_url(self) -> str:
@@ -161,16 +164,12 @@ class FreshchatEmulator:
     ) -> None:
         await self.aclose()
 
-    # calls
-
     def total_calls(self) -> int:
         """API calls received since the start or the last `reset_calls()`."""
         return sum(self.calls.values())
 
     def reset_calls(self) -> None:
         self.calls.clear()
-
-    # agent actions; each raises `ApiError` when the help desk would refuse it
 
     async def agent_reply(
         self,
@@ -227,7 +226,9 @@ class FreshchatEmulator:
         agent_id: str | None,
         message_type: str,
     ) -> dict[str, Any]:
-        wanted = ([{"text": {"content": text}}] if text else []) + list(parts or [])
+        if parts is not None and not isinstance(parts, list):
+            raise ApiError.invalid("parts must be a list of message parts")
+        wanted = ([{"text": {"content": text}}] if text else []) + (parts or [])
         draft = MessageDraft(
             actor_type="agent",
             actor_id=self._agent(agent_id),
@@ -245,8 +246,6 @@ class FreshchatEmulator:
         conversation = self.desk.update_conversation(conversation_id, update, actor)
         return conversation_json(conversation, self.state)
 
-    # reading state
-
     def users_by_reference(self, reference_id: str) -> list[dict[str, Any]]:
         """Every user carrying this `reference_id`, oldest first, as the API shows them."""
         return [user_json(u) for u in self.state.users_by_reference(reference_id)]
@@ -259,8 +258,6 @@ class FreshchatEmulator:
         """The conversation's messages, **oldest first** (the API pages them newest first)."""
         conversation = self.desk.conversation(conversation_id)
         return [message_json(m, self.state) for m in self.state.messages[conversation.id]]
-
-    # webhooks
 
     def _emit(self, event: Event) -> None:
         payload = render(event, self.state, self.payload)

@@ -83,6 +83,8 @@ async def test_agent_reply_with_every_kind_of_part(
         ("/_emulator/conversations/{id}/reply", {}, 400),
         ("/_emulator/conversations/{id}/reply", {"parts": [{"gif": {}}]}, 400),
         ("/_emulator/conversations/{id}/reply", {"text": 5}, 400),
+        ("/_emulator/conversations/{id}/reply", {"text": "hi", "parts": 5}, 400),
+        ("/_emulator/conversations/{id}/reply", {"text": "hi", "reply_parts": {}}, 400),
         ("/_emulator/conversations/{id}/reply", {"text": "hi", "agent_id": "nobody"}, 400),
         ("/_emulator/conversations/{id}/note", {}, 400),
         ("/_emulator/conversations/{id}/assign", {"agent_id": "nobody"}, 400),

@@ -212,6 +212,40 @@ async def test_random_bytes_are_never_a_5xx(
 
 
 @SHARED
+@given(data=st.data())
+async def test_random_json_to_the_control_endpoints_is_never_a_5xx(
+    world: tuple[FreshchatEmulator, httpx.AsyncClient, dict[str, str]], data: st.DataObject
+) -> None:
+    emulator, _, ids = world
+    base = f"/_emulator/conversations/{ids['conversation']}"
+    agent = ["agent_id", "by_agent_id", "group_id"]
+    fault = ["kind", "status", "times", "retry_after", "seconds", "copies", "route", "method"]
+    method, path, keys = data.draw(
+        st.sampled_from(
+            [
+                ("POST", f"{base}/reply", ["text", "parts", "reply_parts", "agent_id"]),
+                ("POST", f"{base}/note", ["text", "agent_id"]),
+                ("POST", f"{base}/resolve", agent),
+                ("POST", f"{base}/reopen", agent),
+                ("POST", f"{base}/assign", agent),
+                ("POST", "/_emulator/faults", fault),
+                ("PUT", "/_emulator/webhook", ["url", "payload"]),
+            ]
+        )
+    )
+    values = json_values | st.sampled_from([*GOOD_PARTS, *ids.values()]) | st.lists(parts)
+    body = data.draw(st.fixed_dictionaries({}, optional=dict.fromkeys(keys, values)) | json_values)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emulator.app), base_url=emulator.public_url
+    ) as control:
+        response = await control.request(method, path, content=json.dumps(body).encode())
+    assert response.status_code < 500, response.text
+    # Armed faults and webhook routing would spill into the next example.
+    emulator.faults.clear()
+    emulator.webhook_url = None
+
+
+@SHARED
 @given(
     query=st.dictionaries(
         st.sampled_from(
