@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -109,6 +110,10 @@ class Fault:
             raise ValueError("times must be at least 1 (or null for every call)")
         if not 400 <= fault.status <= 599:
             raise ValueError("status must be a 4xx or 5xx code")
+        for name in ("retry_after", "seconds"):
+            value = getattr(fault, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number of seconds, at least 0")
         return fault
 
 

@@ -187,6 +187,7 @@ async def test_hangs_are_released_through_the_control_endpoint(
         {"kind": "status", "times": "2"},
         {"kind": "status", "retry_after": True},
         {"kind": "latency", "seconds": "1"},
+        {"kind": "latency", "seconds": -1},
         {"kind": "status", "colour": "red"},
         {"kind": "duplicate_webhooks", "copies": 0},
         {"kind": "duplicate_webhooks", "copies": "2"},
@@ -196,6 +197,12 @@ async def test_invalid_faults_are_400(control: httpx.AsyncClient, body: dict[str
     response = await control.post("/_emulator/faults", json=body)
     assert response.status_code == 400 and response.json()["status"] == "INVALID_VALUE"
     assert (await control.get("/_emulator/faults")).json()["faults"] == []
+
+
+async def test_non_finite_seconds_are_400(control: httpx.AsyncClient) -> None:
+    body = b'{"kind": "status", "status": 429, "retry_after": Infinity}'
+    response = await control.post("/_emulator/faults", content=body)
+    assert response.status_code == 400 and "finite" in response.json()["message"]
 
 
 def test_faults_round_trip_through_json() -> None:
