@@ -24,7 +24,6 @@ one-byte ranged GET); `wanted_sizes` says which URLs need one, so the mapper sta
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
@@ -86,6 +85,7 @@ __all__ = [
 _MAX_TRACKING_BYTES = 1024
 _STICKER_ID = re.compile(r"[0-9]{1,18}")
 _CONTENT_RANGE = re.compile(r"bytes\s+\d+-\d+/(\d+)", re.IGNORECASE)
+_UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 
 
 @attrs.frozen(kw_only=True)
@@ -517,35 +517,36 @@ def _clean(text: str) -> str:
     return text
 
 
-@functools.lru_cache(maxsize=4096)
-def _json_cost(char: str) -> int:
-    return len(json.dumps(char, ensure_ascii=False).encode()) - 2
-
-
-def _cost(char: str) -> int:
-    if " " <= char <= "~" and char not in '"\\':
-        return 1
-    return _json_cost(char)
+def _within(text: str, max_length: int, max_bytes: int) -> bool:
+    size = len(json.dumps(text, ensure_ascii=False).encode()) - 2
+    return size <= max_bytes and viber_length(text) <= max_length
 
 
 def _take(text: str, max_length: int, max_bytes: int) -> tuple[str, str]:
     """The longest head of `text` within both limits, broken at whitespace, and the rest."""
-    units = size = 0
-    cut = 0
-    for char in text:
-        units += 2 if ord(char) > 0xFFFF else 1
-        size += _cost(char)
-        if units > max_length or size > max_bytes:
-            break
-        cut += 1
+    # A character is at least one UTF-16 unit, so no head is longer than max_length characters;
+    # both measures grow with the head, so a binary search finds the longest that fits.
+    high = min(len(text), max_length)
+    if _within(text[:high], max_length, max_bytes):
+        cut = high
     else:
+        low = 0
+        while low < high - 1:
+            middle = (low + high) // 2
+            if _within(text[:middle], max_length, max_bytes):
+                low = middle
+            else:
+                high = middle
+        cut = low
+    if cut == len(text):
         return text, ""
     newline = text.rfind("\n", cut // 2, cut + 1)
     if newline > 0:
         return text[:newline], text[newline + 1 :]
-    for index in range(cut, 0, -1):
-        if text[index].isspace():
-            return text[:index], text[index + 1 :]
+    space = _UP_TO_LAST_SPACE.match(text, 0, cut + 1)
+    if space is not None and space.end() > 1:
+        index = space.end() - 1
+        return text[:index], text[index + 1 :]
     return text[:cut], text[cut:]
 
 

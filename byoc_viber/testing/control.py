@@ -1,7 +1,8 @@
 """The emulator's `/_emulator/...` control endpoints (listed in `emulator.py`'s docstring).
 
 They let a test, a demo or a person with `curl` drive the simulated users of an emulator
-running in another process (`byoc emulate viber`).
+running in another process (`byoc emulate viber`). User ids go in bodies, not paths: Viber ids
+are base64 and hold `/` and `+`.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def _sent_json(message: SentMessage) -> dict[str, Any]:
 def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
     """Register the control endpoints of `emulator` on `router`."""
 
-    def find(request: Request) -> SimulatedUser | None:
-        return emulator.users.get(request.params["user_id"])
+    def find(body: dict[str, Any] | None) -> SimulatedUser | None:
+        user_id = body.get("user_id") if body else None
+        return emulator.users.get(user_id) if isinstance(user_id, str) else None
 
     @router.route("POST", "/_emulator/users")
     async def create_user(request: Request) -> Response:
@@ -73,23 +75,24 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
     async def list_users(request: Request) -> Response:
         return json_response([_user_json(u) for u in emulator.users.values()])
 
-    @router.route("POST", "/_emulator/users/{user_id}/messages")
+    @router.route("POST", "/_emulator/send")
     async def user_sends(request: Request) -> Response:
-        user, body = find(request), _body(request)
-        if user is None:
-            return _error("no such user", 404)
-        if body is None or not isinstance(body.get("type"), str):
-            return _error("the body must be a Viber message object with a 'type'")
-        message = dict(body)
-        data = message.pop("data_base64", None)
-        file_name = message.pop("file_name", None) or "upload.bin"
+        body = _body(request)
+        user = find(body)
+        if body is None or user is None:
+            return _error("no user with that 'user_id'", 404)
+        message = body.get("message")
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return _error("'message' must be a Viber message object with a 'type'")
+        message = dict(message)
         if message["type"] in ("picture", "video", "file") and "media" not in message:
             try:
-                raw = base64.b64decode(data or "", validate=True)
+                raw = base64.b64decode(body.get("data_base64") or "", validate=True)
             except (binascii.Error, TypeError):
                 return _error("data_base64 is not base64")
-            url = emulator.host_media(raw, file_name)
-            message["media"] = url
+            file_name = body.get("file_name")
+            file_name = file_name if isinstance(file_name, str) and file_name else "upload.bin"
+            message["media"] = emulator.host_media(raw, file_name)
             if message["type"] == "file":
                 message.update(file_name=file_name, file_size=len(raw))
             elif message["type"] == "video":
@@ -99,28 +102,29 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
         token = await user.send(message)
         return json_response({"message_token": token})
 
-    @router.route("POST", "/_emulator/users/{user_id}/subscribe")
+    @router.route("POST", "/_emulator/subscribe")
     async def subscribe(request: Request) -> Response:
-        user = find(request)
+        user = find(_body(request))
         if user is None:
-            return _error("no such user", 404)
+            return _error("no user with that 'user_id'", 404)
         await user.subscribe()
         return json_response(_user_json(user))
 
-    @router.route("POST", "/_emulator/users/{user_id}/unsubscribe")
+    @router.route("POST", "/_emulator/unsubscribe")
     async def unsubscribe(request: Request) -> Response:
-        user = find(request)
+        user = find(_body(request))
         if user is None:
-            return _error("no such user", 404)
+            return _error("no user with that 'user_id'", 404)
         await user.unsubscribe()
         return json_response(_user_json(user))
 
-    @router.route("POST", "/_emulator/users/{user_id}/open")
+    @router.route("POST", "/_emulator/open")
     async def open_chat(request: Request) -> Response:
-        user, body = find(request), _body(request)
-        if user is None:
-            return _error("no such user", 404)
-        context = body.get("context") if body else None
+        body = _body(request)
+        user = find(body)
+        if body is None or user is None:
+            return _error("no user with that 'user_id'", 404)
+        context = body.get("context")
         await user.open(context if isinstance(context, str) else None)
         return json_response(_user_json(user))
 

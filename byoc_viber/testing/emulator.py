@@ -27,16 +27,19 @@ served under `/media/...` for an hour of the emulator's clock, then answers 404.
 
 ## Control endpoints, under `/_emulator`
 
-Bodies are JSON objects; every field is optional unless said otherwise.
+Bodies are JSON objects; `user_id` names the user where one is needed (ids hold `/` and `+`,
+so they never go in a path).
 
 - `POST /_emulator/users` `{"name", "language", "country", "avatar", "id", "subscribed"}`:
   a new user; answers it, with its `id`. `GET /_emulator/users` lists them.
-- `POST /_emulator/users/{id}/messages` — a Viber message object (`type` required): the user
-  sends it and the answer holds its `message_token`. A picture, video or file without `media`
-  may carry `data_base64` and `file_name`: the emulator serves those bytes for an hour.
-- `POST /_emulator/users/{id}/subscribe`, `.../unsubscribe`: the `subscribed` / `unsubscribed`
-  callbacks. `POST /_emulator/users/{id}/open` `{"context"}`: `conversation_started`.
-- `GET /_emulator/sent[?user_id=...]`: the messages the bot sent, welcome messages included.
+- `POST /_emulator/send` `{"user_id", "message", "data_base64", "file_name"}`: the user sends
+  `message`, a Viber message object (`type` required); the answer holds its `message_token`.
+  A picture, video or file without `media` takes the bytes of `data_base64`, served for an hour.
+- `POST /_emulator/subscribe`, `/_emulator/unsubscribe` `{"user_id"}`: the `subscribed` /
+  `unsubscribed` callbacks. `POST /_emulator/open` `{"user_id", "context"}`:
+  `conversation_started`.
+- `GET /_emulator/sent[?user_id=...]` (the id percent-encoded: it may hold `+`): the messages
+  the bot sent, welcome messages included.
 - `GET /_emulator/callbacks`: every callback, its attempts and outcome.
 - `POST /_emulator/faults` `{"method", "status" | "http_status", "status_message",
   "retry_after", "times"}`: the next `times` calls of `method` fail so.

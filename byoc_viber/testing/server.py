@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="a webhook to call from the start, without the set_webhook verification",
     )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level",
+    )
     return parser
 
 
@@ -53,7 +59,7 @@ def build_server(argv: Sequence[str] | None = None) -> tuple[uvicorn.Server, Vib
         port=args.port,
         lifespan="on",
         ws="none",
-        log_level="info",
+        log_level=args.log_level,
     )
     return uvicorn.Server(config), emulator
 
