@@ -198,8 +198,16 @@ async def deliver(api: ViberApi, bodies: Sequence[Mapping[str, Any]], sent: list
     """
     for body in bodies[len(sent) :]:
         answer = await api.call("send_message", body)
-        token = answer.get("message_token")
-        sent.append(str(token) if isinstance(token, int) and not isinstance(token, bool) else "")
+        sent.append(_token(answer.get("message_token")))
+
+
+def _token(value: object) -> str:
+    """A message token as its exact decimal string ("" if Viber left it out)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return str(int(value))
+    return ""
 
 
 def _content_length(headers: httpx.Headers) -> int | None:

@@ -15,8 +15,9 @@ await emulator.drain()              # wait for callbacks instead of sleeping
 `POST set_webhook`, `send_message`, `broadcast_message`, `get_user_details`, `get_online`;
 `GET` or `POST get_account_info`. The token comes in the `X-Viber-Auth-Token` header or the
 body's `auth_token` (status 2 otherwise); an unknown method is HTTP 404; bodies over 30 KB are
-status 3. `set_webhook` posts a signed `webhook` event to the URL before answering: anything
-but HTTP 200 is status 1 with a Java-style text like the real service's. `send_message` checks
+status 3; sending without a webhook set is status 10 (`webhookNotSet`). `set_webhook` posts a
+signed `webhook` event to the URL before answering: anything but HTTP 200 is status 1 with a
+Java-style text like the real service's. `send_message` checks
 the documented limits (status 3 / 4), the receiver (5 unknown, 6 not subscribed) and the cap of
 100 messages per user per hour without a reply (12), then answers a random 63-bit
 `message_token` and schedules `delivered` and `seen` callbacks.
@@ -487,6 +488,9 @@ class ViberEmulator:
         return _status(0, event_types=list(self.event_types))
 
     async def _send_message(self, body: dict[str, Any]) -> Response:
+        if self.webhook is None:
+            # Removing the webhook disables 1:1 chat: nothing can be sent until one is set.
+            return _status(10)
         problem = validate_message(body)
         if problem is not None:
             return _status(*problem)
@@ -503,6 +507,8 @@ class ViberEmulator:
         return _status(0, message_token=sent.token, billing_status=self._billing_status(user))
 
     async def _broadcast_message(self, body: dict[str, Any]) -> Response:
+        if self.webhook is None:
+            return _status(10)
         receivers = body.get("broadcast_list")
         if receivers is None:
             return _status(MISSING_DATA, "missingData: broadcast_list is required")

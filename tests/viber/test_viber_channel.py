@@ -1,6 +1,7 @@
 """Settings, capabilities, the public surface and the entry points of the Viber plugin."""
 
 import importlib
+import json
 import sys
 
 import pytest
@@ -8,7 +9,16 @@ import pytest
 import byoc_viber
 import byoc_viber.testing
 from byoc.errors import ConfigurationError
-from byoc.models import Buttons, Image, QuickReplies, Sticker, Text
+from byoc.models import (
+    Buttons,
+    ConversationStarted,
+    Image,
+    QuickReplies,
+    Sticker,
+    Text,
+    Unsubscribed,
+)
+from byoc.webhook import WebhookRequest
 from byoc_viber import DEFAULT_API_URL, ViberChannel
 
 ENV = {
@@ -81,6 +91,23 @@ def test_capabilities() -> None:
     assert {Text, Image, Sticker, Buttons, QuickReplies} <= caps.send
     assert Image in caps.receive and Buttons not in caps.receive
     assert ViberChannel.name == "viber"
+
+
+async def test_ack_answers_the_welcome_message_to_conversation_started_only() -> None:
+    channel = ViberChannel(auth_token="t", sender_name="Shop", welcome_message="Hello 👋")
+    request = WebhookRequest(body=b"{}")
+    started = ConversationStarted(channel="viber", user_id="u")
+    welcome = await channel.ack(request, [started])
+    assert welcome.status == 200
+    assert json.loads(welcome.body) == {
+        "sender": {"name": "Shop"},
+        "type": "text",
+        "text": "Hello 👋",
+    }
+    other = await channel.ack(request, [Unsubscribed(channel="viber", user_id="u")])
+    assert other.status == 200 and json.loads(other.body) == {}
+    quiet = ViberChannel(auth_token="t", sender_name="Shop")
+    assert json.loads((await quiet.ack(request, [started])).body) == {}
 
 
 async def test_aclose_closes_only_the_client_it_created() -> None:

@@ -70,16 +70,16 @@ async def test_set_webhook_echoes_every_event_when_none_are_chosen(
 
 
 async def test_send_message_answers_a_63_bit_token_and_records_the_message(
-    world: World, api: httpx.AsyncClient
+    installed: World, api: httpx.AsyncClient
 ) -> None:
-    alice = world.emulator.user(subscribed=True)
+    alice = installed.emulator.user(subscribed=True)
     answer = await api.post("/pa/send_message", json=message(alice.id, type="text", text="hi"))
     body = answer.json()
     assert body["status"] == 0 and body["status_message"] == "ok"
     assert isinstance(body["message_token"], int) and 0 < body["message_token"] < 2**63
     assert body["chat_hostname"] and body["billing_status"] in (0, 1, 2, 3, 4, 5)
     [sent] = alice.received
-    assert sent.token == body["message_token"] and world.emulator.sent_to(alice.id) == [sent]
+    assert sent.token == body["message_token"] and installed.emulator.sent_to(alice.id) == [sent]
 
 
 @pytest.mark.parametrize(
@@ -106,36 +106,47 @@ async def test_send_message_answers_a_63_bit_token_and_records_the_message(
     ],
 )
 async def test_send_message_checks_viber_limits(
-    world: World, api: httpx.AsyncClient, fields: dict[str, Any], status: int
+    installed: World, api: httpx.AsyncClient, fields: dict[str, Any], status: int
 ) -> None:
-    alice = world.emulator.user(subscribed=True)
+    alice = installed.emulator.user(subscribed=True)
     answer = (await api.post("/pa/send_message", json=message(alice.id, **fields))).json()
     assert answer["status"] == status, answer
     assert alice.received == []
 
 
-async def test_bodies_over_30_kb_are_bad_data(world: World, api: httpx.AsyncClient) -> None:
-    alice = world.emulator.user(subscribed=True)
+async def test_bodies_over_30_kb_are_bad_data(installed: World, api: httpx.AsyncClient) -> None:
+    alice = installed.emulator.user(subscribed=True)
     body = message(alice.id, type="text", text="x", padding="p" * 30_000)
     assert (await api.post("/pa/send_message", json=body)).json()["status"] == 3
 
 
-async def test_receivers_must_exist_and_be_subscribed(world: World, api: httpx.AsyncClient) -> None:
-    stranger = world.emulator.user()
+async def test_receivers_must_exist_and_be_subscribed(
+    installed: World, api: httpx.AsyncClient
+) -> None:
+    stranger = installed.emulator.user()
     text = {"type": "text", "text": "x"}
     assert (await api.post("/pa/send_message", json=message("ghost", **text))).json()["status"] == 5
     answer = (await api.post("/pa/send_message", json=message(stranger.id, **text))).json()
     assert answer == {**answer, "status": 6, "status_message": "receiverNotSubscribed"}
 
 
-async def test_broadcast_and_get_online(world: World, api: httpx.AsyncClient) -> None:
-    fan, stranger = world.emulator.user(subscribed=True), world.emulator.user(online=False)
+async def test_broadcast_and_get_online(installed: World, api: httpx.AsyncClient) -> None:
+    fan, stranger = installed.emulator.user(subscribed=True), installed.emulator.user(online=False)
     body = {"broadcast_list": [fan.id, stranger.id], "sender": {"name": "B"}, "type": "text"}
     answer = (await api.post("/pa/broadcast_message", json={**body, "text": "sale"})).json()
     assert answer["status"] == 0 and [f["status"] for f in answer["failed_list"]] == [6]
     assert fan.received[0].text == "sale" and stranger.received == []
     online = (await api.post("/pa/get_online", json={"ids": [fan.id, stranger.id, "x"]})).json()
     assert [u["online_status"] for u in online["users"]] == [0, 1, 4]
+
+
+async def test_nothing_is_sent_while_no_webhook_is_set(
+    world: World, api: httpx.AsyncClient
+) -> None:
+    alice = world.emulator.user(subscribed=True)
+    body = message(alice.id, type="text", text="hi")
+    assert (await api.post("/pa/send_message", json=body)).json()["status"] == 10
+    assert alice.received == []
 
 
 async def test_faults_fail_the_next_calls_then_stop(world: World, api: httpx.AsyncClient) -> None:
