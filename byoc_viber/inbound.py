@@ -1,0 +1,374 @@
+"""Viber callbacks → byoc events. Pure: bytes in, events out, `MalformedPayload` for bad input.
+
+The signature is checked by the caller (`ViberChannel.parse`) before this runs. Every callback
+Viber documents is understood; the ones the bridge has no use for (`webhook`, `client_status`,
+`action`, anything new) give no events and are answered 200 so Viber does not retry them.
+
+Required fields (ids, the message token, media URLs) must be there with the documented types,
+or the payload is refused. Optional profile fields (name, avatar, country, language) of the
+wrong type are dropped instead: a 400 would make Viber retry for an hour and then lose the
+user's message over a cosmetic field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import mimetypes
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from byoc.errors import MalformedPayload
+from byoc.models import (
+    ChannelEvent,
+    Contact,
+    ConversationStarted,
+    Delivered,
+    Failed,
+    File,
+    Image,
+    InboundMessage,
+    Link,
+    Location,
+    Part,
+    Profile,
+    Seen,
+    Sticker,
+    Subscribed,
+    Text,
+    Unsubscribed,
+    Video,
+)
+
+from .limits import extension
+
+__all__ = ["CHANNEL", "load_callback", "parse_callback", "parse_profile"]
+
+CHANNEL = "viber"
+logger = logging.getLogger("byoc.viber")
+
+_DIGITS = re.compile(r"-?[0-9]{1,40}")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def load_callback(body: bytes) -> dict[str, Any]:
+    """Decode a callback body into a JSON object.
+
+    Integers stay Python ints of any size and fractions become `Decimal`s, so a 64-bit
+    `message_token` never passes through a float, even if a proxy re-wrote it as `1.0e18`.
+    """
+    try:
+        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        # UnicodeDecodeError is a ValueError; RecursionError comes from absurdly nested arrays.
+        raise MalformedPayload(f"Viber callback: body is not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        kind = type(value).__name__
+        raise MalformedPayload(f"Viber callback: expected a JSON object, got {kind}")
+    return value
+
+
+def parse_callback(body: bytes) -> list[ChannelEvent]:
+    """Turn one (already verified) callback body into events."""
+    payload = load_callback(body)
+    event = payload.get("event")
+    if not isinstance(event, str) or not event:
+        raise MalformedPayload("Viber callback: 'event' is missing or not a string")
+    handler = _HANDLERS.get(event)
+    if handler is None:
+        logger.info("ignoring Viber %r callback: the bridge has no use for it", event)
+        return []
+    return handler(payload)
+
+
+# -- field readers -------------------------------------------------------------------------------
+
+
+def _object(payload: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = payload.get(key)
+    if not isinstance(value, dict):
+        raise MalformedPayload(f"Viber {where}: '{key}' is missing or not an object")
+    return value
+
+
+def _required_str(payload: Mapping[str, Any], key: str, where: str) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"Viber {where}: '{key}' is missing or not a non-empty string")
+    return value
+
+
+def _optional_str(payload: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedPayload(f"Viber {where}: '{key}' is not a string")
+    return value
+
+
+def _lenient_str(payload: Mapping[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _integer(value: Any) -> int | None:
+    """An integer from an int, an integral Decimal or a string of digits; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal):
+        # The exponent bound keeps `1e999999999` from becoming a billion-digit int.
+        if not value.is_finite() or value.adjusted() > 40:
+            return None
+        try:
+            return int(value) if value == value.to_integral_value() else None
+        except InvalidOperation:
+            return None
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    return None
+
+
+def _token(payload: Mapping[str, Any], where: str) -> str:
+    """`message_token` as its exact decimal string: the dedupe key, so it must be exact."""
+    token = _integer(payload.get("message_token"))
+    if token is None:
+        raise MalformedPayload(f"Viber {where}: 'message_token' is missing or not an integer")
+    return str(token)
+
+
+def _timestamp(payload: Mapping[str, Any], where: str) -> datetime:
+    """`timestamp` (epoch milliseconds) as an aware datetime; now when Viber left it out."""
+    raw = payload.get("timestamp")
+    if raw is None:
+        return datetime.now(timezone.utc)
+    millis = _integer(raw)
+    if millis is None:
+        raise MalformedPayload(f"Viber {where}: 'timestamp' is not an integer")
+    try:
+        return _EPOCH + timedelta(milliseconds=millis)
+    except OverflowError:
+        raise MalformedPayload(f"Viber {where}: 'timestamp' {millis} is out of range") from None
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise MalformedPayload(f"Viber location: '{what}' is not a number")
+    try:
+        # Decimal parses numbers from JSON and the strings the legacy docs show ("50.76891").
+        number = float(Decimal(value.strip()) if isinstance(value, str) else value)
+    except (TypeError, ValueError, ArithmeticError):
+        raise MalformedPayload(f"Viber location: '{what}' is not a number") from None
+    if not math.isfinite(number):
+        raise MalformedPayload(f"Viber location: '{what}' is not a finite number")
+    return number
+
+
+def _size(message: Mapping[str, Any]) -> int | None:
+    # Inbound files carry `file_size`, videos `size`; accept either on any media message.
+    for key in ("file_size", "size"):
+        size = _integer(message.get(key))
+        if size is not None and size >= 0:
+            return size
+    return None
+
+
+def _media_name(message: Mapping[str, Any], url: str) -> str | None:
+    name = _lenient_str(message, "file_name")
+    if name:
+        return name
+    last = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return last if extension(last) else None
+
+
+def _mime(name: str | None, url: str) -> str | None:
+    for candidate in (name, url.split("?", 1)[0]):
+        if candidate:
+            guessed, _ = mimetypes.guess_type(candidate, strict=False)
+            if guessed:
+                return guessed
+    return None
+
+
+def parse_profile(user: Mapping[str, Any]) -> Profile:
+    """A Viber user object (`sender`, `user`, get_user_details' `user`) as a `Profile`."""
+    return Profile(
+        name=_lenient_str(user, "name"),
+        avatar_url=_lenient_str(user, "avatar"),
+        language=_lenient_str(user, "language"),
+        country=_lenient_str(user, "country"),
+    )
+
+
+# -- message parts -------------------------------------------------------------------------------
+
+
+def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
+    kind = message.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise MalformedPayload("Viber message: 'type' is missing or not a string")
+    text = _optional_str(message, "text", f"{kind} message") or ""
+    where = f"{kind} message"
+    if kind == "text":
+        return (Text(text=text),)
+    if kind in ("picture", "video", "file"):
+        url = _required_str(message, "media", where)
+        name = _media_name(message, url)
+        mime = _mime(name, url)
+        if kind == "picture":
+            return (Image(url=url, caption=text, mime_type=mime, size=_size(message), name=name),)
+        if kind == "video":
+            duration = _integer(message.get("duration"))
+            video = Video(
+                url=url,
+                caption=text,
+                mime_type=mime,
+                size=_size(message),
+                duration=duration if duration is not None and duration >= 0 else None,
+                thumbnail_url=_lenient_str(message, "thumbnail"),
+            )
+            return (video,)
+        file = File(url=url, name=name or "file", mime_type=mime, size=_size(message))
+        return (file, Text(text=text)) if text else (file,)
+    if kind == "sticker":
+        sticker_id = _integer(message.get("sticker_id"))
+        if sticker_id is None:
+            raise MalformedPayload("Viber sticker message: 'sticker_id' is missing or not a number")
+        return (Sticker(sticker_id=str(sticker_id)),)
+    if kind == "contact":
+        contact = _object(message, "contact", where)
+        return (
+            Contact(
+                name=_optional_str(contact, "name", where) or "",
+                phone=_optional_str(contact, "phone_number", where) or "",
+            ),
+        )
+    if kind == "url":
+        return (Link(url=_required_str(message, "media", where)),)
+    if kind == "location":
+        location = _object(message, "location", where)
+        return (
+            Location(
+                lat=_number(location.get("lat"), "lat"),
+                lon=_number(location.get("lon"), "lon"),
+                label=text or _lenient_str(location, "address"),
+            ),
+        )
+    # A type Viber added after this was written: say visibly that something arrived.
+    notice = f'[The user sent a Viber "{kind}" message, which the bridge cannot show.]'
+    return (Text(text=f"{notice}\n{text}" if text else notice),)
+
+
+# -- events --------------------------------------------------------------------------------------
+
+
+def _message(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    sender = _object(payload, "sender", "message callback")
+    return [
+        InboundMessage(
+            channel=CHANNEL,
+            user_id=_required_str(sender, "id", "message callback sender"),
+            message_id=_token(payload, "message callback"),
+            parts=_parts(_object(payload, "message", "message callback")),
+            profile=parse_profile(sender),
+            timestamp=_timestamp(payload, "message callback"),
+        )
+    ]
+
+
+def _subscribed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    user = _object(payload, "user", "subscribed callback")
+    return [
+        Subscribed(
+            channel=CHANNEL,
+            user_id=_required_str(user, "id", "subscribed callback user"),
+            profile=parse_profile(user),
+            timestamp=_timestamp(payload, "subscribed callback"),
+        )
+    ]
+
+
+def _unsubscribed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    return [
+        Unsubscribed(
+            channel=CHANNEL,
+            user_id=_required_str(payload, "user_id", "unsubscribed callback"),
+            timestamp=_timestamp(payload, "unsubscribed callback"),
+        )
+    ]
+
+
+def _conversation_started(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    user = _object(payload, "user", "conversation_started callback")
+    subscribed = payload.get("subscribed")
+    return [
+        ConversationStarted(
+            channel=CHANNEL,
+            user_id=_required_str(user, "id", "conversation_started callback user"),
+            profile=parse_profile(user),
+            context=_lenient_str(payload, "context"),
+            subscribed=subscribed if isinstance(subscribed, bool) else False,
+            timestamp=_timestamp(payload, "conversation_started callback"),
+        )
+    ]
+
+
+def _delivered(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    return [
+        Delivered(
+            channel=CHANNEL,
+            user_id=_required_str(payload, "user_id", "delivered callback"),
+            message_id=_token(payload, "delivered callback"),
+            timestamp=_timestamp(payload, "delivered callback"),
+        )
+    ]
+
+
+def _seen(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    return [
+        Seen(
+            channel=CHANNEL,
+            user_id=_required_str(payload, "user_id", "seen callback"),
+            message_id=_token(payload, "seen callback"),
+            timestamp=_timestamp(payload, "seen callback"),
+        )
+    ]
+
+
+def _failed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    return [
+        Failed(
+            channel=CHANNEL,
+            user_id=_required_str(payload, "user_id", "failed callback"),
+            message_id=_token(payload, "failed callback"),
+            reason=_lenient_str(payload, "desc") or "Viber could not deliver the message",
+            timestamp=_timestamp(payload, "failed callback"),
+        )
+    ]
+
+
+def _webhook(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+    # The verification ping of set_webhook: nothing to do but answer 200.
+    return []
+
+
+_HANDLERS: dict[str, Callable[[Mapping[str, Any]], list[ChannelEvent]]] = {
+    "message": _message,
+    "subscribed": _subscribed,
+    "unsubscribed": _unsubscribed,
+    "conversation_started": _conversation_started,
+    "delivered": _delivered,
+    "seen": _seen,
+    "failed": _failed,
+    "webhook": _webhook,
+}

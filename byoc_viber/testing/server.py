@@ -1,0 +1,80 @@
+"""`byoc emulate viber`: the Viber emulator on a port, for demos and manual tests.
+
+```
+python -m byoc_viber.testing.server --port 8081 --token t0ken \
+    --webhook-url http://127.0.0.1:8000/channels/viber/webhook
+```
+
+Point the bridge at it with `BYOC_VIBER_API_URL=http://127.0.0.1:8081/pa` and the same
+token, then drive users through the `/_emulator/...` control endpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from .emulator import ViberEmulator
+
+__all__ = ["build_server", "main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="byoc emulate viber", description="Run the Viber bot API emulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8081, help="port to listen on")
+    parser.add_argument(
+        "--token", default="emulator-auth-token", help="the bot's auth token (signs callbacks)"
+    )
+    parser.add_argument(
+        "--webhook-url",
+        default=None,
+        help="a webhook to call from the start, without the set_webhook verification",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["critical", "error", "warning", "info", "debug"],
+        help="uvicorn's log level",
+    )
+    return parser
+
+
+def build_server(argv: Sequence[str] | None = None) -> tuple[uvicorn.Server, ViberEmulator]:
+    """The uvicorn server and the emulator it serves, from command-line arguments."""
+    args = _parser().parse_args(argv)
+    emulator = ViberEmulator(
+        token=args.token,
+        public_url=f"http://{args.host}:{args.port}",
+        webhook_url=args.webhook_url,
+    )
+    config = uvicorn.Config(
+        emulator.app,
+        host=args.host,
+        port=args.port,
+        lifespan="on",
+        ws="none",
+        log_level=args.log_level,
+    )
+    return uvicorn.Server(config), emulator
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until interrupted; the exit status."""
+    server, emulator = build_server(argv)
+    print(
+        f"Viber emulator: API {emulator.api_url} (token {emulator.token!r}); "
+        f"control endpoints under {emulator.public_url}/_emulator",
+        file=sys.stderr,
+    )
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+"""Properties: any reply maps within Viber's limits; any callback parses or is refused cleanly."""
+
+import json
+from typing import Any
+
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from byoc.errors import RequestError
+from byoc.models import (
+    Buttons,
+    Contact,
+    File,
+    Image,
+    Link,
+    Location,
+    Part,
+    QuickReplies,
+    QuickReply,
+    Sticker,
+    Text,
+    UrlButton,
+    Video,
+)
+from byoc_viber import Sender, ViberChannel, map_message, split_text
+from byoc_viber.api import encode_body
+from byoc_viber.limits import FORBIDDEN_FILE_EXTENSIONS, extension, viber_length
+from byoc_viber.outbound import wanted_sizes
+from byoc_viber.testing import validate_message
+
+from .support import TOKEN, signed
+
+CHANNEL = ViberChannel(auth_token=TOKEN, sender_name="Acme Support")
+SENDER = Sender(name="A" * 28, avatar="https://cdn.test/" + "a" * 200 + ".jpg")
+
+texts = st.one_of(
+    st.text(max_size=300),
+    st.builds(lambda chunk, n: chunk * n, st.text(min_size=1, max_size=40), st.integers(1, 900)),
+)
+extensions = st.sampled_from(
+    ["", ".jpg", ".JPEG", ".png", ".gif", ".webp", ".mp4", ".mov", ".pdf", ".exe", ".apk", ".x"]
+)
+urls = st.one_of(
+    st.builds(
+        lambda path, ext, query: f"https://cdn.test/{path}{ext}{query}",
+        st.text(alphabet="abc/-_%", max_size=30),
+        extensions,
+        st.sampled_from(["", "?sig=1", "#frag"]),
+    ),
+    st.builds(
+        lambda n, ext: "https://cdn.test/" + "a" * n + ext, st.integers(1990, 2100), extensions
+    ),
+    st.text(min_size=1, max_size=60),
+)
+sizes = st.none() | st.integers(0, 80 * 1024 * 1024)
+names = st.text(max_size=300)
+
+parts: st.SearchStrategy[Part] = st.one_of(
+    st.builds(Text, text=texts),
+    st.builds(Image, url=urls, caption=texts, size=sizes, name=st.none() | names),
+    st.builds(
+        Video,
+        url=urls,
+        caption=texts,
+        size=sizes,
+        duration=st.none() | st.integers(-5, 1000),
+        thumbnail_url=st.none() | urls,
+    ),
+    st.builds(File, url=urls, name=names, size=sizes),
+    st.builds(
+        Location,
+        lat=st.floats(),
+        lon=st.floats(),
+        label=st.none() | st.text(max_size=100),
+    ),
+    st.builds(Contact, name=st.text(max_size=60), phone=st.text(max_size=30)),
+    st.builds(
+        Sticker,
+        sticker_id=st.one_of(st.from_regex(r"[0-9]{1,25}", fullmatch=True), st.text(max_size=20)),
+        url=st.none() | urls,
+    ),
+    st.builds(Link, url=urls, title=st.none() | st.text(max_size=80)),
+    st.builds(
+        Buttons,
+        buttons=st.lists(st.builds(UrlButton, label=st.text(max_size=300), url=urls), max_size=15),
+        text=st.text(max_size=100),
+    ),
+    st.builds(
+        QuickReplies,
+        replies=st.lists(
+            st.builds(QuickReply, label=st.text(max_size=300), payload=st.none() | texts),
+            max_size=15,
+        ),
+        text=st.text(max_size=100),
+    ),
+)
+
+
+def assert_within_viber_limits(body: dict[str, Any]) -> None:
+    assert len(encode_body(body)) <= 30_000
+    assert validate_message(body) is None, validate_message(body)
+    assert viber_length(body["sender"]["name"]) <= 28
+    assert viber_length(body.get("tracking_data", "")) <= 4000
+    kind = body.get("type")
+    if kind == "text":
+        assert 0 < viber_length(body["text"]) <= 7000 and body["text"].strip()
+    elif kind == "picture":
+        assert viber_length(body["text"]) <= 768
+        assert extension(body["media"]) in {".jpg", ".jpeg", ".png", ".gif"}
+    elif kind == "video":
+        assert 0 <= body["size"] <= 26 * 1024 * 1024 and extension(body["media"]) == ".mp4"
+    elif kind == "file":
+        assert 0 <= body["size"] <= 50 * 1024 * 1024
+        assert 0 < viber_length(body["file_name"]) <= 256
+        assert extension(body["file_name"]) not in FORBIDDEN_FILE_EXTENSIONS
+        assert extension(body["media"]) not in FORBIDDEN_FILE_EXTENSIONS
+    elif kind == "contact":
+        assert viber_length(body["contact"]["name"]) <= 28
+        assert 0 < viber_length(body["contact"]["phone_number"]) <= 18
+    elif kind == "url":
+        assert len(body["media"]) <= 2000
+    if "keyboard" in body:
+        buttons = body["keyboard"]["Buttons"]
+        assert 0 < len(buttons) <= 12
+        assert all(viber_length(b["Text"]) <= 250 for b in buttons)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    parts=st.lists(parts, max_size=6),
+    conversation_id=st.text(max_size=40) | st.text(min_size=3990, max_size=4010),
+    data=st.data(),
+)
+def test_any_reply_maps_to_bodies_within_every_viber_limit(
+    parts: list[Part], conversation_id: str, data: st.DataObject
+) -> None:
+    found = {url: data.draw(sizes, label=url) for url in wanted_sizes(parts)}
+    result = map_message(
+        parts,
+        sender=SENDER,
+        receiver="jc9HsWTZ2Yf2NkRZ8KcNug==",
+        tracking_data=conversation_id,
+        sizes=found,
+    )
+    for body in result.bodies:
+        assert body["receiver"] == "jc9HsWTZ2Yf2NkRZ8KcNug=="
+        assert_within_viber_limits(body)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.builds(Text, text=texts), min_size=1, max_size=4))
+def test_text_is_split_but_never_lost(parts: list[Text]) -> None:
+    result = map_message(parts, sender=SENDER, receiver="u")
+    sent = "".join("".join(b["text"].split()) for b in result.bodies)
+    assert sent == "".join("".join(p.text.split()) for p in parts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=texts, max_length=st.integers(2, 8000), max_bytes=st.integers(16, 40_000))
+def test_split_text_respects_both_limits(text: str, max_length: int, max_bytes: int) -> None:
+    for piece in split_text(text, max_length, max_bytes):
+        assert piece.strip()
+        assert viber_length(piece) <= max_length
+        assert len(json.dumps(piece, ensure_ascii=False).encode()) - 2 <= max_bytes
+
+
+# -- inbound ------------------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+anything = json_values | st.sampled_from(["", "u1", "5753750845017966998", "1.5e3"])
+events = st.sampled_from(
+    [
+        "message",
+        "subscribed",
+        "unsubscribed",
+        "conversation_started",
+        "delivered",
+        "seen",
+        "failed",
+        "webhook",
+        "client_status",
+    ]
+)
+message_types = st.sampled_from(
+    ["text", "picture", "video", "file", "sticker", "contact", "url", "location", "poll"]
+)
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Mostly `strategy`, sometimes any JSON value in its place."""
+    return st.one_of(strategy, strategy, strategy, anything)
+
+
+users = st.fixed_dictionaries(
+    {"id": maybe(st.text(min_size=1, max_size=24))},
+    optional={"name": anything, "avatar": anything, "language": anything, "country": anything},
+)
+viber_messages = st.fixed_dictionaries(
+    {"type": maybe(message_types)},
+    optional={
+        "text": maybe(st.text(max_size=50)),
+        "media": maybe(urls),
+        "file_name": anything,
+        "file_size": maybe(st.integers(-1, 2**40)),
+        "size": anything,
+        "duration": anything,
+        "thumbnail": anything,
+        "sticker_id": maybe(st.integers(0, 2**64)),
+        "contact": maybe(
+            st.fixed_dictionaries(
+                {"name": maybe(st.text(max_size=30)), "phone_number": maybe(st.text(max_size=20))}
+            )
+        ),
+        "location": maybe(
+            st.fixed_dictionaries({"lat": maybe(st.floats()), "lon": maybe(st.floats())})
+        ),
+        "tracking_data": anything,
+    },
+)
+callbacks = st.fixed_dictionaries(
+    {"event": maybe(events)},
+    optional={
+        "timestamp": maybe(st.integers(-(2**63), 2**63)),
+        "message_token": maybe(st.integers(0, 2**64)),
+        "sender": maybe(users),
+        "user": maybe(users),
+        "user_id": anything,
+        "message": maybe(viber_messages),
+        "context": anything,
+        "subscribed": anything,
+        "desc": anything,
+    },
+)
+
+
+tokens = st.integers(1, 2**63 - 1)
+stamps = st.integers(0, 4_000_000_000_000)
+user_ids = st.text(min_size=1, max_size=24)
+well_formed_messages = st.fixed_dictionaries(
+    {"type": message_types, "text": st.text(max_size=50), "media": urls},
+    optional={
+        "file_name": st.text(max_size=30),
+        "file_size": st.integers(0, 2**40),
+        "duration": st.integers(0, 600),
+        "sticker_id": st.integers(0, 2**40),
+        "contact": st.fixed_dictionaries(
+            {"name": st.text(max_size=30), "phone_number": st.text(max_size=20)}
+        ),
+        "tracking_data": st.text(max_size=30),
+    },
+).map(
+    lambda m: {
+        **m,
+        "sticker_id": m.get("sticker_id", 1),
+        "contact": m.get("contact", {}),
+        "location": {"lat": 1.5, "lon": -2},
+    }
+)
+well_formed = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "event": st.just("message"),
+            "timestamp": stamps,
+            "message_token": tokens,
+            "sender": users.filter(lambda u: isinstance(u["id"], str) and u["id"] != ""),
+            "message": well_formed_messages,
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "event": st.sampled_from(["subscribed", "conversation_started"]),
+            "timestamp": stamps,
+            "message_token": tokens,
+            "user": st.fixed_dictionaries({"id": user_ids}),
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "event": st.sampled_from(["unsubscribed", "delivered", "seen", "failed"]),
+            "timestamp": stamps,
+            "message_token": tokens,
+            "user_id": user_ids,
+        }
+    ),
+)
+
+
+async def parses_or_refuses(body: bytes) -> None:
+    try:
+        events = await CHANNEL.parse(signed(body))
+    except RequestError as exc:
+        assert exc.status_code in (400, 401)
+        event("refused")
+        return
+    assert isinstance(events, list)
+    event(f"{len(events)} events")
+
+
+@settings(max_examples=300, deadline=None)
+@given(callbacks)
+async def test_any_signed_callback_gives_events_or_a_request_error(payload: dict[str, Any]) -> None:
+    await parses_or_refuses(json.dumps(payload, ensure_ascii=False).encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(well_formed)
+async def test_any_well_formed_callback_gives_its_event(payload: dict[str, Any]) -> None:
+    [parsed] = await CHANNEL.parse(signed(json.dumps(payload, ensure_ascii=False).encode()))
+    assert parsed.channel == "viber"
+    if payload["event"] != "message":
+        return
+    assert parsed.message_id == str(payload["message_token"])
+    assert parsed.user_id == payload["sender"]["id"] and parsed.parts
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+async def test_any_signed_json_gives_events_or_a_request_error(payload: Any) -> None:
+    await parses_or_refuses(json.dumps(payload).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+async def test_any_signed_bytes_give_events_or_a_request_error(body: bytes) -> None:
+    await parses_or_refuses(body)
