@@ -9,12 +9,20 @@ them with uvicorn (`byoc emulate kakao`, `byoc emulate kakao-chatbot`).
 
 from .happytalk import DealerUser, HappyTalkEmulator, SentMessage, WebhookDelivery, write_problem
 from .media import MediaShelf
+from .openbuilder import Bubble, KakaoUser, OpenBuilderEmulator, SkillExchange, skill_payload
+from .skill_checks import skill_response_problems
 
 __all__ = [
+    "Bubble",
     "DealerUser",
     "HappyTalkEmulator",
+    "KakaoUser",
     "MediaShelf",
+    "OpenBuilderEmulator",
     "SentMessage",
+    "SkillExchange",
     "WebhookDelivery",
+    "skill_payload",
+    "skill_response_problems",
     "write_problem",
 ]

@@ -385,6 +385,7 @@ class HappyTalkEmulator:
         router.route("POST", "/_emulator/users/{user_key}/messages")(self._control_message)
         router.route("GET", "/_emulator/sent")(self._control_sent)
         router.route("PUT", "/_emulator/webhook")(self._control_webhook)
+        router.route("POST", "/_emulator/drain")(self._control_drain)
         self.media.mount(router)
         router.on_shutdown.append(self.aclose)
         return router
@@ -489,4 +490,9 @@ class HappyTalkEmulator:
             return json_response({"error": "expected {url, headers?}"}, 400)
         self.webhook_url = body["url"]
         self.webhook_headers = {str(k): str(v) for k, v in (body.get("headers") or {}).items()}
+        return json_response({"ok": True})
+
+    async def _control_drain(self, request: Request) -> Response:
+        """Answer once all background work (deliveries, events) is done."""
+        await self.drain()
         return json_response({"ok": True})

@@ -13,9 +13,11 @@ from byoc_kakao.testing import HappyTalkEmulator
 from .rig import (
     WEBHOOK_SECRET,
     ChannelEndpoint,
+    ChatbotRig,
     DealerRig,
     FakeClock,
     client_for,
+    make_chatbot_rig,
 )
 
 
@@ -54,3 +56,13 @@ async def dealer(store: MemoryStore, clock: FakeClock) -> AsyncIterator[DealerRi
     await emulator.aclose()
     await bridge_http.aclose()
     await dealer_http.aclose()
+
+
+@pytest.fixture
+async def chatbot(store: MemoryStore, clock: FakeClock) -> AsyncIterator[ChatbotRig]:
+    """The `kakao-chatbot` channel and an Open Builder emulator wired to each other in-process."""
+    rig, clients = make_chatbot_rig(store, clock)
+    yield rig
+    await rig.emulator.aclose()
+    for client in clients:
+        await client.aclose()

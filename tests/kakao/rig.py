@@ -19,10 +19,11 @@ from byoc.errors import RequestError
 from byoc.models import ChannelEvent
 from byoc.store import MemoryStore
 from byoc.webhook import WebhookRequest
-from byoc_kakao import KakaoDealerChannel
-from byoc_kakao.testing import HappyTalkEmulator
+from byoc_kakao import KakaoChatbotChannel, KakaoDealerChannel
+from byoc_kakao.testing import HappyTalkEmulator, OpenBuilderEmulator
 
 WEBHOOK_SECRET = "s3cret-path-segment-0123456789abcdef"
+SKILL_SECRET = "skill-secret-0123456789abcdefghij"
 
 
 class FakeClock:
@@ -50,6 +51,13 @@ class ChannelEndpoint:
         self.events: list[ChannelEvent] = []
         self.requests: list[WebhookRequest] = []
         self.fail_next: list[int] = []
+        self._arrived = asyncio.Condition()
+
+    async def wait_for_events(self, count: int) -> list[ChannelEvent]:
+        """Wait until `count` events arrived (for callers that cannot `drain` the sender)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.events) >= count)
+        return self.events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert scope["type"] == "http"
@@ -76,7 +84,9 @@ class ChannelEndpoint:
             body = f'{{"error":"{type(exc).__name__}"}}'.encode()
             await send_response(send, exc.status_code, body)
             return
-        self.events.extend(events)
+        async with self._arrived:
+            self.events.extend(events)
+            self._arrived.notify_all()
         answer = await self.channel.ack(request, events)
         await send_response(
             send,
@@ -102,3 +112,41 @@ class DealerRig:
     @property
     def webhook_url(self) -> str:
         return f"http://bridge.test/channels/kakao/webhook/{WEBHOOK_SECRET}"
+
+
+@attrs.define
+class ChatbotRig:
+    emulator: OpenBuilderEmulator
+    channel: KakaoChatbotChannel
+    endpoint: ChannelEndpoint
+    store: MemoryStore
+    clock: FakeClock
+
+
+def make_chatbot_rig(
+    store: MemoryStore, clock: FakeClock, **emulator_options: Any
+) -> tuple[ChatbotRig, list[httpx.AsyncClient]]:
+    emulator = OpenBuilderEmulator(
+        clock=clock,
+        skill_url=f"http://bridge.test/channels/kakao-chatbot/webhook/{SKILL_SECRET}",
+        **emulator_options,
+    )
+    kakao_http = client_for(emulator.app, emulator.base_url)
+    channel = KakaoChatbotChannel(
+        bot_id=emulator.bot_id,
+        rest_api_key=emulator.rest_api_key,
+        skill_secret=SKILL_SECRET,
+        event_api_url=emulator.base_url,
+        callback_origins=emulator.base_url,
+        media_origins=emulator.base_url,
+        clock=clock,
+        http=kakao_http,
+    )
+    channel.bind(store)
+    endpoint = ChannelEndpoint(channel)
+    bridge_http = client_for(endpoint, "http://bridge.test")
+    emulator.http = bridge_http
+    rig = ChatbotRig(
+        emulator=emulator, channel=channel, endpoint=endpoint, store=store, clock=clock
+    )
+    return rig, [kakao_http, bridge_http]
