@@ -136,7 +136,7 @@ class KakaoChatbotChannel(Channel):
         callback_origins: str | Iterable[str] = DEFAULT_CALLBACK_ORIGINS,
         media_origins: str | Iterable[str] = DEFAULT_MEDIA_ORIGINS,
         callback_margin: float = 5.0,
-        queue_ttl: float = 24 * 3600.0,
+        queue_ttl: float = 3600.0,
         tasks_path: str = "/v1/tasks/{task_id}",
         labels: Labels = DEFAULT_LABELS,
         clock: Clock | None = None,
@@ -162,14 +162,13 @@ class KakaoChatbotChannel(Channel):
         self.queue_ttl = queue_ttl
         self.labels = labels
         self.clock: Clock = clock or SystemClock()
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
         self._timeout = timeout
+        # One client (made on first use unless given) for the Event API and callback POSTs.
         self.events = EventApiClient(
             bot_id=bot_id,
             rest_api_key=rest_api_key,
             base_url=event_api_url,
-            http=self._http,
+            http=http,
             timeout=timeout,
             tasks_path=tasks_path,
         )
@@ -289,7 +288,7 @@ class KakaoChatbotChannel(Channel):
     async def ack(self, request: WebhookRequest, events: Sequence[ChannelEvent]) -> WebhookResponse:
         """Answer at once, whatever the help desk does: only the store is touched.
 
-        - event call (or an empty utterance) → the user's oldest queued page, or nothing;
+        - event call → the queued page it names (the oldest if it names none), or nothing;
         - a trusted `callbackUrl` → `useCallback` with `callback_text`, the URL remembered;
         - otherwise → `ack_text` as a simpleText.
         """
@@ -299,7 +298,7 @@ class KakaoChatbotChannel(Channel):
         except RequestError:
             return WebhookResponse.json(text_response(self.ack_text))
         if self.is_event_call(skill) or not (events or skill.utterance.strip()):
-            template = await queue.take(skill.user_id)
+            template = await queue.take(skill.user_id, skill.page_id)
             return WebhookResponse.json(skill_response(template) if template else empty_response())
         if skill.callback_url:
             if origin_allowed(skill.callback_url, self.callback_origins):
@@ -324,7 +323,9 @@ class KakaoChatbotChannel(Channel):
             notes.append("the message had nothing KakaoTalk can show; nothing was sent")
             return SendResult(notes=notes)
         ids: list[str] = []
-        callback_tried = False
+        # A reply queued moments ago may still be on its way through the Event API; a callback
+        # reply now could overtake it, so the callback is left unused then.
+        callback_tried = await queue.pending(user_id, within=CALLBACK_TTL) > 0
         for index, template in enumerate(pages.templates):
             page_id = _page_id(user_id, message.message_id, index)
             claim = f"{self.name}:sent:{page_id}"
@@ -352,7 +353,7 @@ class KakaoChatbotChannel(Channel):
             return None
         try:
             result = await post_callback(
-                self._http, url, skill_response(template), timeout=self._timeout
+                self.events.http, url, skill_response(template), timeout=self._timeout
             )
         except DeliveryError as exc:
             # The URL is spent either way; the Event API still reaches the user.
@@ -420,8 +421,7 @@ class KakaoChatbotChannel(Channel):
 
     @override
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        await self.events.aclose()
 
 
 def _message_id(skill: SkillRequest) -> str:

@@ -194,8 +194,15 @@ class EventApiClient:
         self.tasks_path = tasks_path
         self._key = rest_api_key
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http
         self._timeout = timeout
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client, created on first use (constructing a channel stays cheap)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout)
+        return self._http
 
     async def talk(
         self,
@@ -226,8 +233,9 @@ class EventApiClient:
         return parse_task_result(answer)
 
     async def aclose(self) -> None:
-        if self._owns_http:
+        if self._owns_http and self._http is not None:
             await self._http.aclose()
+            self._http = None
 
     async def _call(
         self, method: str, url: str, body: Mapping[str, Any] | None, *, action: str
@@ -238,7 +246,7 @@ class EventApiClient:
             headers["Content-Type"] = "application/json"
             content = json.dumps(body, ensure_ascii=False).encode()
         try:
-            response = await self._http.request(
+            response = await self.http.request(
                 method, url, content=content, headers=headers, timeout=self._timeout
             )
         except httpx.TimeoutException:

@@ -2,10 +2,14 @@
 
 The Event API cannot carry a message itself: it runs an event block, and that block calls the
 skill, whose answer is what the user sees. So each page of an agent's message is queued for its
-user under an id (which makes queuing idempotent), one Event API call is made per page, and
-each event-triggered skill call returns the oldest page. Pages expire after `ttl` seconds, so
-a page whose event never arrived (the user blocked the channel) is not served much later, out
-of context.
+user under an id, one Event API call is made per page with that id in its `params`, and the
+event-triggered skill call returns exactly that page.
+
+Fetching by id rather than oldest-first matters when an event's skill call is lost (the bridge
+was down): serving oldest-first would then show every later reply one page late, for good.
+A lost page instead stays behind until it expires after `ttl` seconds (the Event API's task
+result reports it failed). When the id does not come back (`params` did not reach the skill),
+the oldest page is served.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ __all__ = ["ReplyQueue"]
 
 
 class ReplyQueue:
-    """Per-user FIFO of pages (SkillResponse templates) in the store's settings."""
+    """Per-user pages (SkillResponse templates) in the store's settings, in queuing order."""
 
     def __init__(self, store: Store, *, namespace: str, clock: Clock, ttl: float) -> None:
         self._store = store
@@ -51,31 +55,37 @@ class ReplyQueue:
                 items.append({"id": page_id, "template": template, "queued_at": self._clock.time()})
             await self._save(key, items)
 
-    async def take(self, user_id: str) -> dict[str, Any] | None:
-        """Remove and return the user's oldest page, or None.
-
-        Oldest first, whichever event call asks: Kakao may run a user's events out of order,
-        and the pages must still read in order.
-        """
+    async def take(self, user_id: str, page_id: str | None = None) -> dict[str, Any] | None:
+        """Remove and return page `page_id` (None if it is not queued: served already), or the
+        oldest page when no id is given."""
         key = self._key(user_id)
         async with self._store.lock(key + ":lock"):
             items = await self._load(key)
-            if not items:
+            index = next(
+                (n for n, i in enumerate(items) if page_id is None or i.get("id") == page_id),
+                None,
+            )
+            if index is None:
+                await self._save(key, items)
                 return None
-            item = items.pop(0)
+            item = items.pop(index)
             await self._save(key, items)
             template = item.get("template")
             return template if isinstance(template, dict) else None
 
     async def discard(self, user_id: str, page_id: str) -> None:
-        """Drop a page whose event call failed (a retry queues it again)."""
+        """Drop a page whose Event API call failed (a retry queues it again)."""
         key = self._key(user_id)
         async with self._store.lock(key + ":lock"):
             items = [i for i in await self._load(key) if i.get("id") != page_id]
             await self._save(key, items)
 
-    async def pending(self, user_id: str) -> int:
-        """How many pages wait for the user."""
+    async def pending(self, user_id: str, *, within: float | None = None) -> int:
+        """How many pages wait for the user (only those queued in the last `within` seconds)."""
         key = self._key(user_id)
         async with self._store.lock(key + ":lock"):
-            return len(await self._load(key))
+            items = await self._load(key)
+        if within is None:
+            return len(items)
+        since = self._clock.time() - within
+        return sum(1 for i in items if i.get("queued_at", 0) >= since)

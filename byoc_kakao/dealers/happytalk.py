@@ -433,8 +433,15 @@ class HappyTalkDealer:
         self.bot_event = bot_event
         self.labels = labels
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http
         self._timeout = timeout
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client, created on first use (constructing a channel stays cheap)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout)
+        return self._http
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
@@ -488,12 +495,13 @@ class HappyTalkDealer:
         )
 
     async def aclose(self) -> None:
-        if self._owns_http:
+        if self._owns_http and self._http is not None:
             await self._http.aclose()
+            self._http = None
 
     async def _post(self, path: str, body: Mapping[str, Any], *, action: str) -> dict[str, Any]:
         try:
-            response = await self._http.post(
+            response = await self.http.post(
                 self.api_url + path,
                 content=json.dumps(body, ensure_ascii=False).encode(),
                 headers={

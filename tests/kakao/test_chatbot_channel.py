@@ -8,7 +8,16 @@ import httpx
 import pytest
 
 from byoc.errors import ConfigurationError, PermanentError, RetryableError, SignatureError
-from byoc.models import Image, InboundMessage, OutboundMessage, Part, QuickReplies, QuickReply, Text
+from byoc.models import (
+    File,
+    Image,
+    InboundMessage,
+    OutboundMessage,
+    Part,
+    QuickReplies,
+    QuickReply,
+    Text,
+)
 from byoc.store import MemoryStore
 from byoc.webhook import WebhookRequest
 from byoc_kakao import KakaoChatbotChannel
@@ -188,6 +197,37 @@ async def test_a_refused_callback_falls_back_to_the_event_api(chatbot: ChatbotRi
     assert user.texts[-1] == "답변"
 
 
+async def test_a_lost_event_call_does_not_delay_later_replies(chatbot: ChatbotRig) -> None:
+    user = chatbot.emulator.user()
+    await user.say("첫 질문")
+    chatbot.clock.advance(120)
+    skill_url = chatbot.emulator.skill_url
+    chatbot.emulator.skill_url = "http://bridge.test/down"  # the bridge misses the event call
+    lost = await chatbot.channel.send(user.bot_user_key, reply(Text(text="첫 답변")))
+    await chatbot.emulator.drain()
+    assert not (await chatbot.channel.task_status(lost.message_ids[0])).succeeded
+
+    chatbot.emulator.skill_url = skill_url
+    await user.say("두 번째 질문")
+    # A page queued moments ago may still be in flight: the callback must not overtake it.
+    await chatbot.channel.send(
+        user.bot_user_key, reply(Text(text="두 번째 답변"), message_id="fc-2")
+    )
+    await chatbot.emulator.drain()
+    assert user.texts[-1] == "두 번째 답변"
+    assert "callback" not in [b.via for b in user.bubbles]
+
+    chatbot.clock.advance(61)
+    await user.say("세 번째 질문")
+    await chatbot.channel.send(
+        user.bot_user_key, reply(Text(text="세 번째 답변"), message_id="fc-3")
+    )
+    assert [b.via for b in user.bubbles][-1] == "callback"
+    assert user.texts[-1] == "세 번째 답변"
+    chatbot.clock.advance(3600)
+    assert await chatbot.channel.pending_replies(user.bot_user_key) == 0
+
+
 async def test_a_long_reply_arrives_in_order_over_several_event_calls(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("자세히 알려주세요")
@@ -334,6 +374,41 @@ async def test_the_event_api_request_is_the_documented_one(store: MemoryStore) -
     assert body["event"] == {"name": "agent_reply", "data": {"text": KOREAN}}
     assert body["user"] == [{"type": "botUserKey", "id": "bot-user-1"}]
     assert result.message_ids == ("t-1",)
+
+
+async def test_images_and_files_reach_the_user_as_kakao_components(chatbot: ChatbotRig) -> None:
+    user = chatbot.emulator.user()
+    await user.say("사진 보내주세요")
+    chatbot.clock.advance(120)
+    await chatbot.channel.send(
+        user.bot_user_key,
+        reply(
+            Image(url="https://cdn.example.com/receipt.png", caption="영수증"),
+            File(url="https://cdn.example.com/guide.pdf", name="이용안내.pdf"),
+        ),
+    )
+    await chatbot.emulator.drain()
+    image, caption, card = [b.output for b in user.bubbles if b.via == "event"]
+    assert image == {
+        "simpleImage": {"imageUrl": "https://cdn.example.com/receipt.png", "altText": "영수증"}
+    }
+    assert caption == {"simpleText": {"text": "영수증"}}
+    assert card["textCard"]["title"] == "이용안내.pdf"
+    assert card["textCard"]["buttons"][0]["webLinkUrl"] == "https://cdn.example.com/guide.pdf"
+
+
+async def test_queued_replies_expire_instead_of_arriving_out_of_context(
+    chatbot: ChatbotRig,
+) -> None:
+    user = chatbot.emulator.user()
+    await user.say("hi")
+    chatbot.emulator.skill_url = "http://bridge.test/down"  # the event's skill call fails
+    chatbot.clock.advance(120)
+    await chatbot.channel.send(user.bot_user_key, reply(Text(text="어제 답변")))
+    await chatbot.emulator.drain()
+    assert await chatbot.channel.pending_replies(user.bot_user_key) == 1
+    chatbot.clock.advance(3600)
+    assert await chatbot.channel.pending_replies(user.bot_user_key) == 0
 
 
 async def test_task_status_reports_failures(chatbot: ChatbotRig) -> None:

@@ -6,11 +6,14 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from byoc.errors import (
     ConfigurationError,
     PermanentError,
     RateLimited,
+    RequestError,
     RetryableError,
     SignatureError,
 )
@@ -137,6 +140,28 @@ async def test_bad_bodies_are_400_never_a_crash(dealer: DealerRig) -> None:
         for body in (b"", b"[1]", b"{", b'{"user_key": 1}', b"[" * 100_000):
             answer = await http.post(dealer.webhook_url, content=body)
             assert answer.status_code == 400, body[:10]
+
+
+@settings(max_examples=200)
+@given(
+    st.binary()
+    | st.dictionaries(
+        st.sampled_from(
+            ["user_key", "serial_number", "message_type", "type", "message", "content"]
+        ),
+        st.text() | st.integers() | st.none() | st.lists(st.text(), max_size=2),
+    ).map(lambda d: json.dumps(d).encode())
+)
+async def test_any_body_gives_events_or_a_request_error(body: bytes) -> None:
+    channel = KakaoDealerChannel(
+        dealer=HappyTalkDealer(client_id="i", client_secret="s", sender_key="k"),
+        webhook_secret=WEBHOOK_SECRET,
+    )
+    try:
+        events = await channel.parse(WebhookRequest(body=body, subpath=WEBHOOK_SECRET))
+    except RequestError:
+        return
+    assert all(isinstance(e, InboundMessage) for e in events)
 
 
 # -- outbound ----------------------------------------------------------------------------------
