@@ -90,6 +90,7 @@ __all__ = [
     "HappyTalkDealer",
     "outbound_payloads",
     "parse_webhook",
+    "raise_for_answer",
     "serial_prefix",
 ]
 
@@ -195,7 +196,8 @@ def _size(value: Any) -> int | None:
         return None
     if isinstance(value, int) and value >= 0:
         return value
-    if isinstance(value, str) and value.isdigit():
+    # isdecimal, not isdigit: int() refuses digits like "²" that isdigit accepts.
+    if isinstance(value, str) and value.isdecimal():
         return int(value)
     return None
 
@@ -204,7 +206,11 @@ def _http_url(value: str | None, field: str) -> str | None:
     if value is None or not value.strip():
         return None
     url = value.strip()
-    if urlsplit(url).scheme not in ("http", "https"):
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        scheme = ""
+    if scheme not in ("http", "https"):
         raise MalformedPayload(f"{_WHAT}: {field} is not an http(s) URL")
     return url
 
@@ -262,7 +268,7 @@ def _timestamp(value: Any) -> datetime:
     """The webhook's `time`: epoch seconds or milliseconds, or an ISO string (naive = KST)."""
     if value is None or isinstance(value, bool):
         return utcnow()
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     try:
         if isinstance(value, (int, float)):

@@ -120,6 +120,14 @@ def test_time_in_milliseconds_seconds_and_iso() -> None:
         assert message.timestamp == expected, value
 
 
+def test_odd_digits_in_sizes_and_times_are_ignored_not_fatal() -> None:
+    payload = {"user_key": "u", "serial_number": "1", "time": "²", "message_type": "FI"}
+    [message] = parse_webhook(
+        {**payload, "file_url": "https://x.kr/f", "file_size": "²"}, channel="kakao"
+    )
+    assert message.parts == (File(url="https://x.kr/f", name="f"),)
+
+
 def test_an_empty_text_is_no_event() -> None:
     assert (
         parse_webhook({"user_key": "u", "serial_number": "1", "message": ""}, channel="kakao") == []
@@ -141,6 +149,7 @@ def test_an_empty_text_is_no_event() -> None:
         {"user_key": "u", "serial_number": "1", "content": 12},
         {"user_key": "u", "serial_number": "1", "message_type": "ZZ"},
         {"user_key": "u", "serial_number": "1", "message": "x", "sender_key": "someone-else"},
+        {"user_key": "u", "serial_number": "1", "type": "photo", "content": "http://[::1/a.jpg"},
     ],
 )
 def test_malformed_webhooks_raise_malformed_payload(payload: dict[str, Any]) -> None:
@@ -155,6 +164,8 @@ json_values = st.recursive(
     ),
     max_leaves=10,
 )
+tricky = st.sampled_from(["²", "١٢٣", "http://[::1/x", "https://x.kr/a.jpg", "", " ", "NaN"])
+json_values = json_values | tricky
 webhook_like = st.fixed_dictionaries(
     {},
     optional={

@@ -164,6 +164,8 @@ json_values = st.recursive(
     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(), kids, max_size=3),
     max_leaves=10,
 )
+tricky = st.sampled_from(["²", "http://[::1/x", "https://x.kakaocdn.net:abc/i.jpg", PHOTO, ""])
+json_values = json_values | tricky
 skill_like = st.fixed_dictionaries(
     {},
     optional={
