@@ -1,0 +1,576 @@
+"""HappyTalk, a licensed 상담톡 dealer: its webhook, its send API and its answers.
+
+Everything HappyTalk-specific lives here. The wire format is the one a real Freshchat–KakaoTalk
+marketplace app uses with HappyTalk:
+
+- **Inbound webhook** (HappyTalk → bridge): `{"user_key", "sender_key", "serial_number",
+  "message_type": "TX"|"IM"|"FI", "message"}`. The same app also reads a second spelling,
+  `{"type": "text"|"photo"|"file", "content": "<text or URL>" | {"url": ...}, "session_id",
+  "time"}`; HappyTalk's own documentation of this webhook was not found, so both are accepted.
+  `serial_number` is the message's id: the bridge dedupes redeliveries on it.
+- **Send** `POST {api}/v1/chat/write` with headers `HT-Client-Id` / `HT-Client-Secret` and
+  `{"user_key" ≤20, "sender_key" ≤40, "serial_number" ≤30 unique, "message_type",
+  "message" ≤1000 | "image_url" | "file_url" + "file_name" + "file_size"}`.
+- **Session end** `POST {api}/kakaoWebhook/v3/bzc/chat/endWithBot` `{"user_key", "sender_key",
+  "bot_event"?}` → `{"code": 0, "session_id"}` or `{"code": -501, "message":
+  "InvalidSenderException(...)"}` (the documented v3 end call; the v1 API documents none).
+
+HappyTalk documents that `image_url` / `file_url` must point at files uploaded to Kakao through
+its upload API; like the marketplace app, this module passes the help desk's URLs as they are.
+Buttons and quick replies (`LI` messages with `links` / `supplement`) have no documented
+shape here, so they are sent as text.
+
+The pure functions (`parse_webhook`, `outbound_payloads`) are separate from `HappyTalkDealer`,
+which only adds HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import httpx
+from typing_extensions import Self
+
+from byoc.channel import require_setting
+from byoc.errors import (
+    ConfigurationError,
+    MalformedPayload,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+)
+from byoc.models import (
+    Buttons,
+    Contact,
+    File,
+    Image,
+    InboundMessage,
+    Link,
+    Location,
+    OutboundMessage,
+    Part,
+    QuickReplies,
+    Sticker,
+    Text,
+    Video,
+    utcnow,
+)
+from byoc.webhook import WebhookResponse
+
+from ..chunking import kakao_length, split_text
+from ..fallback_text import (
+    DEFAULT_LABELS,
+    Labels,
+    buttons_text,
+    contact_text,
+    link_text,
+    location_text,
+    quick_replies_text,
+)
+from .base import DealerOutbound, DealerPayload
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "END_PATH",
+    "MAX_FILE_NAME",
+    "MAX_MESSAGE",
+    "MAX_SENDER_KEY",
+    "MAX_SERIAL",
+    "MAX_URL",
+    "MAX_USER_KEY",
+    "MESSAGE_TYPES",
+    "WRITE_PATH",
+    "HappyTalkDealer",
+    "outbound_payloads",
+    "parse_webhook",
+    "raise_for_answer",
+    "serial_prefix",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://kakao-api.happytalk.io"
+WRITE_PATH = "/v1/chat/write"
+END_PATH = "/kakaoWebhook/v3/bzc/chat/endWithBot"
+
+MAX_USER_KEY = 20
+MAX_SENDER_KEY = 40
+MAX_SERIAL = 30
+MAX_MESSAGE = 1000
+MAX_URL = 1000
+MAX_FILE_NAME = 1000
+MESSAGE_TYPES = frozenset({"TX", "IM", "FI", "LI"})
+
+_KST = timezone(timedelta(hours=9))
+_WHAT = "HappyTalk webhook"
+
+# Both spellings of the message type, upper-cased: the documented codes and the words the
+# marketplace app's test data uses.
+_KINDS = {
+    "TX": "TX",
+    "TEXT": "TX",
+    "IM": "IM",
+    "IMAGE": "IM",
+    "PHOTO": "IM",
+    "FI": "FI",
+    "FILE": "FI",
+    "VI": "VI",
+    "VIDEO": "VI",
+    "LI": "LI",
+    "LINK": "LI",
+}
+
+
+# -- inbound -----------------------------------------------------------------------------------
+
+
+def parse_webhook(
+    payload: Mapping[str, Any], *, channel: str, sender_key: str | None = None
+) -> list[InboundMessage]:
+    """The user message in one HappyTalk webhook body; empty for a message with no content.
+
+    Raises `MalformedPayload` for anything else than the shapes described in the module
+    docstring, and when the webhook belongs to another sending profile than `sender_key`.
+    """
+    user_key = _identifier(payload, "user_key")
+    serial = _identifier(payload, "serial_number")
+    theirs = payload.get("sender_key")
+    if sender_key and isinstance(theirs, str) and theirs and theirs != sender_key:
+        raise MalformedPayload(
+            f"{_WHAT}: sender_key {theirs!r} is not this channel's sending profile; "
+            "check BYOC_KAKAO_SENDER_KEY"
+        )
+    part = _part(_kind(payload), payload)
+    if part is None:
+        return []
+    return [
+        InboundMessage(
+            channel=channel,
+            user_id=user_key,
+            message_id=serial,
+            parts=(part,),
+            timestamp=_timestamp(payload.get("time")),
+        )
+    ]
+
+
+def _identifier(payload: Mapping[str, Any], field: str) -> str:
+    value = payload.get(field)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedPayload(f"{_WHAT}: {field} is missing or not a string")
+    text = str(value).strip()
+    if not text or len(text) > 200:
+        raise MalformedPayload(f"{_WHAT}: {field} is empty or too long")
+    return text
+
+
+def _kind(payload: Mapping[str, Any]) -> str:
+    raw = payload.get("message_type")
+    if raw is None:
+        raw = payload.get("type")
+    if raw is None:
+        return "TX"  # HappyTalk's documented default
+    if not isinstance(raw, str):
+        raise MalformedPayload(f"{_WHAT}: message_type must be a string")
+    return _KINDS.get(raw.strip().upper(), raw.strip().upper())
+
+
+def _optional_str(payload: Mapping[str, Any], field: str) -> str | None:
+    value = payload.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise MalformedPayload(f"{_WHAT}: {field} must be a string")
+    return value
+
+
+def _size(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    # isdecimal, not isdigit: int() refuses digits like "²" that isdigit accepts.
+    if isinstance(value, str) and value.isdecimal():
+        return int(value)
+    return None
+
+
+def _http_url(value: str | None, field: str) -> str | None:
+    if value is None or not value.strip():
+        return None
+    url = value.strip()
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        scheme = ""
+    if scheme not in ("http", "https"):
+        raise MalformedPayload(f"{_WHAT}: {field} is not an http(s) URL")
+    return url
+
+
+def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
+    content = payload.get("content")
+    if content is not None and not isinstance(content, (str, dict)):
+        raise MalformedPayload(f"{_WHAT}: content must be a string or an object")
+    details: Mapping[str, Any] = content if isinstance(content, dict) else {}
+
+    text = _optional_str(payload, "message")
+    if text is None and isinstance(content, str) and kind not in ("IM", "FI", "VI"):
+        text = None if kind != "TX" and _looks_like_url(content) else content
+    if text is None:
+        text = _optional_str(details, "text")
+
+    if kind == "TX":
+        return Text(text=text) if text else None
+
+    url_field = {"IM": "image_url", "FI": "file_url", "VI": "video_url"}.get(kind, "url")
+    raw_url = _optional_str(payload, url_field) or _optional_str(details, "url")
+    media = kind in ("IM", "FI", "VI")
+    if raw_url is None and isinstance(content, str) and (media or _looks_like_url(content)):
+        raw_url = content
+    url = _http_url(raw_url, url_field)
+    name = _optional_str(payload, "file_name") or _optional_str(details, "name")
+    size = _size(payload.get("file_size", details.get("size")))
+
+    if kind == "IM" and url:
+        return Image(url=url, caption=text or "", name=name, size=size)
+    if kind == "FI" and url:
+        return File(url=url, name=name or _name_from_url(url, "file"), size=size)
+    if kind == "VI" and url:
+        return Video(url=url, caption=text or "", size=size)
+    if media:
+        raise MalformedPayload(f"{_WHAT}: a {kind} message without a media URL")
+    # LI and types this module does not know: keep what the user sent, visibly.
+    if url:
+        return Link(url=url, title=text or None)
+    if text:
+        return Text(text=text)
+    raise MalformedPayload(f"{_WHAT}: message type {kind!r} without text or URL")
+
+
+def _looks_like_url(value: str) -> bool:
+    return value.strip().lower().startswith(("http://", "https://"))
+
+
+def _name_from_url(url: str, default: str) -> str:
+    tail = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return tail or default
+
+
+def _timestamp(value: Any) -> datetime:
+    """The webhook's `time`: epoch seconds or milliseconds, or an ISO string (naive = KST)."""
+    if value is None or isinstance(value, bool):
+        return utcnow()
+    if isinstance(value, str) and value.strip().isdecimal():
+        value = int(value.strip())
+    try:
+        if isinstance(value, (int, float)):
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            # A dealer in Korea writing a bare local time means Korean time [inferred].
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=_KST)
+    except (ValueError, OverflowError, OSError):
+        pass
+    return utcnow()
+
+
+# -- outbound ----------------------------------------------------------------------------------
+
+
+def serial_prefix(user_key: str, message_id: str) -> str:
+    """A 20-character prefix that is the same for every attempt at the same message.
+
+    Serial numbers are `<prefix>-<n>`; HappyTalk allows 30 characters and needs them unique.
+    """
+    digest = hashlib.sha256(f"{user_key}\x00{message_id}".encode()).digest()
+    return base64.b32encode(digest).decode("ascii")[:20].lower()
+
+
+def _texts(text: str) -> list[dict[str, Any]]:
+    return [
+        {"message_type": "TX", "message": chunk}
+        for chunk in split_text(text, MAX_MESSAGE)
+        if chunk.strip()
+    ]
+
+
+def _link_message(url: str, title: str | None) -> list[dict[str, Any]]:
+    return _texts(f"{title}\n{url}" if title else url)
+
+
+def outbound_payloads(
+    user_key: str,
+    sender_key: str,
+    message: OutboundMessage,
+    labels: Labels = DEFAULT_LABELS,
+) -> DealerOutbound:
+    """An agent message as `/v1/chat/write` bodies, each within HappyTalk's limits.
+
+    Text is split at 1,000 characters on word boundaries; images go as `IM`, files with a known
+    size as `FI`; everything else is degraded to text and named in `notes`.
+    """
+    if not user_key or kakao_length(user_key) > MAX_USER_KEY:
+        raise PermanentError(f"{user_key!r} is not a HappyTalk user key (1-20 characters)")
+    entries: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for part in message.parts:
+        entries.extend(_entries(part, notes, labels))
+    prefix = serial_prefix(user_key, message.message_id)
+    payloads = []
+    for index, entry in enumerate(entries):
+        serial = f"{prefix}-{index}"
+        body = {
+            "user_key": user_key,
+            "sender_key": sender_key,
+            "serial_number": serial,
+            **entry,
+        }
+        payloads.append(DealerPayload(serial=serial, body=body))
+    return DealerOutbound(payloads=tuple(payloads), notes=tuple(notes))
+
+
+def _entries(part: Part, notes: list[str], labels: Labels) -> list[dict[str, Any]]:
+    if isinstance(part, Text):
+        return _texts(part.text)
+    if isinstance(part, Image):
+        if len(part.url) > MAX_URL:
+            notes.append("an image URL longer than 1000 characters was left out")
+            return _texts(part.caption)
+        return [{"message_type": "IM", "image_url": part.url}, *_texts(part.caption)]
+    if isinstance(part, (File, Video)):
+        return _file_entries(part, notes, labels)
+    if isinstance(part, Link):
+        return _texts(link_text(part))
+    if isinstance(part, Location):
+        return _texts(location_text(part, labels))
+    if isinstance(part, Contact):
+        return _texts(contact_text(part))
+    if isinstance(part, Buttons):
+        notes.append("buttons were sent as text with their links")
+        return _texts(buttons_text(part))
+    if isinstance(part, QuickReplies):
+        notes.append("quick replies were sent as a text list")
+        return _texts(quick_replies_text(part))
+    if isinstance(part, Sticker):
+        if part.url and len(part.url) <= MAX_URL:
+            notes.append("a sticker was sent as its picture")
+            return [{"message_type": "IM", "image_url": part.url}]
+        notes.append("a sticker without a picture was left out")
+        return []
+    raise TypeError(f"not a message part: {part!r}")
+
+
+def _file_entries(part: File | Video, notes: list[str], labels: Labels) -> list[dict[str, Any]]:
+    caption = part.caption if isinstance(part, Video) else ""
+    if isinstance(part, Video):
+        name = _name_from_url(part.url, "video.mp4")
+        what = "a video"
+    else:
+        name = part.name
+        what = "a file"
+    if part.size is None or len(part.url) > MAX_URL:
+        # HappyTalk requires file_size for FI messages; without it, the link is what we have.
+        notes.append(f"{what} was sent as a link (its size is unknown or its URL too long)")
+        return [*_link_message(part.url, name), *_texts(caption)]
+    if isinstance(part, Video):
+        notes.append("a video was sent as a file")
+    entry = {
+        "message_type": "FI",
+        "file_url": part.url,
+        "file_name": _clip_name(name),
+        "file_size": part.size,
+    }
+    return [entry, *_texts(caption)]
+
+
+def _clip_name(name: str) -> str:
+    name = name or "file"
+    if kakao_length(name) <= MAX_FILE_NAME:
+        return name
+    return split_text(name, MAX_FILE_NAME)[0]
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+class HappyTalkDealer:
+    """HappyTalk's 상담톡 API (`Dealer` protocol).
+
+    ```python
+    dealer = HappyTalkDealer(client_id="...", client_secret="...", sender_key="...")
+    channel = KakaoDealerChannel(dealer=dealer, webhook_secret=secrets.token_urlsafe(32))
+    ```
+    `api_url` may point at HappyTalk's test host (https://patch-kakao-api.happytalk.io) or at
+    the bundled emulator. `bot_event` is the bot event block run when a session is ended.
+    """
+
+    name = "happytalk"
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        sender_key: str,
+        api_url: str = DEFAULT_API_URL,
+        bot_event: str | None = None,
+        http: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+        labels: Labels = DEFAULT_LABELS,
+    ) -> None:
+        if not sender_key or kakao_length(sender_key) > MAX_SENDER_KEY:
+            raise ConfigurationError(
+                "BYOC_KAKAO_SENDER_KEY must be the 1-40 character sending-profile key "
+                "HappyTalk issued for your KakaoTalk channel"
+            )
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.sender_key = sender_key
+        self.api_url = api_url.rstrip("/")
+        self.bot_event = bot_event
+        self.labels = labels
+        self._owns_http = http is None
+        self._http = http
+        self._timeout = timeout
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The HTTP client, created on first use (constructing a channel stays cheap)."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self._timeout)
+        return self._http
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        where = "HappyTalk's customer center issues it with your 상담톡 contract"
+        return cls(
+            client_id=require_setting(env, "BYOC_KAKAO_CLIENT_ID", where),
+            client_secret=require_setting(env, "BYOC_KAKAO_CLIENT_SECRET", where),
+            sender_key=require_setting(
+                env,
+                "BYOC_KAKAO_SENDER_KEY",
+                "it is the sending-profile key of your KakaoTalk channel at HappyTalk",
+            ),
+            api_url=env.get("BYOC_KAKAO_DEALER_API_URL", "").strip() or DEFAULT_API_URL,
+            bot_event=env.get("BYOC_KAKAO_END_BOT_EVENT", "").strip() or None,
+        )
+
+    def parse_webhook(self, payload: Mapping[str, Any], *, channel: str) -> list[InboundMessage]:
+        return parse_webhook(payload, channel=channel, sender_key=self.sender_key)
+
+    def webhook_ack(self) -> WebhookResponse:
+        # HappyTalk's APIs answer `{"code": 0}` for success; the same is the likeliest thing it
+        # accepts back [inferred: the webhook's expected answer is undocumented].
+        return WebhookResponse.json({"code": 0})
+
+    def outbound(self, user_key: str, message: OutboundMessage) -> DealerOutbound:
+        return outbound_payloads(user_key, self.sender_key, message, self.labels)
+
+    async def deliver(self, payload: DealerPayload) -> None:
+        await self._post(WRITE_PATH, payload.body, action="send a message")
+
+    async def end_session(self, user_key: str) -> str | None:
+        body: dict[str, Any] = {"user_key": user_key, "sender_key": self.sender_key}
+        if self.bot_event:
+            body["bot_event"] = self.bot_event
+        answer = await self._post(END_PATH, body, action="end the session")
+        session = answer.get("session_id")
+        return str(session) if session is not None else None
+
+    async def register_webhook(self, url: str) -> bool:
+        # HappyTalk sets the 상담톡 webhook URL up through its customer center, not an API.
+        return False
+
+    async def unregister_webhook(self) -> None:
+        return None
+
+    def registration_instructions(self, url: str) -> str:
+        return (
+            "Send this URL to HappyTalk's customer center (or enter it in the HappyTalk "
+            "partner console) as the 상담톡 message-receive (webhook) URL of sending profile "
+            f"{self.sender_key}. It contains the webhook secret: keep it private."
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def _post(self, path: str, body: Mapping[str, Any], *, action: str) -> dict[str, Any]:
+        try:
+            response = await self.http.post(
+                self.api_url + path,
+                content=json.dumps(body, ensure_ascii=False).encode(),
+                headers={
+                    "HT-Client-Id": self.client_id,
+                    "HT-Client-Secret": self.client_secret,
+                    "Content-Type": "application/json; charset=UTF-8",
+                },
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException:
+            raise RetryableError(f"HappyTalk did not answer in time to {action}") from None
+        except httpx.TransportError as exc:
+            raise RetryableError(f"HappyTalk could not be reached to {action}: {exc}") from None
+        return raise_for_answer(response, action=action)
+
+
+def raise_for_answer(response: httpx.Response, *, action: str) -> dict[str, Any]:
+    """HappyTalk's answer as a dict, or the error it means.
+
+    401/403 → `ConfigurationError` (client id/secret); an invalid sending profile →
+    `ConfigurationError` (sender key); 429 → `RateLimited`; 5xx → `RetryableError`; any other
+    refusal (4xx, or a non-zero `code` in a 2xx body) → `PermanentError`.
+    """
+    status = response.status_code
+    body = _json_object(response)
+    code = body.get("code")
+    code_text = "" if code is None else str(code)
+    message = str(body.get("message") or body.get("msg") or "")
+    detail = f"HTTP {status}" + (f", code {code_text}" if code_text else "")
+    detail += f": {message}" if message else ""
+
+    if status in (401, 403):
+        raise ConfigurationError(
+            f"HappyTalk refused the credentials ({detail}); check BYOC_KAKAO_CLIENT_ID and "
+            "BYOC_KAKAO_CLIENT_SECRET against HappyTalk's customer center"
+        )
+    if status == 429:
+        raise RateLimited(f"HappyTalk throttled us ({detail})", retry_after=_retry_after(response))
+    if status >= 500:
+        raise RetryableError(
+            f"HappyTalk failed to {action} ({detail})", retry_after=_retry_after(response)
+        )
+    failed = status >= 400 or code_text not in ("", "0", "200") or body.get("result") == "fail"
+    if not failed:
+        return body
+    if code_text == "-501" or "InvalidSender" in message:
+        raise ConfigurationError(
+            f"HappyTalk does not know the sending profile ({detail}); check BYOC_KAKAO_SENDER_KEY"
+        )
+    raise PermanentError(f"HappyTalk refused to {action} ({detail})")
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else None
+    except ValueError:
+        return None
