@@ -101,6 +101,12 @@ class Channel(ABC):
         `RetryableError`, `PermanentError` or `ConfigurationError` when it fails.
         """
 
+    async def conversation_resolved(self, user_id: str) -> None:
+        """The help desk resolved this user's conversation (a dealer may end its chat session).
+
+        Best effort: the bridge logs a failure and goes on.
+        """
+
     async def install(self, target_url: str) -> InstallResult:
         """Point the channel's webhook at `target_url`; by default it is pasted by hand."""
         return InstallResult(

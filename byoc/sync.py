@@ -400,4 +400,17 @@ class Sync:
         resolved = event.status == "resolved"
         if link.resolved != resolved:
             await self.store.save_link(attrs.evolve(link, resolved=resolved))
+        channel = self.channels.get(link.channel)
+        if resolved and channel is not None:
+            try:
+                await channel.conversation_resolved(link.channel_user_id)
+            except (
+                Exception
+            ) as exc:  # the resolution itself is recorded; the channel's part is extra
+                log.warning(
+                    "%s could not close the session of %s: %s",
+                    link.channel,
+                    link.channel_user_id,
+                    exc,
+                )
         return Outcome.DELIVERED

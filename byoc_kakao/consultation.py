@@ -165,6 +165,10 @@ class KakaoDealerChannel(Channel):
         return await self.dealer.end_session(user_id)
 
     @override
+    async def conversation_resolved(self, user_id: str) -> None:
+        await self.end_session(user_id)
+
+    @override
     async def install(self, target_url: str) -> InstallResult:
         url = f"{target_url.rstrip('/')}/{self.webhook_secret}"
         registered = await self.dealer.register_webhook(url)

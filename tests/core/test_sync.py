@@ -279,3 +279,31 @@ async def test_expiring_media_is_rehosted_or_kept_visibly(
         assert isinstance(posted[1], Text) and image.url in posted[1].text
     else:
         assert isinstance(posted[0], Image) and posted[0].helpdesk_ref == "ref"
+
+
+class SessionChannel(FakeChannel):
+    def __init__(self, *, fail: bool = False) -> None:
+        super().__init__()
+        self.ended: list[str] = []
+        self.fail = fail
+
+    async def conversation_resolved(self, user_id: str) -> None:
+        if self.fail:
+            raise RuntimeError("dealer down")
+        self.ended.append(user_id)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+async def test_resolution_tells_the_channel_best_effort(
+    messaging: RecordingMessaging, store: MemoryStore, fail: bool
+) -> None:
+    channel = SessionChannel(fail=fail)
+    sync = Sync(messaging=messaging, channels={"fake": channel}, store=store)
+    await sync.deliver_inbound(inbound("one"))
+    link = await store.get_link("fake", "alice")
+    assert link is not None and link.conversation_id is not None
+    resolved = ConversationChanged(conversation_id=link.conversation_id, status="resolved")
+    assert await sync.conversation_changed(resolved) is Outcome.DELIVERED
+    assert channel.ended == ([] if fail else ["alice"])
+    after = await store.get_link("fake", "alice")
+    assert after is not None and after.resolved
