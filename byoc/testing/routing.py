@@ -65,12 +65,21 @@ _PARAM = re.compile(r"\{(\w+)\}")
 class Router:
     """Routes `(method, path pattern)` to async handlers; answers 404/405 as JSON otherwise.
 
-    `not_found` builds the 404 body, so each emulator answers in its service's own error shape.
+    `not_found` and `method_not_allowed` build the 404 and 405 answers, so each emulator answers
+    in its service's own error shape.
     """
 
-    def __init__(self, *, not_found: Callable[[Request], Response] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        not_found: Callable[[Request], Response] | None = None,
+        method_not_allowed: Callable[[Request], Response] | None = None,
+    ) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._not_found = not_found or (lambda r: json_response({"error": "not found"}, 404))
+        self._method_not_allowed = method_not_allowed or (
+            lambda r: json_response({"error": f"method {r.method} not allowed"}, 405)
+        )
         self.on_startup: list[Callable[[], Awaitable[None]]] = []
         self.on_shutdown: list[Callable[[], Awaitable[None]]] = []
 
@@ -117,7 +126,7 @@ class Router:
                 continue
             return await handler(attrs.evolve(request, params=match.groupdict()))
         if allowed:
-            return json_response({"error": f"method {request.method} not allowed"}, 405)
+            return self._method_not_allowed(request)
         return self._not_found(request)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

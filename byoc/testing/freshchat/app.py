@@ -80,7 +80,12 @@ def build_app(emulator: FreshchatEmulator) -> Router:
             404, "NOT_FOUND", f"No route for {request.method} {request.path}"
         ).response()
 
-    router = Router(not_found=not_found)
+    def method_not_allowed(request: Request) -> Response:
+        return ApiError(
+            405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}"
+        ).response()
+
+    router = Router(not_found=not_found, method_not_allowed=method_not_allowed)
     _register_api(router, emulator)
     register_control(router, emulator)
     return router
