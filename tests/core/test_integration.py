@@ -1,0 +1,252 @@
+"""The core engine end to end: fake channel ↔ bridge (HTTP) ↔ Freshchat emulator (HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from byoc.models import Image, Profile, Text
+from byoc.store import MemoryStore, SQLiteStore
+from byoc.testing.fake_channel import FakeChannel
+from byoc.testing.rig import BRIDGE_URL, BridgeRig
+
+WEBHOOK = f"{BRIDGE_URL}/channels/fake/webhook"
+
+
+class World:
+    def __init__(self, rig: BridgeRig, channel: FakeChannel) -> None:
+        self.rig, self.channel = rig, channel
+        self.freshchat = rig.freshchat
+
+    async def say(self, user: str, text: str, mid: str | None = None, copies: int = 1) -> None:
+        body, headers = self.channel.user_message(
+            user, text, message_id=mid, profile=Profile(name="Min-jun Kim", language="ko")
+        )
+        for _ in range(copies):
+            response = await self.rig.http.post(WEBHOOK, content=body, headers=headers)
+            assert response.status_code == 200, response.text
+
+    def user(self, channel_user: str) -> dict[str, object]:
+        (user,) = self.freshchat.users_by_reference(f"fake:{channel_user}")
+        return user
+
+    def texts(self, conversation_id: str, actor_type: str = "user") -> list[str]:
+        return [
+            part["text"]["content"]
+            for message in self.freshchat.conversation_messages(conversation_id)
+            if message["actor_type"] == actor_type
+            for part in message["message_parts"]
+            if "text" in part
+        ]
+
+    def conversation_of(self, channel_user: str) -> str:
+        (conversation,) = self.freshchat.conversations_of(str(self.user(channel_user)["id"]))
+        return str(conversation["conversation_id"])
+
+
+@pytest.fixture(params=["durable-sqlite", "durable-memory", "inline"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    delivery, _, store_kind = request.param.partition("-")
+    store = SQLiteStore(tmp_path / "byoc.sqlite3") if store_kind == "sqlite" else MemoryStore()
+    async with BridgeRig() as rig:
+        channel = FakeChannel()
+        rig.attach([channel], store=store, delivery=delivery)
+        yield World(rig, channel)
+
+
+async def test_first_message_makes_one_user_and_conversation_then_one_call_each(
+    world: World,
+) -> None:
+    await world.say("minjun", "안녕하세요 👋")
+    await world.rig.settle()
+    user = world.user("minjun")
+    assert user["first_name"] == "Min-jun"
+    conversation = world.conversation_of("minjun")
+    assert world.texts(conversation) == ["안녕하세요 👋"]
+
+    world.freshchat.reset_calls()
+    await world.say("minjun", "second")
+    await world.rig.settle()
+    assert world.freshchat.total_calls() == 1
+    assert world.freshchat.calls[("POST", "/v2/conversations/{id}/messages")] == 1
+    assert world.texts(conversation) == ["안녕하세요 👋", "second"]
+
+
+async def test_agent_reply_reaches_the_user_once_and_echoes_do_not(world: World) -> None:
+    await world.say("minjun", "hello")
+    await world.rig.settle()
+    conversation = world.conversation_of("minjun")
+    world.freshchat.reset_calls()
+    await world.freshchat.agent_reply(conversation, "How can I help? 😊")
+    await world.freshchat.private_note(conversation, "VIP customer")
+    await world.rig.settle()
+    replies = world.channel.outbox["minjun"]
+    assert [m.parts for m in replies] == [(Text(text="How can I help? 😊"),)]
+    # The user's own message and the system welcome message were echoed as webhooks too.
+    assert world.freshchat.total_calls() == 0  # a reply costs Freshchat nothing
+
+
+async def test_fifty_concurrent_first_messages_make_one_user_one_conversation_in_order(
+    world: World,
+) -> None:
+    await asyncio.gather(*(world.say("jisoo", f"m{i:02d}", mid=f"j-{i}") for i in range(50)))
+    await world.rig.settle()
+    assert len(world.freshchat.users_by_reference("fake:jisoo")) == 1
+    conversation = world.conversation_of("jisoo")
+    assert world.texts(conversation) == [f"m{i:02d}" for i in range(50)]
+
+
+async def test_every_webhook_delivered_three_times_has_one_effect(world: World) -> None:
+    world.freshchat.faults.duplicate_webhooks(3)
+    await world.say("minjun", "one", mid="x-1", copies=3)
+    await world.rig.settle()
+    conversation = world.conversation_of("minjun")
+    await world.say("minjun", "two", mid="x-2", copies=3)
+    await world.freshchat.agent_reply(conversation, "reply")
+    await world.rig.settle()
+    assert world.texts(conversation) == ["one", "two"]
+    assert [m.parts for m in world.channel.outbox["minjun"]] == [(Text(text="reply"),)]
+
+
+async def test_stale_conversation_recovers_without_losing_the_message(world: World) -> None:
+    await world.say("minjun", "one")
+    await world.rig.settle()
+    first = world.conversation_of("minjun")
+    world.freshchat.faults.stale_conversation(times=1)
+    await world.say("minjun", "two")
+    await world.rig.settle()
+    user_id = str(world.user("minjun")["id"])
+    conversations = [c["conversation_id"] for c in world.freshchat.conversations_of(user_id)]
+    texts = [t for c in conversations for t in world.texts(str(c))]
+    assert sorted(texts) == ["one", "two"]
+    link = await world.rig.bridge.store.get_link("fake", "minjun")
+    assert link is not None and link.conversation_id in conversations
+    del first
+
+
+async def test_resolved_conversation_is_reopened_by_the_users_next_message(world: World) -> None:
+    await world.say("minjun", "one")
+    await world.rig.settle()
+    conversation = world.conversation_of("minjun")
+    await world.freshchat.resolve(conversation)
+    await world.rig.settle()
+    link = await world.rig.bridge.store.get_link("fake", "minjun")
+    assert link is not None and link.resolved
+    await world.say("minjun", "back again")
+    await world.rig.settle()
+    assert world.texts(conversation) == ["one", "back again"]
+    reopened = await world.rig.bridge.store.get_link("fake", "minjun")
+    assert reopened is not None and not reopened.resolved
+
+
+async def test_freshchat_webhook_signature_is_required(world: World) -> None:
+    await world.say("minjun", "one")
+    await world.rig.settle()
+    body = json.dumps({"action": "message_create", "data": {}}).encode()
+    url = f"{BRIDGE_URL}/messaging/webhook"
+    missing = await world.rig.http.post(url, content=body)
+    assert missing.status_code == 401
+    signature = world.freshchat.key.sign(body)
+    flipped = await world.rig.http.post(
+        url, content=body[:-2] + b"} ", headers={"x-freshchat-signature": signature}
+    )
+    assert flipped.status_code == 401
+    valid = await world.rig.http.post(
+        url, content=body, headers={"x-freshchat-signature": signature}
+    )
+    assert valid.status_code == 400  # signed, but not a message Freshchat would send
+
+
+async def test_media_is_passed_to_freshchat(world: World) -> None:
+    body, headers = world.channel.user_message(
+        "minjun", [Image(url="https://cdn.example/p.png", caption="my receipt")]
+    )
+    assert (await world.rig.http.post(WEBHOOK, content=body, headers=headers)).status_code == 200
+    await world.rig.settle()
+    (message,) = [
+        m
+        for m in world.freshchat.conversation_messages(world.conversation_of("minjun"))
+        if m["actor_type"] == "user"
+    ]
+    kinds = [next(k for k, v in p.items() if v is not None) for p in message["message_parts"]]
+    assert kinds == ["image", "text"]
+
+
+async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_path: Path) -> None:
+    async with BridgeRig() as rig:
+        channel = FakeChannel()
+        bridge = rig.attach([channel], store=SQLiteStore(tmp_path / "s.sqlite3"))
+        world = World(rig, channel)
+        await world.say("minjun", "one")
+        await rig.settle()
+        conversation = world.conversation_of("minjun")
+        # Freshchat took "two", then the bridge died before recording it: the job is in flight.
+        await bridge.dispatcher.stop()
+        original = rig.messaging.post_message
+        accepted = asyncio.Event()
+
+        async def post_then_crash(*args: object) -> object:
+            await original(*args)  # type: ignore[arg-type]
+            accepted.set()
+            await asyncio.Event().wait()  # never recorded
+            raise AssertionError("unreachable")
+
+        rig.messaging.post_message = post_then_crash  # type: ignore[method-assign, assignment]
+        await world.say("minjun", "two")
+        await bridge.start()
+        await accepted.wait()
+        await bridge.dispatcher.stop(grace=0)
+        rig.messaging.post_message = original  # type: ignore[method-assign]
+        world.freshchat.reset_calls()
+        await bridge.start()
+        await rig.settle()
+        assert world.texts(conversation) == ["one", "two"]
+        assert world.freshchat.calls[("GET", "/v2/conversations/{id}/messages")] == 1
+        assert world.freshchat.calls[("POST", "/v2/conversations/{id}/messages")] == 0
+
+
+@settings(
+    max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+            lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+            max_leaves=15,
+        ).map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries(
+            {
+                "action": st.sampled_from(["message_create", "conversation_resolution", "x"]),
+                "data": st.dictionaries(
+                    st.sampled_from(["message", "resolve"]),
+                    st.dictionaries(
+                        st.sampled_from(
+                            ["id", "conversation_id", "actor_type", "message_parts", "user_id"]
+                        ),
+                        st.none()
+                        | st.integers()
+                        | st.text(max_size=5)
+                        | st.lists(st.integers(), max_size=2),
+                    ),
+                ),
+            }
+        ).map(lambda v: json.dumps(v).encode()),
+    )
+)
+async def test_signed_or_not_any_body_gets_2xx_or_4xx(world: World, body: bytes) -> None:
+    signed = {"x-freshchat-signature": world.freshchat.key.sign(body)}
+    for url, headers in (
+        (f"{BRIDGE_URL}/messaging/webhook", signed),
+        (f"{BRIDGE_URL}/messaging/webhook", {}),
+        (WEBHOOK, {"x-fake-signature": world.channel.sign(body)}),
+    ):
+        response = await world.rig.http.post(url, content=body, headers=headers)
+        assert response.status_code < 500, response.text
