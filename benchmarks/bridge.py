@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -303,20 +302,27 @@ def report(results: list[Result], depth: list[tuple[float, int]]) -> None:
     raw = next(r for r in results if r.name == "raw")
     inline = next(r for r in results if r.name == "bridge inline")
     raw_p50, raw_p99 = percentile(raw.latencies, 0.5), percentile(raw.latencies, 0.99)
-    print(
-        f"{'':16} {'calls/msg first':>15} {'steady':>7} {'msgs/s':>8} {'×raw':>6} {'p50 ms':>7} {'p99 ms':>7} {'+p50':>6} {'+p99':>6}"
-    )
+    columns = ("calls/msg first", "steady", "msgs/s", "×raw", "p50 ms", "p99 ms", "+p50", "+p99")
+    print(f"{'':16} " + " ".join(f"{c:>{max(6, len(c))}}" for c in columns))
     for r in results:
         p50, p99 = percentile(r.latencies, 0.5), percentile(r.latencies, 0.99)
-        print(
-            f"{r.name:16} {r.first_calls:15.2f} {r.steady_calls:7.2f} {r.rate:8.0f} {r.rate / raw.rate:6.2f}"
-            f" {p50 * 1000:7.2f} {p99 * 1000:7.2f} {(p50 - raw_p50) * 1000:6.2f} {(p99 - raw_p99) * 1000:6.2f}"
+        cells = (
+            f"{r.first_calls:15.2f}",
+            f"{r.steady_calls:6.2f}",
+            f"{r.rate:6.0f}",
+            f"{r.rate / raw.rate:6.2f}",
+            f"{p50 * 1000:6.1f}",
+            f"{p99 * 1000:6.1f}",
+            f"{(p50 - raw_p50) * 1000:6.1f}",
+            f"{(p99 - raw_p99) * 1000:6.1f}",
         )
+        print(f"{r.name:16} " + " ".join(cells))
     durable = next((r for r in results if r.name == "bridge durable"), None)
     if durable is not None:
         print(
             f"\ndurable / inline throughput: {durable.rate / inline.rate:.2f}×"
-            f"   p99 {percentile(durable.latencies, 0.99) * 1000:.1f} ms vs {percentile(inline.latencies, 0.99) * 1000:.1f} ms"
+            f"   p99 {percentile(durable.latencies, 0.99) * 1000:.1f} ms"
+            f" vs {percentile(inline.latencies, 0.99) * 1000:.1f} ms"
         )
     if depth:
         step = max(1, len(depth) // 12)
