@@ -191,7 +191,9 @@ class Bridge:
             raise MalformedPayload(f"stored job {job.id} cannot be decoded: {exc}") from exc
         if job.kind == "inbound" and isinstance(event, InboundMessage):
             since = None
-            if job.recovering:
+            # After a crash, and after any failed try (a timeout may hide a post that went
+            # through), look in the help desk before posting again.
+            if job.recovering or job.attempts:
                 accepted = datetime.fromtimestamp(job.accepted_at, timezone.utc)
                 since = accepted - _RECOVERY_CLOCK_SKEW
             await self.sync.deliver_inbound(event, dedupe=False, recovering_since=since)

@@ -11,10 +11,13 @@ http = net.client()                      # an httpx.AsyncClient that reaches bot
 await http.post("http://bridge.test/channels/viber/webhook", content=body, headers=headers)
 ```
 
-An unknown host raises `httpx.ConnectError`, as a real network would.
+An unknown host raises `httpx.ConnectError`, and an answer slower than the client's read
+timeout `httpx.ReadTimeout`, as a real network would.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 
@@ -43,8 +46,26 @@ class VirtualNetwork(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(
                 f"no host {request.url.host!r} on the virtual network", request=request
             )
-        return await transport.handle_async_request(request)
+        # ASGITransport ignores timeouts; a real network would not, so enforce the read timeout
+        # over the whole exchange (the app keeps running, as a server would).
+        timeout = request.extensions.get("timeout", {}).get("read")
+        if timeout is None:
+            return await transport.handle_async_request(request)
+        task = asyncio.ensure_future(transport.handle_async_request(request))
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
+            task.add_done_callback(_discard)
+            raise httpx.ReadTimeout(
+                f"no answer from {request.url.host} within {timeout}s", request=request
+            )
+        return task.result()
 
     def client(self, **kwargs: object) -> httpx.AsyncClient:
         """An httpx client on this network (keyword arguments go to `httpx.AsyncClient`)."""
         return httpx.AsyncClient(transport=self, **kwargs)  # type: ignore[arg-type]
+
+
+def _discard(task: asyncio.Future[httpx.Response]) -> None:
+    # The caller gave up; the answer (or error) that comes later goes nowhere.
+    if not task.cancelled():
+        task.exception()

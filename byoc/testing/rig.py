@@ -37,7 +37,10 @@ BRIDGE_URL = "http://bridge.test"
 
 
 class BridgeRig:
-    """The Freshchat emulator, its `FreshchatMessaging`, and (after `attach`) a bridge."""
+    """The Freshchat emulator, its `FreshchatMessaging`, and (after `attach`) a bridge.
+
+    `timeout` is the HTTP timeout of every client on the rig's network (real seconds).
+    """
 
     def __init__(
         self,
@@ -45,8 +48,10 @@ class BridgeRig:
         clock: Clock | None = None,
         freshchat: FreshchatEmulator | None = None,
         network: VirtualNetwork | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self.network = network or VirtualNetwork()
+        self.timeout = timeout
         self._clients: list[httpx.AsyncClient] = []
         self.freshchat = freshchat or FreshchatEmulator(
             webhook_url=f"{BRIDGE_URL}/messaging/webhook",
@@ -59,13 +64,14 @@ class BridgeRig:
             token=self.freshchat.token,
             webhook_public_key=self.freshchat.public_key_text,
             http=self.client(),
+            timeout=timeout,
         )
         self.http = self.client()
         self._bridge: Bridge | None = None
 
     def client(self) -> httpx.AsyncClient:
         """A client on the rig's network, closed with the rig."""
-        made = self.network.client(timeout=30.0)
+        made = self.network.client(timeout=self.timeout)
         self._clients.append(made)
         return made
 
