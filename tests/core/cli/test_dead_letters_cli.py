@@ -1,0 +1,87 @@
+"""`byoc dead-letters`: see, inspect, replay and drop what could not be delivered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from byoc.bridge import Bridge
+from byoc.errors import PermanentError
+from byoc.models import Text
+from byoc.store import SQLiteStore
+from byoc.testing.fake_channel import FakeChannel
+from byoc.webhook import WebhookRequest
+
+from ..recording_messaging import RecordingMessaging
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def byoc(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "byoc", "dead-letters", "--store", str(store), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+
+
+async def run_bridge(store_path: Path, messaging: RecordingMessaging, *texts: str) -> FakeChannel:
+    """A bridge on the store file that takes `texts` from one user, then stops."""
+    channel = FakeChannel()
+    bridge = Bridge(messaging=messaging, channels=[channel], store=SQLiteStore(store_path))
+    await bridge.start()
+    for text in texts:
+        body, headers = channel.user_message("ana", text, message_id=text)
+        await bridge.handle_channel_webhook("fake", WebhookRequest(body=body, headers=headers))
+    await bridge.wait_idle()
+    await bridge.aclose()
+    return channel
+
+
+async def test_dead_letters_are_listed_shown_replayed_once_and_dropped(tmp_path: Path) -> None:
+    store = tmp_path / "byoc.sqlite3"
+    messaging = RecordingMessaging()
+    await run_bridge(store, messaging, "first")
+    messaging.fail_posts.extend([PermanentError("400 refused: 그림"), PermanentError("400 again")])
+    await run_bridge(store, messaging, "second", "third")
+
+    listed = byoc("list", store=store)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("in:fake:ana" in line and "refused" in line for line in lines)
+    first_id, second_id = (int(line.split()[0]) for line in lines)
+
+    shown = byoc("show", str(first_id), store=store)
+    assert (
+        shown.returncode == 0 and "400 refused: 그림" in shown.stdout and '"second"' in shown.stdout
+    )
+
+    replayed = byoc("replay", str(first_id), store=store)
+    assert replayed.returncode == 0 and "queued again" in replayed.stdout
+    assert byoc("replay", str(first_id), store=store).returncode == 1  # gone from the dead letters
+
+    dropped = byoc("drop", str(second_id), store=store)
+    assert dropped.returncode == 0 and "dropped" in dropped.stdout
+    assert byoc("list", store=store).stdout.strip() == "no dead letters"
+    assert byoc("show", "999", store=store).returncode == 1
+
+    # The next bridge on the file delivers the replayed message, once.
+    await run_bridge(store, messaging)
+    (conversation,) = messaging.messages.values()
+    assert conversation == [(Text(text="first"),), (Text(text="second"),)]
+
+
+def test_bad_usage_is_exit_2_with_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "byoc", "dead-letters", "replay"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 2 and "id" in result.stderr
