@@ -275,6 +275,11 @@ class ViberEmulator:
         )
         return f"{self.public_url}/media/{media_id}/{quote(file_name)}"
 
+    @property
+    def pending(self) -> int:
+        """Callbacks not yet answered 200 or given up (retries included)."""
+        return self._callbacks.pending
+
     async def drain(self) -> None:
         """Wait until every pending callback was answered 200 or given up."""
         await self._callbacks.drain()

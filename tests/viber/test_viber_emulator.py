@@ -209,6 +209,17 @@ async def test_callbacks_are_signed_with_the_bots_token(installed: World) -> Non
     assert "Zoë".encode() in request.content  # UTF-8 on the wire, as Viber sends it
 
 
+async def test_pending_counts_callbacks_until_answered(installed: World) -> None:
+    installed.app.refuse = 2
+    alice = installed.emulator.user()
+    await alice.send_text("one")
+    await alice.send_text("two")
+    assert installed.emulator.pending == 2
+    await installed.emulator.drain()
+    assert installed.emulator.pending == 0
+    assert [r.attempts for r in installed.emulator.callbacks] == [[500, 200], [500, 200]]
+
+
 async def test_media_users_send_expires_after_an_hour(installed: World) -> None:
     alice = installed.emulator.user()
     await alice.send_picture(b"\xff\xd8 jpeg bytes", file_name="cat.jpg")
