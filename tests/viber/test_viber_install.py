@@ -112,7 +112,7 @@ async def test_user_details_gives_a_profile_twice_per_12_hours(installed: World)
     assert await installed.channel.user_details(alice.id) == expected
     with pytest.raises(RetryableError):
         await installed.channel.user_details(alice.id)
-    installed.clock.advance(12 * 3600)
+    await installed.clock.advance(12 * 3600)
     assert await installed.channel.user_details(alice.id) == expected
 
 
