@@ -160,11 +160,12 @@ def _verification_failure(status_message: object) -> str:
     answered = _ANSWERED.search(text)
     if answered:
         return f"the URL answered HTTP {answered.group(1)} instead of 200"
-    if "Timeout" in text:
+    lowered = text.lower()
+    if "timeout" in lowered:
         return "the URL did not answer in time"
-    if "SSL" in text or "ertificate" in text:
+    if "ssl" in lowered or "certificate" in lowered:
         return "Viber did not trust the URL's HTTPS certificate"
-    if "Exception" in text:
+    if "exception" in lowered:
         return "Viber could not connect to the URL"
     return "the URL was not reachable from Viber or did not answer 200"
 
