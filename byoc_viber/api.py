@@ -7,7 +7,7 @@ successful call and raises otherwise:
 | answer | error |
 |---|---|
 | status 2 (invalidAuthToken) | `ConfigurationError` naming `BYOC_VIBER_AUTH_TOKEN` |
-| status 1 on set_webhook | `ConfigurationError`: the URL is not reachable or not trusted |
+| status 1 on set_webhook | `ConfigurationError` saying what the call to the URL met |
 | status 5 / 6 / 7 | `PermanentError`: receiver gone / unsubscribed / bot blocked |
 | status 12 (tooManyRequests) | `RetryableError` |
 | any other status | `PermanentError` with Viber's `status_message` |
@@ -18,6 +18,7 @@ successful call and raises otherwise:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,6 +72,8 @@ STATUS_NAMES: Mapping[int, str] = {
     23: "freeMessagesExceeded",
     24: "noBalance",
 }
+
+_ANSWERED = re.compile(r"HttpResponse\[HTTP/[0-9.]+ ([0-9]{3})\b")
 
 _RECEIVER_ERRORS: Mapping[int, str] = {
     5: "is not a Viber user any more",
@@ -130,9 +133,11 @@ def error_for_status(method: str, body: Mapping[str, Any], answer: Mapping[str, 
         )
     if status == 1 and method == "set_webhook":
         return ConfigurationError(
-            f"Viber could not register the webhook {body.get('url')!r}: the URL was not reachable "
-            "from Viber, did not answer 200, or is not HTTPS with a certificate signed by a "
-            f"public CA (self-signed certificates are refused). Viber said: {said}"
+            f"Viber could not register the webhook {body.get('url')!r}: "
+            f"{_verification_failure(message)}. Viber calls the URL while registering it, so "
+            "the bridge must already be running there, reachable from the internet, answer "
+            "200, and use HTTPS with a certificate signed by a public CA (self-signed "
+            f"certificates are refused). Viber said: {said}"
         )
     receiver_error = _RECEIVER_ERRORS.get(status) if isinstance(status, int) else None
     if receiver_error is not None:
@@ -143,6 +148,26 @@ def error_for_status(method: str, body: Mapping[str, Any], answer: Mapping[str, 
             f"without a reply from them: {said}"
         )
     return PermanentError(f"Viber refused {method}: {said}")
+
+
+def _verification_failure(status_message: object) -> str:
+    """What went wrong with set_webhook's call to the URL, read from Viber's Java-style text.
+
+    The texts seen: `... HttpResponse[HTTP/1.1 419 unknown status]@20d79eb3] null` when the URL
+    answered, `... java.net.ConnectException: Connection refused` when it could not be reached.
+    """
+    text = status_message if isinstance(status_message, str) else ""
+    answered = _ANSWERED.search(text)
+    if answered:
+        return f"the URL answered HTTP {answered.group(1)} instead of 200"
+    lowered = text.lower()
+    if "timeout" in lowered:
+        return "the URL did not answer in time"
+    if "ssl" in lowered or "certificate" in lowered:
+        return "Viber did not trust the URL's HTTPS certificate"
+    if "exception" in lowered:
+        return "Viber could not connect to the URL"
+    return "the URL was not reachable from Viber or did not answer 200"
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -34,7 +34,7 @@ from byoc.webhook import WebhookRequest, WebhookResponse
 from .api import DEFAULT_API_URL, AccountInfo, ViberApi
 from .inbound import parse_callback, parse_profile
 from .limits import MAX_SENDER_NAME, MAX_TEXT, MAX_URL, viber_length
-from .outbound import Sender, deliver, map_message, probe_size, wanted_sizes
+from .outbound import Sender, deliver, map_message, probe_media, wanted_sizes
 from .signature import SIGNATURE_HEADER, verify_signature
 
 __all__ = ["DEFAULT_EVENT_TYPES", "EVENT_TYPES", "ViberChannel"]
@@ -214,13 +214,15 @@ class ViberChannel(Channel):
         if not user_id or len(user_id) > _MAX_RECEIVER:
             raise PermanentError(f"{user_id[:80]!r} is not a Viber user id")
         urls = wanted_sizes(message.parts)
-        found = await asyncio.gather(*(probe_size(self._http, url) for url in urls))
+        found = await asyncio.gather(*(probe_media(self._http, url) for url in urls))
+        probed = dict(zip(urls, found, strict=True))
         mapped = map_message(
             message.parts,
             sender=self.sender,
             receiver=user_id,
             tracking_data=message.conversation_id,
-            sizes=dict(zip(urls, found, strict=True)),
+            sizes={url: media.size for url, media in probed.items()},
+            content_types={url: media.content_type for url, media in probed.items()},
         )
         if not mapped.bodies:
             return SendResult(notes=(*mapped.notes, "the reply had nothing Viber can show"))

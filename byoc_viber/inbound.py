@@ -52,6 +52,8 @@ CHANNEL = "viber"
 logger = logging.getLogger("byoc.viber")
 
 _DIGITS = re.compile(r"-?[0-9]{1,40}")
+# Only a `\uD800`-`\uDFFF` escape can put a surrogate into decoded JSON (UTF-8 cannot).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -64,15 +66,33 @@ def load_callback(body: bytes) -> dict[str, Any]:
 
     Integers stay Python ints of any size and fractions become `Decimal`s, so a 64-bit
     `message_token` never passes through a float, even if a proxy re-wrote it as `1.0e18`.
+    Lone surrogates (`"\\ud83d"` without its pair: text cut in the middle of an emoji) become
+    U+FFFD, so every string can be encoded as UTF-8 further on.
     """
     try:
-        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+        # Viber sends UTF-8 (a BOM is tolerated); decoding first lets the escapes be searched.
+        text = body.decode("utf-8-sig")
+        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        if _SURROGATE_ESCAPE.search(text):
+            value = _repaired(value)
     except (ValueError, RecursionError) as exc:
         # UnicodeDecodeError is a ValueError; RecursionError comes from absurdly nested arrays.
         raise MalformedPayload(f"Viber callback: body is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
         kind = type(value).__name__
         raise MalformedPayload(f"Viber callback: expected a JSON object, got {kind}")
+    return value
+
+
+def _repaired(value: Any) -> Any:
+    """`value` with lone surrogates in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        # A UTF-16 round trip joins valid surrogate pairs and replaces the lone ones.
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, list):
+        return [_repaired(item) for item in value]
+    if isinstance(value, dict):
+        return {_repaired(key): _repaired(item) for key, item in value.items()}
     return value
 
 

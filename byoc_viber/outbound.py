@@ -18,14 +18,17 @@
 The Viber app shows the keyboard of the last message received, so the keyboard of a reply goes
 on its last message, wherever the buttons were among the parts.
 
-Sizes of videos and files come from the part or, when unknown, from `probe_size` (HEAD, then a
-one-byte ranged GET); `wanted_sizes` says which URLs need one, so the mapper stays pure.
+Sizes of videos and files come from the part or, when unknown, from `probe_media` (HEAD, then
+a one-byte ranged GET); `wanted_sizes` says which URLs need one, so the mapper stays pure. The
+media type found on the way names a file whose name and URL have no extension (a help desk's
+upload URL): the user's phone opens `picture.png`, not `picture`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import mimetypes
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -72,10 +75,11 @@ from .limits import (
 
 __all__ = [
     "Mapped",
+    "Probed",
     "Sender",
     "deliver",
     "map_message",
-    "probe_size",
+    "probe_media",
     "split_text",
     "wanted_sizes",
 ]
@@ -110,6 +114,14 @@ class Mapped:
     notes: tuple[str, ...] = ()
 
 
+@attrs.frozen(kw_only=True)
+class Probed:
+    """What the server of a media URL told about it; either may be unknown."""
+
+    size: int | None = None
+    content_type: str | None = None
+
+
 def map_message(
     parts: Sequence[Part],
     *,
@@ -117,13 +129,15 @@ def map_message(
     receiver: str | None,
     tracking_data: str | None = None,
     sizes: Mapping[str, int | None] | None = None,
+    content_types: Mapping[str, str | None] | None = None,
 ) -> Mapped:
     """Map `parts` to `send_message` bodies.
 
     `receiver` is None for a welcome message (the answer to `conversation_started`), which Viber
-    takes without one. `sizes` holds the byte sizes found for the URLs `wanted_sizes` listed.
+    takes without one. `sizes` holds the byte sizes found for the URLs `wanted_sizes` listed,
+    `content_types` their media types, when known.
     """
-    builder = _Builder(sizes or {})
+    builder = _Builder(sizes or {}, content_types or {})
     for part in parts:
         builder.add(part)
     common: dict[str, Any] = {}
@@ -137,7 +151,7 @@ def map_message(
 
 def wanted_sizes(parts: Sequence[Part]) -> list[str]:
     """The URLs whose byte size `map_message` needs and the parts do not tell."""
-    builder = _Builder({})
+    builder = _Builder({}, {})
     for part in parts:
         builder.add(part)
     return list(builder.missing_sizes)
@@ -165,8 +179,8 @@ def split_text(text: str, max_length: int = MAX_TEXT, max_bytes: int | None = No
 # -- sending ---------------------------------------------------------------------------------------
 
 
-async def probe_size(http: httpx.AsyncClient, url: str) -> int | None:
-    """The size in bytes of the resource at `url`, or None when it cannot be found.
+async def probe_media(http: httpx.AsyncClient, url: str) -> Probed:
+    """The size in bytes and the media type of the resource at `url`, as far as they are found.
 
     Tries HEAD's `Content-Length` first; servers that do not answer HEAD (some signed-URL
     stores) get a GET for one byte, whose `Content-Range` carries the total.
@@ -176,18 +190,20 @@ async def probe_size(http: httpx.AsyncClient, url: str) -> int | None:
         if head.is_success:
             size = _content_length(head.headers)
             if size is not None:
-                return size
+                return Probed(size=size, content_type=_content_type(head.headers))
         ranged = {"Range": "bytes=0-0"}
         async with http.stream("GET", url, headers=ranged, follow_redirects=True) as response:
+            content_type = _content_type(response.headers)
             if response.status_code == 206:
                 match = _CONTENT_RANGE.fullmatch(response.headers.get("content-range", "").strip())
-                return int(match.group(1)) if match else None
+                size = int(match.group(1)) if match else None
+                return Probed(size=size, content_type=content_type)
             if response.status_code == 200:
                 # The server ignored the range: the length is the whole body, which stays unread.
-                return _content_length(response.headers)
+                return Probed(size=_content_length(response.headers), content_type=content_type)
     except (httpx.HTTPError, httpx.InvalidURL):
-        return None
-    return None
+        return Probed()
+    return Probed()
 
 
 async def deliver(api: ViberApi, bodies: Sequence[Mapping[str, Any]], sent: list[str]) -> None:
@@ -215,6 +231,11 @@ def _content_length(headers: httpx.Headers) -> int | None:
     return int(value) if value.isascii() and value.isdigit() else None
 
 
+def _content_type(headers: httpx.Headers) -> str | None:
+    value = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return value or None
+
+
 # -- the mapper ------------------------------------------------------------------------------------
 
 
@@ -227,8 +248,11 @@ class _Body:
 
 
 class _Builder:
-    def __init__(self, sizes: Mapping[str, int | None]) -> None:
+    def __init__(
+        self, sizes: Mapping[str, int | None], content_types: Mapping[str, str | None]
+    ) -> None:
         self._sizes = sizes
+        self._content_types = content_types
         self.items: list[str | _Body] = []
         self.notes: list[str] = []
         self.buttons: list[dict[str, Any]] = []
@@ -341,7 +365,8 @@ class _Builder:
 
     def _file(self, part: File, caption: str = "") -> None:
         url = _clean(part.url)
-        name = _file_name(_clean(part.name), url)
+        content_type = part.mime_type or self._content_types.get(url)
+        name = _file_name(_clean(part.name), url, content_type)
         if len(url) > MAX_URL:
             self._as_link(url, caption or name, f"{name} was sent as a link: its URL is too long")
             return
@@ -585,6 +610,13 @@ def _is_http(url: str) -> bool:
     return url.lower().startswith(("https://", "http://")) and len(url) > len("https://")
 
 
+def _type_extension(content_type: str | None) -> str:
+    """The usual extension of a specific media type ("image/png" → ".png"), or ""."""
+    if not content_type or content_type == "application/octet-stream":
+        return ""
+    return mimetypes.guess_extension(content_type, strict=False) or ""
+
+
 def _url_name(url: str) -> str:
     """The last path segment of `url` when it looks like a file name, else ""."""
     path = url.split("?", 1)[0].split("#", 1)[0].rstrip("/")
@@ -592,12 +624,14 @@ def _url_name(url: str) -> str:
     return last if extension(last) else ""
 
 
-def _file_name(name: str, url: str) -> str:
-    """A `file_name` Viber takes: non-empty, with the URL's extension if it had none, ≤ 256."""
+def _file_name(name: str, url: str, content_type: str | None = None) -> str:
+    """A `file_name` Viber takes: non-empty, ≤ 256, with an extension when one can be found
+    (the URL's, else the one of `content_type`)."""
     name = name.strip() or _url_name(url) or "file"
-    url_ext = extension(url)
-    if not extension(name) and url_ext and len(url_ext) <= 16:
-        name += url_ext
+    if not extension(name):
+        found = extension(url) or _type_extension(content_type)
+        if found and len(found) <= 16:
+            name += found
     if viber_length(name) <= MAX_FILE_NAME:
         return name
     ext = extension(name)

@@ -1,4 +1,4 @@
-"""`FakeClock`: time that moves only when a test says so."""
+"""`FakeClock`: time that moves only when a test says so, or as fast as code sleeps."""
 
 from __future__ import annotations
 
@@ -10,13 +10,25 @@ __all__ = ["FakeClock"]
 
 
 class FakeClock:
-    """A `Clock` whose `sleep` returns when `advance` moves time past its deadline.
+    """A `Clock` for tests.
+
+    By default `sleep` returns when `advance` moves time past its deadline, so a test decides
+    when each wait ends. With `autoadvance=True`, `sleep(s)` returns at once, `s` seconds later
+    in this clock's time: an hour of an emulator's retries takes no real time. Concurrent
+    sleepers then do not add up: each moves the time to at least its own wake-up time.
 
     `sleeps` records every requested delay, so a test can assert that a Retry-After was honoured.
+
+    ```python
+    clock = FakeClock(autoadvance=True)
+    await clock.sleep(3600)     # returns at once; clock.time() is an hour later
+    await clock.advance(5)      # time moved by hand
+    ```
     """
 
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
+    def __init__(self, start: float = 1_700_000_000.0, *, autoadvance: bool = False) -> None:
         self.now = start
+        self.autoadvance = autoadvance
         self.sleeps: list[float] = []
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
@@ -28,6 +40,12 @@ class FakeClock:
         self.sleeps.append(seconds)
         if seconds <= 0:
             await asyncio.sleep(0)
+            return
+        if self.autoadvance:
+            wake = self.now + seconds
+            # Yield, so a sleeping task lets the others run as a real sleep would.
+            await asyncio.sleep(0)
+            self.now = max(self.now, wake)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), future))

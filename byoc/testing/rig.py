@@ -5,11 +5,11 @@ then the bridge is built with the channels:
 
 ```python
 async with BridgeRig() as rig:
-    viber = ViberEmulator(callback_client=rig.network.client(), ...)
-    rig.network.add("viber.test", viber)
-    rig.attach([ViberChannel(..., api_url="http://viber.test/pa", http=rig.network.client())])
+    viber = ViberEmulator(callback_client=rig.client(), public_url="http://viber.test", ...)
+    rig.add_emulator("viber.test", viber)
+    rig.attach([ViberChannel(..., api_url=viber.api_url, http=rig.client())])
     ...
-    await rig.settle()   # every queued delivery and webhook done
+    await rig.settle()   # every queued delivery, webhook and channel callback done
 ```
 
 Hosts: the bridge is `http://bridge.test`, Freshchat `http://freshchat.test/v2`.
@@ -19,21 +19,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from typing_extensions import Self
 
+from ..asgi import Receive, Scope, Send
 from ..bridge import Bridge
 from ..channel import Channel
 from ..clock import Clock
+from ..errors import ByocError
 from ..freshchat import FreshchatMessaging
+from ..store.queue import DeadLetter
 from .freshchat import FreshchatEmulator
 from .network import VirtualNetwork
 
-__all__ = ["BRIDGE_URL", "BridgeRig"]
+__all__ = ["BRIDGE_URL", "BridgeRig", "ChannelEmulator"]
 
 BRIDGE_URL = "http://bridge.test"
+
+
+class ChannelEmulator(Protocol):
+    """What `BridgeRig.add_emulator` needs of a channel's emulator: an ASGI app that calls the
+    bridge back on its own (webhooks, retries), and can say when it is done."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+    @property
+    def pending(self) -> int:
+        """Calls to the bridge started and not yet answered or given up."""
+        ...
+
+    async def drain(self) -> None:
+        """Wait until `pending` is 0."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 class BridgeRig:
@@ -68,12 +89,18 @@ class BridgeRig:
         )
         self.http = self.client()
         self._bridge: Bridge | None = None
+        self._emulators: list[ChannelEmulator] = []
 
     def client(self) -> httpx.AsyncClient:
         """A client on the rig's network, closed with the rig."""
         made = self.network.client(timeout=self.timeout)
         self._clients.append(made)
         return made
+
+    def add_emulator(self, host: str, emulator: ChannelEmulator) -> None:
+        """Serve a channel's emulator at `http://<host>/`; `settle` waits for its calls too."""
+        self.network.add(host, emulator)
+        self._emulators.append(emulator)
 
     def attach(self, channels: Sequence[Channel], **bridge_options: Any) -> Bridge:
         """Build the bridge with these channels (keyword options go to `Bridge`)."""
@@ -89,18 +116,40 @@ class BridgeRig:
         return self._bridge
 
     async def settle(self, rounds: int = 20) -> None:
-        """Wait until the bridge's queue and the emulator's webhooks are both quiet."""
+        """Wait until the bridge's queue, the Freshchat emulator's webhooks and the channel
+        emulators' callbacks are all quiet."""
         for _ in range(rounds):
             await self.bridge.wait_idle()
+            for emulator in self._emulators:
+                await emulator.drain()
             await self.freshchat.drain()
             await self.bridge.wait_idle()
-            if self.freshchat.webhooks.pending == 0 and self.bridge.dispatcher.in_flight == 0:
+            if (
+                self.freshchat.webhooks.pending == 0
+                and self.bridge.dispatcher.in_flight == 0
+                and all(emulator.pending == 0 for emulator in self._emulators)
+            ):
                 return
         raise TimeoutError("the rig did not settle")
+
+    async def unexpected_dead_letters(self) -> list[DeadLetter]:
+        """Dead letters that died of an exception byoc does not raise on purpose: bugs.
+
+        A `ByocError` (a refusal, a retry budget used up) is the bridge working as designed;
+        anything else (`KeyError`, `UnicodeEncodeError`, ...) is a crash of the delivery.
+        """
+        expected = _names_of_subclasses(ByocError)
+        return [
+            dead
+            for dead in await self.bridge.dead_letters(limit=10_000)
+            if not dead.job.attempts or dead.job.attempts[-1].error.split(":", 1)[0] not in expected
+        ]
 
     async def aclose(self) -> None:
         if self._bridge is not None:
             await self._bridge.aclose()
+        for emulator in self._emulators:
+            await emulator.aclose()
         await self.freshchat.aclose()
         for made in self._clients:
             await made.aclose()
@@ -115,3 +164,14 @@ class BridgeRig:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _names_of_subclasses(root: type) -> set[str]:
+    # Dead letters keep the error as "<class name>: <message>" (byoc.delivery).
+    names: set[str] = set()
+    todo = [root]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names

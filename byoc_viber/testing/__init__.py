@@ -4,7 +4,6 @@ See `byoc_viber.testing.emulator` for the API it serves and its control endpoint
 """
 
 from .callbacks import DEFAULT_RETRY_SCHEDULE, CallbackRecord
-from .clock import VirtualClock
 from .emulator import ALL_EVENT_TYPES, MANDATORY_EVENT_TYPES, Fault, ViberEmulator
 from .users import SentMessage, SimulatedUser
 from .validation import validate_message
@@ -17,7 +16,6 @@ __all__ = [
     "Fault",
     "SentMessage",
     "SimulatedUser",
-    "VirtualClock",
     "ViberEmulator",
     "validate_message",
 ]

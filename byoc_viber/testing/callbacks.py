@@ -128,6 +128,11 @@ class Callbacks:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    @property
+    def pending(self) -> int:
+        """Callbacks not yet delivered or given up."""
+        return len(self._tasks)
+
     async def drain(self) -> None:
         """Wait until every callback (and those they caused) was delivered or given up."""
         while self._tasks:

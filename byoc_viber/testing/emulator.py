@@ -148,7 +148,8 @@ class ViberEmulator:
     """Viber's bot API and its users, in process (an ASGI app) or on a port (`server.py`).
 
     - `token`: the bot's auth token; callbacks are signed with it.
-    - `clock`: drives callback retries and media expiry (`VirtualClock` in tests).
+    - `clock`: drives callback retries and media expiry; in tests a
+      `byoc.testing.clock.FakeClock(autoadvance=True)` runs an hour of retries at once.
     - `callback_client`: posts callbacks (an `httpx.AsyncClient` on an ASGI app in tests);
       created, and closed by `aclose`, when None.
     - `public_url`: where the emulator is reached; media URLs start with it.
@@ -274,6 +275,11 @@ class ViberEmulator:
             created=self.clock.time(),
         )
         return f"{self.public_url}/media/{media_id}/{quote(file_name)}"
+
+    @property
+    def pending(self) -> int:
+        """Callbacks not yet answered 200 or given up (retries included)."""
+        return self._callbacks.pending
 
     async def drain(self) -> None:
         """Wait until every pending callback was answered 200 or given up."""

@@ -8,8 +8,9 @@ import attrs
 import httpx
 import pytest
 
+from byoc.testing.clock import FakeClock
 from byoc_viber import ViberChannel
-from byoc_viber.testing import ViberEmulator, VirtualClock
+from byoc_viber.testing import ViberEmulator
 
 from .support import TOKEN, WEBHOOK_URL, ChannelApp, make_channel
 
@@ -21,16 +22,16 @@ class World:
     emulator: ViberEmulator
     channel: ViberChannel
     app: ChannelApp
-    clock: VirtualClock
+    clock: FakeClock
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
+def clock() -> FakeClock:
+    return FakeClock(autoadvance=True)
 
 
 @pytest.fixture
-async def world(clock: VirtualClock) -> AsyncIterator[World]:
+async def world(clock: FakeClock) -> AsyncIterator[World]:
     app = ChannelApp()
     callbacks = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
     emulator = ViberEmulator(

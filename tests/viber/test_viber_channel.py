@@ -142,7 +142,6 @@ def test_the_public_surface_is_pinned() -> None:
         "SentMessage",
         "SimulatedUser",
         "ViberEmulator",
-        "VirtualClock",
         "validate_message",
     ]
     for module in (byoc_viber, byoc_viber.testing):

@@ -25,7 +25,7 @@ from byoc.models import (
     Video,
 )
 from byoc_viber import sign
-from byoc_viber.testing import ALL_EVENT_TYPES, ViberEmulator, VirtualClock
+from byoc_viber.testing import ALL_EVENT_TYPES, ViberEmulator
 
 from .conftest import World
 from .support import TOKEN, WEBHOOK_URL
@@ -209,6 +209,17 @@ async def test_callbacks_are_signed_with_the_bots_token(installed: World) -> Non
     assert "Zoë".encode() in request.content  # UTF-8 on the wire, as Viber sends it
 
 
+async def test_pending_counts_callbacks_until_answered(installed: World) -> None:
+    installed.app.refuse = 2
+    alice = installed.emulator.user()
+    await alice.send_text("one")
+    await alice.send_text("two")
+    assert installed.emulator.pending == 2
+    await installed.emulator.drain()
+    assert installed.emulator.pending == 0
+    assert [r.attempts for r in installed.emulator.callbacks] == [[500, 200], [500, 200]]
+
+
 async def test_media_users_send_expires_after_an_hour(installed: World) -> None:
     alice = installed.emulator.user()
     await alice.send_picture(b"\xff\xd8 jpeg bytes", file_name="cat.jpg")
@@ -219,7 +230,7 @@ async def test_media_users_send_expires_after_an_hour(installed: World) -> None:
         fresh = await http.get(url)
         assert fresh.content == b"\xff\xd8 jpeg bytes"
         assert fresh.headers["content-type"] == "image/jpeg"
-        installed.clock.advance(3600)
+        await installed.clock.advance(3600)
         assert (await http.get(url)).status_code == 404
 
 
@@ -347,10 +358,3 @@ async def test_control_endpoints_drive_users_over_http(installed: World) -> None
         webhook = (await http.get("/_emulator/webhook")).json()
         assert webhook["url"] == WEBHOOK_URL
         assert (await http.post("/_emulator/subscribe", json={"user_id": "x"})).status_code == 404
-
-
-async def test_a_virtual_clock_moves_only_when_told_or_slept(clock: VirtualClock) -> None:
-    start = clock.time()
-    await clock.sleep(30)
-    clock.advance(5)
-    assert clock.time() - start == 35

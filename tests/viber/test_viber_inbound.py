@@ -284,10 +284,32 @@ async def test_the_sdk_unicode_sample_parses(channel: ViberChannel) -> None:
     assert message.message_id == "5004589932645399232"
 
 
+async def test_lone_surrogates_become_replacement_characters(channel: ViberChannel) -> None:
+    # Text cut in the middle of an emoji: the escape of half a surrogate pair, which no UTF-8
+    # encoder (a store, an HTTP client) accepts further on. Whole pairs stay emoji.
+    body = (
+        b'{"event":"message","timestamp":1481059235720,"message_token":5004589932645399232,'
+        b'"sender":{"id":"u1","name":"Min\\ud83d"},'
+        b'"message":{"type":"text","text":"hi \\ud83d\\ude00 and \\udc00!","\\ud800":1}}'
+    )
+    message = await parse_one(channel, body)
+    assert message.parts == (Text(text="hi 😀 and \ufffd!"),)
+    assert message.profile.name == "Min\ufffd"
+    for text in (message.parts[0].text, message.profile.name):
+        text.encode("utf-8")
+
+
+async def test_a_body_with_a_byte_order_mark_parses(channel: ViberChannel) -> None:
+    body = b"\xef\xbb\xbf" + json.dumps(message_event({"type": "text", "text": "x"})).encode()
+    assert (await parse_one(channel, body)).parts == (Text(text="x"),)
+
+
 @pytest.mark.parametrize(
     "payload",
     [
         b"",
+        # JSON between systems is UTF-8 (RFC 8259), as Viber sends it.
+        json.dumps(message_event({"type": "text", "text": "x"})).encode("utf-16"),
         b"not json",
         b"[1, 2]",
         b"\xff\xfe\x00",

@@ -34,7 +34,8 @@ async def test_install_explains_a_webhook_viber_could_not_reach(world: World) ->
     with pytest.raises(ConfigurationError) as caught:
         await world.channel.install(WEBHOOK_URL)
     message = str(caught.value)
-    assert WEBHOOK_URL in message and "not reachable" in message and "HTTPS" in message
+    assert WEBHOOK_URL in message and "answered HTTP 500 instead of 200" in message
+    assert "bridge must already be running" in message and "HTTPS" in message
     assert "HttpResponse[HTTP/1.1 500 Internal Server Error]" in message
     assert world.emulator.webhook is None
 
@@ -47,8 +48,38 @@ async def test_install_when_nothing_listens_reports_the_connection_error() -> No
         emulator = ViberEmulator(token=TOKEN, callback_client=callbacks)
         async with emulator.client() as http:
             channel = make_channel(emulator, http)
-            with pytest.raises(ConfigurationError, match="ConnectException"):
+            with pytest.raises(ConfigurationError, match="could not connect") as caught:
                 await channel.install("https://down.test/hook")
+            assert "ConnectException" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("said", "explained"),
+    [
+        (
+            "Result[HttpRequest[POST  HTTP/1.1]@2a3ca559 > HttpResponse[HTTP/1.1 419 unknown "
+            "status]@20d79eb3] null",
+            "answered HTTP 419 instead of 200",
+        ),
+        (
+            "Result[HttpRequest[POST  HTTP/1.1]@1 > HttpResponse[null 0 null]@2] "
+            "java.util.concurrent.TimeoutException: Total timeout 5000 ms elapsed",
+            "did not answer in time",
+        ),
+        (
+            "Result[HttpRequest[POST  HTTP/1.1]@1 > HttpResponse[null 0 null]@2] "
+            "javax.net.ssl.SSLHandshakeException: PKIX path building failed",
+            "did not trust the URL's HTTPS certificate",
+        ),
+        (None, "not reachable from Viber or did not answer 200"),
+    ],
+)
+async def test_each_webhook_failure_viber_reports_is_explained(
+    world: World, said: str | None, explained: str
+) -> None:
+    world.emulator.fail_next("set_webhook", status=1, status_message=said)
+    with pytest.raises(ConfigurationError, match=explained):
+        await world.channel.install(WEBHOOK_URL)
 
 
 async def test_emulators_that_insist_on_https_refuse_plain_http(world: World) -> None:
@@ -81,7 +112,7 @@ async def test_user_details_gives_a_profile_twice_per_12_hours(installed: World)
     assert await installed.channel.user_details(alice.id) == expected
     with pytest.raises(RetryableError):
         await installed.channel.user_details(alice.id)
-    installed.clock.advance(12 * 3600)
+    await installed.clock.advance(12 * 3600)
     assert await installed.channel.user_details(alice.id) == expected
 
 

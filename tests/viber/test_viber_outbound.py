@@ -32,13 +32,18 @@ COMMON = {
 }
 
 
-def mapped(*parts: Part, sizes: dict[str, int | None] | None = None) -> Mapped:
+def mapped(
+    *parts: Part,
+    sizes: dict[str, int | None] | None = None,
+    content_types: dict[str, str | None] | None = None,
+) -> Mapped:
     return map_message(
         parts,
         sender=SENDER,
         receiver="jc9HsWTZ2Yf2NkRZ8KcNug==",
         tracking_data="conv-42",
         sizes=sizes,
+        content_types=content_types,
     )
 
 
@@ -148,6 +153,16 @@ def test_a_file_needs_its_size_and_name() -> None:
         "size": 5000,
         "file_name": "report",
     }
+
+
+def test_a_file_name_without_extension_gets_the_one_of_its_media_type() -> None:
+    url = "https://desk.test/files/5f1c"
+    [body] = bodies(File(url=url, name="scan", mime_type="application/pdf", size=1))
+    assert body["file_name"] == "scan.pdf"
+    result = mapped(File(url=url, name="scan"), sizes={url: 9}, content_types={url: "image/png"})
+    assert result.bodies[0]["file_name"] == "scan.png"
+    [body] = bodies(File(url=url, name="scan", mime_type="application/octet-stream", size=1))
+    assert body["file_name"] == "scan"
 
 
 def test_a_file_name_gets_the_extension_of_its_url_and_at_most_256_characters() -> None:

@@ -53,6 +53,13 @@ urls = st.one_of(
     st.text(min_size=1, max_size=60),
 )
 sizes = st.none() | st.integers(0, 80 * 1024 * 1024)
+content_types = (
+    st.none()
+    | st.text(max_size=40)
+    | st.sampled_from(
+        ["image/png", "application/pdf", "application/x-msdownload", "application/octet-stream"]
+    )
+)
 names = st.text(max_size=300)
 
 parts: st.SearchStrategy[Part] = st.one_of(
@@ -134,13 +141,16 @@ def assert_within_viber_limits(body: dict[str, Any]) -> None:
 def test_any_reply_maps_to_bodies_within_every_viber_limit(
     parts: list[Part], conversation_id: str, data: st.DataObject
 ) -> None:
-    found = {url: data.draw(sizes, label=url) for url in wanted_sizes(parts)}
+    wanted = wanted_sizes(parts)
+    found = {url: data.draw(sizes, label=url) for url in wanted}
+    types = {url: data.draw(content_types, label=f"type of {url}") for url in wanted}
     result = map_message(
         parts,
         sender=SENDER,
         receiver="jc9HsWTZ2Yf2NkRZ8KcNug==",
         tracking_data=conversation_id,
         sizes=found,
+        content_types=types,
     )
     for body in result.bodies:
         assert body["receiver"] == "jc9HsWTZ2Yf2NkRZ8KcNug=="

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from byoc.errors import ConfigurationError, PermanentError, RateLimited, RetryableError
-from byoc.models import Delivered, File, OutboundMessage, Part, Seen, Text
+from byoc.models import Delivered, File, Image, OutboundMessage, Part, Seen, Text
 from byoc.store import MemoryStore
 from byoc_viber import ViberChannel
 from byoc_viber.testing import SimulatedUser
@@ -190,6 +190,9 @@ async def cdn_world(installed: World) -> AsyncIterator[tuple[World, ViberChannel
             if request.method == "HEAD":
                 return httpx.Response(405)
             return httpx.Response(206, headers={"Content-Range": "bytes 0-0/654321"}, content=b"x")
+        elif path.startswith("/uploads/"):
+            # A help desk's upload URL: no extension, the type only in the answer.
+            return httpx.Response(200, headers={"Content-Type": "image/png; q=1"}, content=b"png")
         return httpx.Response(404)
 
     mounts = {
@@ -224,3 +227,14 @@ async def test_a_file_whose_size_cannot_be_found_goes_as_a_link(
     assert received.type == "text" and "https://cdn.test/gone.pdf" in (received.text or "")
     assert any("size" in note for note in result.notes)
     assert [c.split()[0] for c in calls] == ["HEAD", "GET"]
+
+
+async def test_a_picture_at_a_url_without_extension_goes_as_a_file_named_by_its_type(
+    cdn_world: tuple[World, ViberChannel, list[str]],
+) -> None:
+    world, channel, _ = cdn_world
+    bob = world.emulator.user(subscribed=True)
+    await channel.send(bob.id, reply(Image(url="https://cdn.test/uploads/5f1c")))
+    [received] = bob.received
+    assert received.type == "file"
+    assert received.body["file_name"] == "picture.png" and received.body["size"] == 3
