@@ -60,6 +60,22 @@ def _target_url_key(name: str) -> str:
     return f"target_url:{name}"
 
 
+def _payload(event: object) -> str:
+    """The event as queue JSON; text no peer could encode is bad input, refused now (400).
+
+    A lone UTF-16 surrogate (`"\\ud83d"`, half an emoji) parses as JSON but can be neither
+    stored nor sent: refusing it at the door beats retrying it for an hour.
+    """
+    payload = json.dumps(codec.encode(event), ensure_ascii=False)
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedPayload(
+            f"the message holds text that is not valid Unicode ({exc.reason})"
+        ) from None
+    return payload
+
+
 class Bridge:
     """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks."""
 
@@ -141,12 +157,15 @@ class Bridge:
         return WebhookResponse()
 
     async def _accept_channel_event(self, event: ChannelEvent) -> Outcome:
-        if self.delivery == "inline" or not isinstance(event, InboundMessage):
+        if not isinstance(event, InboundMessage):
+            return await self.sync.deliver_event(event)
+        payload = _payload(event)
+        if self.delivery == "inline":
             return await self.sync.deliver_event(event)
         return await self._enqueue(
             lane=f"in:{event.channel}:{event.user_id}",
             kind="inbound",
-            event=event,
+            payload=payload,
             dedupe_key=f"q:in:{event.channel}:{event.message_id}",
         )
 
@@ -161,13 +180,12 @@ class Bridge:
             # One lane per help-desk user keeps an agent's replies in order.
             lane=f"out:{event.user_id or event.conversation_id}",
             kind="reply",
-            event=event,
+            payload=_payload(event),
             dedupe_key=f"q:out:{event.message_id}",
         )
 
-    async def _enqueue(self, *, lane: str, kind: str, event: object, dedupe_key: str) -> Outcome:
+    async def _enqueue(self, *, lane: str, kind: str, payload: str, dedupe_key: str) -> Outcome:
         await self.start()
-        payload = json.dumps(codec.encode(event), ensure_ascii=False)
         try:
             job_id = await self.store.enqueue(
                 lane=lane, kind=kind, payload=payload, dedupe_key=dedupe_key, ttl=DEFAULT_DEDUPE_TTL

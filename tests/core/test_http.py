@@ -218,3 +218,15 @@ async def test_any_body_gets_2xx_or_4xx(
         ):
             response = await c.post(path, content=body, headers=h)
             assert response.status_code < 500, response.text
+
+
+async def test_text_that_is_not_valid_unicode_is_refused_with_400(
+    client: httpx.AsyncClient, parts: tuple[FakeChannel, RecordingMessaging, Bridge]
+) -> None:
+    channel, messaging, _ = parts
+    body = b'{"user_id":"a","message_id":"m1","parts":[{"type":"Text","text":"half \\ud83d"}]}'
+    response = await client.post(
+        "/channels/fake/webhook", content=body, headers={"x-fake-signature": channel.sign(body)}
+    )
+    assert response.status_code == 400 and "not valid Unicode" in response.json()["error"]
+    assert messaging.calls == []
