@@ -214,7 +214,9 @@ class Bridge:
             if job.recovering or job.attempts:
                 accepted = datetime.fromtimestamp(job.accepted_at, timezone.utc)
                 since = accepted - _RECOVERY_CLOCK_SKEW
-            await self.sync.deliver_inbound(event, dedupe=False, recovering_since=since)
+            await self.sync.deliver_inbound(
+                event, dedupe=False, recovering_since=since, track_posted=True
+            )
         elif job.kind == "reply" and isinstance(event, AgentMessage):
             await self.sync.deliver_reply(event, dedupe=False)
         else:

@@ -114,14 +114,15 @@ class Messaging(ABC):
 
     async def find_posted(
         self, conversation_id: str, user_id: str, parts: Sequence[Part], since: datetime
-    ) -> Posted | None:
-        """The user's message with these parts in the conversation since `since`, if any.
+    ) -> Sequence[Posted]:
+        """The user's messages with these parts in the conversation since `since`, newest first.
 
-        Used only to recover a delivery that was in flight when the bridge stopped: the help desk
-        has no idempotency key, so the bridge looks before posting again. The default cannot
-        tell (None), and the message is posted again.
+        Used only to recover a delivery that may have reached the help desk unheard (a crash, a
+        timeout): the help desk has no idempotency key, so the bridge looks before posting again,
+        and takes a candidate it has not accounted for already (the user may have sent the same
+        text twice). The default cannot tell (no candidates), and the message is posted again.
         """
-        return None
+        return ()
 
     async def rehost(self, part: Part) -> Part:
         """Copy a media part whose URL will expire into the help desk's own storage.

@@ -61,6 +61,10 @@ DEFAULT_DEDUPE_TTL = 7 * 24 * 3600.0
 _AUTHORS_FOR_THE_USER = frozenset({"agent", "bot"})
 
 
+def _posted_key(helpdesk_message_id: str) -> str:
+    return f"posted:{helpdesk_message_id}"
+
+
 class Outcome(enum.Enum):
     """What the algorithm did with one event."""
 
@@ -142,12 +146,15 @@ class Sync:
         *,
         dedupe: bool = True,
         recovering_since: datetime | None = None,
+        track_posted: bool = False,
     ) -> Outcome:
         """Bring one user message into the help desk, exactly once.
 
         `dedupe=False` when the caller deduped already (the durable queue does, on accepting
-        the webhook). `recovering_since` is set for a delivery that was in flight when the
-        bridge stopped: the help desk is asked first whether the message arrived after that time.
+        the webhook). `recovering_since` is set for a delivery that may have reached the help
+        desk unheard (a crash, a timeout): the help desk is asked first whether the message
+        arrived after that time. `track_posted` records the help desk's id of each message
+        posted, so such a recovery can tell the user's identical messages apart.
         """
         key = f"in:{message.channel}:{message.message_id}"
         async with self.store.lock(f"in:{message.channel}:{message.user_id}"):
@@ -161,6 +168,9 @@ class Sync:
                 if dedupe:
                     await self.store.release(key)
                 raise
+            if track_posted and posted.message_id:
+                # Accounted for: a later recovery must not take this message for a lost one.
+                await self.store.claim(_posted_key(posted.message_id), self.dedupe_ttl)
         log.info(
             "%s message %s from %s → conversation %s message %s",
             message.channel,
@@ -212,9 +222,17 @@ class Sync:
     async def _already_posted(
         self, link: UserLink, conversation_id: str, parts: Sequence[Part], since: datetime
     ) -> Posted | None:
-        found = await self.messaging.find_posted(
+        found = None
+        candidates = await self.messaging.find_posted(
             conversation_id, link.helpdesk_user_id, parts, since
         )
+        # Oldest first: the earliest copy nobody accounted for is the one in doubt.
+        for candidate in reversed(candidates):
+            if candidate.message_id and await self.store.claim(
+                _posted_key(candidate.message_id), self.dedupe_ttl
+            ):
+                found = candidate
+                break
         if found is not None:
             log.warning(
                 "message was already in conversation %s before a restart; not posting again",

@@ -218,12 +218,13 @@ class FreshchatMessaging(Messaging):
     @override
     async def find_posted(
         self, conversation_id: str, user_id: str, parts: Sequence[Part], since: datetime
-    ) -> Posted | None:
+    ) -> list[Posted]:
         # One page (newest first) is enough: only the lane's head can be in doubt, and the
         # user's later messages wait behind it.
         answer = await self._client.list_messages(conversation_id)
         wanted = _canonical(self._message_body(user_id, parts)["message_parts"])
         cutoff = since.astimezone(timezone.utc).replace(tzinfo=None)
+        found = []
         for message in _list(answer, "messages", "GET /conversations/{id}/messages"):
             if not isinstance(message, dict) or message.get("actor_type") != "user":
                 continue
@@ -232,10 +233,9 @@ class FreshchatMessaging(Messaging):
             if _created(message.get("created_time")) < cutoff:
                 break  # newest first: everything after this is older still
             if _canonical(message.get("message_parts")) == wanted:
-                return Posted(
-                    conversation_id=conversation_id, message_id=_text(message.get("id")) or ""
-                )
-        return None
+                message_id = _text(message.get("id")) or ""
+                found.append(Posted(conversation_id=conversation_id, message_id=message_id))
+        return found
 
     def _message_body(self, user_id: str, parts: Sequence[Part]) -> JsonObject:
         message_parts, reply_parts = to_freshchat(parts)

@@ -55,7 +55,7 @@ class RecordingMessaging(Messaging):
         conversation = self._id("conv")
         self.conversations.setdefault(user_id, []).insert(0, conversation)
         self.messages[conversation] = [tuple(parts)]
-        return Posted(conversation_id=conversation, message_id=self._id("msg"))
+        return Posted(conversation_id=conversation, message_id=f"{conversation}#0")
 
     async def post_message(
         self, conversation_id: str, user_id: str, parts: Sequence[Part]
@@ -66,15 +66,18 @@ class RecordingMessaging(Messaging):
         if conversation_id in self.stale:
             raise StaleConversation("not the latest conversation", conversation_id=conversation_id)
         self.messages[conversation_id].append(tuple(parts))
-        return Posted(conversation_id=conversation_id, message_id=self._id("msg"))
+        index = len(self.messages[conversation_id]) - 1
+        return Posted(conversation_id=conversation_id, message_id=f"{conversation_id}#{index}")
 
     async def find_posted(
         self, conversation_id: str, user_id: str, parts: Sequence[Part], since: datetime
-    ) -> Posted | None:
+    ) -> list[Posted]:
         self.calls.append("find_posted")
-        if tuple(parts) in self.messages.get(conversation_id, []):
-            return Posted(conversation_id=conversation_id, message_id="found")
-        return None
+        return [
+            Posted(conversation_id=conversation_id, message_id=f"{conversation_id}#{i}")
+            for i, posted in reversed(list(enumerate(self.messages.get(conversation_id, []))))
+            if posted == tuple(parts)
+        ]
 
     async def parse_webhook(self, request: WebhookRequest) -> Sequence[MessagingEvent]:
         """Webhooks of this help desk are codec-encoded event lists, signed with a shared secret."""

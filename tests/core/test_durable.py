@@ -233,3 +233,21 @@ def _encoded(user: str, text: str) -> str:
         channel="fake", user_id=user, message_id=f"{user}:{text}", parts=(Text(text=text),)
     )
     return json.dumps(codec.encode(message))
+
+
+async def test_recovery_tells_a_lost_message_from_an_identical_earlier_one(h: Harness) -> None:
+    await h.say("alice", "ok", mid="m1")
+    await h.bridge.wait_idle()
+    await h.bridge.dispatcher.stop()
+    # The user says "ok" again; the bridge dies before the help desk gets it.
+    await h.store.enqueue(
+        lane="in:fake:alice",
+        kind="inbound",
+        payload=_encoded("alice", "ok"),
+        dedupe_key="m2",
+        ttl=60,
+    )
+    await h.store.take_due(now=h.clock.time(), limit=1)
+    await h.bridge.start()
+    await h.bridge.wait_idle()
+    assert h.texts() == ["ok", "ok"]  # the first "ok" was accounted for: the second is posted
