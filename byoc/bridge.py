@@ -17,6 +17,10 @@ stored in the queue; workers deliver it afterwards, retrying as the `RetryPolicy
 cannot be delivered becomes a dead letter (`dead_letters()`, `replay()`). If the store cannot take
 the event, the answer is 503 and the sender retries. `delivery="inline"` delivers inside the
 webhook request instead (lower latency, nothing survives a crash mid-delivery).
+
+A help-desk conversation's resolution is queued behind the agent replies accepted before it, in
+the same lane, so a channel that ends its chat session on resolution (a KakaoTalk dealer) does so
+only after the agent's last words reached the user.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Literal
@@ -58,6 +63,10 @@ Delivery = Literal["durable", "inline"]
 
 def _target_url_key(name: str) -> str:
     return f"target_url:{name}"
+
+
+def _reply_lane(helpdesk_user: str) -> str:
+    return f"out:{helpdesk_user}"
 
 
 class Bridge:
@@ -152,17 +161,35 @@ class Bridge:
 
     async def _accept_messaging_event(self, event: MessagingEvent) -> Outcome:
         if isinstance(event, ConversationChanged):
-            return await self.sync.conversation_changed(event)
+            return await self._accept_conversation_change(event)
         if self.delivery == "inline":
             return await self.sync.deliver_reply(event)
         if not self.sync.is_for_the_user(event):
             return Outcome.IGNORED  # echoes and notes never cost a queue write
         return await self._enqueue(
             # One lane per help-desk user keeps an agent's replies in order.
-            lane=f"out:{event.user_id or event.conversation_id}",
+            lane=_reply_lane(event.user_id or event.conversation_id),
             kind="reply",
             event=event,
             dedupe_key=f"q:out:{event.message_id}",
+        )
+
+    async def _accept_conversation_change(self, event: ConversationChanged) -> Outcome:
+        if self.delivery == "inline":
+            return await self.sync.conversation_changed(event)
+        if not self.sync.tracks(event):
+            return Outcome.IGNORED
+        link = await self.store.get_link_by_conversation(event.conversation_id)
+        if link is None:
+            return Outcome.IGNORED  # not a conversation of ours: no queue write
+        # In the lane of the user's replies: an agent who answers "goodbye" and resolves at
+        # once must not have the channel close the session before the goodbye went out.
+        return await self._enqueue(
+            lane=_reply_lane(event.user_id or link.helpdesk_user_id),
+            kind="change",
+            event=event,
+            # Freshchat retries webhooks; without an id each delivery is its own event.
+            dedupe_key=f"q:change:{event.event_id or uuid.uuid4().hex}",
         )
 
     async def _enqueue(self, *, lane: str, kind: str, event: object, dedupe_key: str) -> Outcome:
@@ -197,6 +224,8 @@ class Bridge:
             await self.sync.deliver_inbound(event, dedupe=False, recovering_since=since)
         elif job.kind == "reply" and isinstance(event, AgentMessage):
             await self.sync.deliver_reply(event, dedupe=False)
+        elif job.kind == "change" and isinstance(event, ConversationChanged):
+            await self.sync.conversation_changed(event)
         else:
             raise MalformedPayload(f"stored job {job.id} has unknown kind {job.kind!r}")
 
