@@ -21,6 +21,10 @@ webhook request instead (lower latency, nothing survives a crash mid-delivery).
 A help-desk conversation's resolution is queued behind the agent replies accepted before it, in
 the same lane, so a channel that ends its chat session on resolution (a KakaoTalk dealer) does so
 only after the agent's last words reached the user.
+
+**Answer deadlines.** A channel whose sender gives up on the webhook after a few seconds (an Open
+Builder skill: 5 s) declares it as a class attribute `answer_deadline` (seconds). Inline delivery
+makes that answer wait for the help desk, so the bridge refuses to build with both.
 """
 
 from __future__ import annotations
@@ -69,6 +73,18 @@ def _reply_lane(helpdesk_user: str) -> str:
     return f"out:{helpdesk_user}"
 
 
+def _refuse_inline_deadlines(channels: Sequence[Channel]) -> None:
+    for channel in channels:
+        deadline = getattr(channel, "answer_deadline", None)
+        if isinstance(deadline, (int, float)) and not isinstance(deadline, bool):
+            raise ConfigurationError(
+                f"channel {channel.name!r} must answer its webhook within {deadline:g} s, but "
+                "delivery='inline' makes the answer wait for the help desk; use "
+                "delivery='durable' (the default) with a store that keeps the queue, e.g. "
+                "SQLiteStore"
+            )
+
+
 class Bridge:
     """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks."""
 
@@ -95,6 +111,8 @@ class Bridge:
             )
         if delivery not in ("durable", "inline"):
             raise ConfigurationError(f"delivery must be 'durable' or 'inline', not {delivery!r}")
+        if delivery == "inline":
+            _refuse_inline_deadlines(channels)
         if store is None:
             log.warning("no store given: using memory, so mappings are lost on restart")
             store = MemoryStore()

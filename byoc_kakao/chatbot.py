@@ -1,7 +1,9 @@
 """The `kakao-chatbot` channel: a KakaoTalk channel's Open Builder chatbot.
 
 Inbound, Kakao calls the bridge as the chatbot's *skill* and needs an answer within 5 seconds,
-long before an agent replies. Outbound, there are two ways back to the user:
+long before an agent replies; the bridge must therefore run with durable delivery (store,
+answer, then reach the help desk), and refuses inline delivery with this channel. Outbound,
+there are two ways back to the user:
 
 1. **AI-chatbot callback** (fast path). When the block has callback enabled, the request
    carries a `callbackUrl`; `ack` answers `useCallback: true` and remembers it. An agent reply
@@ -115,6 +117,10 @@ class KakaoChatbotChannel(Channel):
         max_text_length=MAX_SIMPLE_TEXT,
         media_urls_expire=True,
     )
+
+    answer_deadline = 5.0
+    """Kakao waits 5 s for a skill's answer: the bridge refuses inline delivery with this
+    channel, since the answer would then wait for the help desk."""
 
     INSTALL_KEY = "kakao-chatbot:install"
     """Store setting holding the install result (JSON) shown on the admin page."""

@@ -11,10 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from byoc.bridge import Bridge
+from byoc.errors import ConfigurationError
 from byoc.models import Image, OutboundMessage, Profile, SendResult, Text
 from byoc.store import MemoryStore, SQLiteStore
 from byoc.testing.fake_channel import FakeChannel
 from byoc.testing.rig import BRIDGE_URL, BridgeRig
+
+from .recording_messaging import RecordingMessaging
 
 WEBHOOK = f"{BRIDGE_URL}/channels/fake/webhook"
 
@@ -305,3 +309,15 @@ async def test_resolving_a_conversation_that_is_not_ours_costs_no_queue_write() 
         await rig.settle()
         assert await store.depth() == 0
         assert await rig.bridge.dead_letters() == []
+
+
+class DeadlineChannel(FakeChannel):
+    answer_deadline = 5.0
+
+
+def test_inline_delivery_is_refused_with_a_channel_that_must_answer_quickly() -> None:
+    messaging = RecordingMessaging()
+    with pytest.raises(ConfigurationError, match="'fake' must answer its webhook within 5 s"):
+        Bridge(messaging=messaging, channels=[DeadlineChannel()], delivery="inline")
+    Bridge(messaging=messaging, channels=[DeadlineChannel()], delivery="durable")
+    Bridge(messaging=messaging, channels=[FakeChannel()], delivery="inline")
