@@ -173,3 +173,12 @@ async def test_the_skill_timeout_is_enforced(clock: FakeClock) -> None:
     assert exchange.status is None and "did not answer" in exchange.problems[0]
     assert [b.via for b in user.bubbles] == ["error"]
     await emulator.http.aclose()
+
+
+async def test_a_media_link_with_a_forged_signature_is_403_not_a_crash(clock: FakeClock) -> None:
+    emulator = HappyTalkEmulator(clock=clock)
+    url = emulator.media.put(b"jpeg", name="a.jpg", content_type="image/jpeg")
+    async with client_for(emulator.app, emulator.base_url) as http:
+        assert (await http.get(url)).content == b"jpeg"
+        for forged in (url + "\u0080", url.replace("signature=", "signature=가"), url + "0"):
+            assert (await http.get(forged)).status_code == 403
