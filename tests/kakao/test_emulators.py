@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from byoc.testing.clock import FakeClock
 from byoc_kakao.testing import HappyTalkEmulator, OpenBuilderEmulator, write_problem
 from byoc_kakao.testing.openbuilder import INVALID_TOKEN
 
-from .rig import ChatbotRig, FakeClock, client_for
+from .rig import ChatbotRig, client_for
 
 GOOD = {
     "user_key": "c0eUY5TATGz1",
@@ -86,7 +87,7 @@ async def test_callback_urls_are_one_use(chatbot: ChatbotRig) -> None:
 async def test_callback_urls_expire_after_60_seconds(chatbot: ChatbotRig) -> None:
     exchange = await chatbot.emulator.user().say("hi")
     assert exchange.callback_url is not None
-    chatbot.clock.advance(60.5)
+    await chatbot.clock.advance(60.5)
     body = {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "답"}}]}}
     async with client_for(chatbot.emulator.app, chatbot.emulator.base_url) as http:
         late = await http.post(exchange.callback_url, json=body)
