@@ -82,6 +82,9 @@ async def test_callback_urls_are_one_use(chatbot: ChatbotRig) -> None:
         "message": INVALID_TOKEN,
         "timestamp": 0,
     }
+    assert second.status_code == 400
+    token = exchange.callback_url.rsplit("/", 1)[-1]
+    assert chatbot.emulator.callback_posts == [(token, "SUCCESS"), (token, "FAIL")]
 
 
 async def test_callback_urls_expire_after_60_seconds(chatbot: ChatbotRig) -> None:

@@ -66,6 +66,10 @@ def by_way(user: KakaoUser, via: str) -> list[Bubble]:
     return [b for b in user.bubbles if b.via == via]
 
 
+def callback_statuses(world: KakaoWorld) -> list[str]:
+    return [status for _, status in world.openbuilder.callback_posts]
+
+
 def all_tasks_succeeded(world: KakaoWorld) -> bool:
     return all(
         task.done and task.success == task.requested for task in world.openbuilder.tasks.values()
@@ -85,6 +89,7 @@ async def test_korean_and_emoji_go_both_ways_and_a_quick_answer_uses_the_callbac
     assert seen(user) == [("wait", DEFAULT_CALLBACK_TEXT), ("callback", ANSWER)]
     [bubble] = by_way(user, "callback")
     assert (bubble.text or "").encode() == ANSWER.encode()
+    assert callback_statuses(world) == ["SUCCESS"]
     assert world.openbuilder.event_calls == []
 
 
@@ -95,6 +100,7 @@ async def test_a_later_answer_goes_through_the_event_api(world: KakaoWorld) -> N
     await world.settle()
 
     assert seen(user) == [("wait", DEFAULT_CALLBACK_TEXT), ("event", ANSWER)]
+    assert callback_statuses(world) == []  # expired: not even tried
     [call] = world.openbuilder.event_calls
     assert call["event"] == {"name": "agent_reply", "data": {"text": ANSWER}}
     assert call["user"] == [{"type": "botUserKey", "id": user.bot_user_key}]
@@ -112,6 +118,7 @@ async def test_the_callback_is_used_once_then_the_event_api_takes_over(
     await world.settle()
 
     assert seen(user)[1:] == [("callback", "첫 번째 답변"), ("event", "두 번째 답변")]
+    assert callback_statuses(world) == ["SUCCESS"]
     assert len(world.openbuilder.event_calls) == 1
 
 
@@ -172,6 +179,7 @@ async def test_long_agent_text_comes_in_responses_of_at_most_three_bubbles(
     expected_first = "event" if late else "callback"
     assert ways == [expected_first] * 3 + ["event"] * (len(replies) - 3)
     assert len(world.openbuilder.event_calls) == (2 if late else 1)
+    assert callback_statuses(world) == ([] if late else ["SUCCESS"])
 
 
 async def test_redelivered_help_desk_webhooks_reach_the_user_once(world: KakaoWorld) -> None:
@@ -185,6 +193,7 @@ async def test_redelivered_help_desk_webhooks_reach_the_user_once(world: KakaoWo
 
     assert world.user_texts(conversation) == ["한 번만 보내요"]
     assert seen(user)[1:] == [("callback", "빠른 답변"), ("event", "늦은 답변")]
+    assert callback_statuses(world) == ["SUCCESS"]
     assert len(world.openbuilder.event_calls) == 1
 
 
@@ -224,6 +233,7 @@ async def test_the_skill_answers_within_5_s_while_freshchat_takes_10_s_per_call(
         await world.freshchat.agent_reply(conversation, ANSWER)
         await world.settle_through(freshchat_clock, step=10.0)
         assert seen(user) == [("wait", DEFAULT_CALLBACK_TEXT), ("callback", ANSWER)]
+        assert callback_statuses(world) == ["SUCCESS"]
 
         # The next question is answered an hour later: through the Event API.
         assert (await user.say("또 질문이 있어요")).ok
@@ -233,6 +243,9 @@ async def test_the_skill_answers_within_5_s_while_freshchat_takes_10_s_per_call(
         await world.settle_through(freshchat_clock, step=10.0)
         assert seen(user)[2:] == [("wait", DEFAULT_CALLBACK_TEXT), ("event", "늦어서 죄송합니다")]
         assert world.user_texts(conversation) == [KOREAN, "또 질문이 있어요"]
+        assert callback_statuses(world) == ["SUCCESS"]
+        [call] = world.openbuilder.event_calls
+        assert call["user"] == [{"type": "botUserKey", "id": user.bot_user_key}]
 
 
 async def test_inline_delivery_with_the_chatbot_is_refused(tmp_path: Path) -> None:
