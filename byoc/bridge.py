@@ -17,6 +17,14 @@ stored in the queue; workers deliver it afterwards, retrying as the `RetryPolicy
 cannot be delivered becomes a dead letter (`dead_letters()`, `replay()`). If the store cannot take
 the event, the answer is 503 and the sender retries. `delivery="inline"` delivers inside the
 webhook request instead (lower latency, nothing survives a crash mid-delivery).
+
+A help-desk conversation's resolution is queued behind the agent replies accepted before it, in
+the same lane, so a channel that ends its chat session on resolution (a KakaoTalk dealer) does so
+only after the agent's last words reached the user.
+
+**Answer deadlines.** A channel whose sender gives up on the webhook after a few seconds (an Open
+Builder skill: 5 s) says so in `Capabilities.answer_deadline`. Inline delivery makes that answer
+wait for the help desk, so the bridge refuses to build with both.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Literal
@@ -76,6 +85,22 @@ def _payload(event: object) -> str:
     return payload
 
 
+def _reply_lane(helpdesk_user: str) -> str:
+    return f"out:{helpdesk_user}"
+
+
+def _refuse_inline_deadlines(channels: Sequence[Channel]) -> None:
+    for channel in channels:
+        deadline = channel.capabilities.answer_deadline
+        if deadline is not None:
+            raise ConfigurationError(
+                f"channel {channel.name!r} must answer its webhook within {deadline:g} s, but "
+                "delivery='inline' makes the answer wait for the help desk; use "
+                "delivery='durable' (the default) with a store that keeps the queue, e.g. "
+                "SQLiteStore"
+            )
+
+
 class Bridge:
     """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks."""
 
@@ -102,6 +127,8 @@ class Bridge:
             )
         if delivery not in ("durable", "inline"):
             raise ConfigurationError(f"delivery must be 'durable' or 'inline', not {delivery!r}")
+        if delivery == "inline":
+            _refuse_inline_deadlines(channels)
         if store is None:
             log.warning("no store given: using memory, so mappings are lost on restart")
             store = MemoryStore()
@@ -171,17 +198,35 @@ class Bridge:
 
     async def _accept_messaging_event(self, event: MessagingEvent) -> Outcome:
         if isinstance(event, ConversationChanged):
-            return await self.sync.conversation_changed(event)
+            return await self._accept_conversation_change(event)
         if self.delivery == "inline":
             return await self.sync.deliver_reply(event)
         if not self.sync.is_for_the_user(event):
             return Outcome.IGNORED  # echoes and notes never cost a queue write
         return await self._enqueue(
             # One lane per help-desk user keeps an agent's replies in order.
-            lane=f"out:{event.user_id or event.conversation_id}",
+            lane=_reply_lane(event.user_id or event.conversation_id),
             kind="reply",
             payload=_payload(event),
             dedupe_key=f"q:out:{event.message_id}",
+        )
+
+    async def _accept_conversation_change(self, event: ConversationChanged) -> Outcome:
+        if self.delivery == "inline":
+            return await self.sync.conversation_changed(event)
+        if not self.sync.tracks(event):
+            return Outcome.IGNORED
+        link = await self.store.get_link_by_conversation(event.conversation_id)
+        if link is None:
+            return Outcome.IGNORED  # not a conversation of ours: no queue write
+        # In the lane of the user's replies: an agent who answers "goodbye" and resolves at
+        # once must not have the channel close the session before the goodbye went out.
+        return await self._enqueue(
+            lane=_reply_lane(event.user_id or link.helpdesk_user_id),
+            kind="change",
+            payload=_payload(event),
+            # Freshchat retries webhooks; without an id each delivery is its own event.
+            dedupe_key=f"q:change:{event.event_id or uuid.uuid4().hex}",
         )
 
     async def _enqueue(self, *, lane: str, kind: str, payload: str, dedupe_key: str) -> Outcome:
@@ -219,6 +264,8 @@ class Bridge:
             )
         elif job.kind == "reply" and isinstance(event, AgentMessage):
             await self.sync.deliver_reply(event, dedupe=False)
+        elif job.kind == "change" and isinstance(event, ConversationChanged):
+            await self.sync.conversation_changed(event)
         else:
             raise MalformedPayload(f"stored job {job.id} has unknown kind {job.kind!r}")
 

@@ -46,12 +46,15 @@ class Capabilities:
 
     `send` / `receive` hold part classes (`Text`, `Image`, ...). `media_urls_expire` tells the
     bridge to re-host inbound media in the help desk at once (Viber URLs live for an hour).
+    `answer_deadline` is how many seconds the channel's sender waits for the webhook's answer
+    when that is short (an Open Builder skill: 5 s); the bridge then refuses inline delivery.
     """
 
     send: frozenset[type[Part]]
     receive: frozenset[type[Part]]
     max_text_length: int | None = None
     media_urls_expire: bool = False
+    answer_deadline: float | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -410,21 +410,30 @@ class Sync:
         if len(self._foreign_users) > 10_000:
             self._foreign_users.popitem(last=False)
 
+    @staticmethod
+    def tracks(event: ConversationChanged) -> bool:
+        """Whether the change matters to the bridge: resolutions and reopenings do."""
+        return event.status in ("resolved", "reopened")
+
     async def conversation_changed(self, event: ConversationChanged) -> Outcome:
-        """Track resolution so the resolved-conversation policy can apply; no upstream call."""
+        """Track resolution so the resolved-conversation policy can apply, and tell the channel
+        when a conversation becomes resolved (once per resolution); no help-desk call."""
+        if not self.tracks(event):
+            return Outcome.IGNORED
         link = await self.store.get_link_by_conversation(event.conversation_id)
-        if link is None or event.status not in ("resolved", "reopened"):
+        if link is None:
             return Outcome.IGNORED
         resolved = event.status == "resolved"
-        if link.resolved != resolved:
-            await self.store.save_link(attrs.evolve(link, resolved=resolved))
+        if link.resolved == resolved:
+            # A redelivered webhook: the channel heard already (a dealer would otherwise end
+            # the session twice, and run its end-of-session bot message twice).
+            return Outcome.DUPLICATE
+        await self.store.save_link(attrs.evolve(link, resolved=resolved))
         channel = self.channels.get(link.channel)
         if resolved and channel is not None:
             try:
                 await channel.conversation_resolved(link.channel_user_id)
-            except (
-                Exception
-            ) as exc:  # the resolution itself is recorded; the channel's part is extra
+            except Exception as exc:  # the resolution is recorded; the channel's part is extra
                 log.warning(
                     "%s could not close the session of %s: %s",
                     link.channel,

@@ -1,7 +1,9 @@
 """The `kakao-chatbot` channel: a KakaoTalk channel's Open Builder chatbot.
 
 Inbound, Kakao calls the bridge as the chatbot's *skill* and needs an answer within 5 seconds,
-long before an agent replies. Outbound, there are two ways back to the user:
+long before an agent replies; the bridge must therefore run with durable delivery (store,
+answer, then reach the help desk), and refuses inline delivery with this channel. Outbound,
+there are two ways back to the user:
 
 1. **AI-chatbot callback** (fast path). When the block has callback enabled, the request
    carries a `callbackUrl`; `ack` answers `useCallback: true` and remembers it. An agent reply
@@ -114,6 +116,9 @@ class KakaoChatbotChannel(Channel):
         receive=frozenset({Text, Image, Video}),
         max_text_length=MAX_SIMPLE_TEXT,
         media_urls_expire=True,
+        # Kakao waits 5 s for a skill's answer: the bridge refuses inline delivery with this
+        # channel, since the answer would then wait for the help desk.
+        answer_deadline=5.0,
     )
 
     INSTALL_KEY = "kakao-chatbot:install"

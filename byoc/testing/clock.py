@@ -18,6 +18,8 @@ class FakeClock:
     sleepers then do not add up: each moves the time to at least its own wake-up time.
 
     `sleeps` records every requested delay, so a test can assert that a Retry-After was honoured.
+    `wait_for_sleepers()` lets a test wait until work it started is blocked on the clock, so it
+    knows the next `advance` wakes that work.
 
     ```python
     clock = FakeClock(autoadvance=True)
@@ -32,6 +34,7 @@ class FakeClock:
         self.sleeps: list[float] = []
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
+        self._slept = asyncio.Event()
 
     def time(self) -> float:
         return self.now
@@ -49,7 +52,19 @@ class FakeClock:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self.now + seconds, next(self._order), future))
+        self._slept.set()
         await future
+
+    @property
+    def sleeping(self) -> int:
+        """How many tasks wait for `advance` (cancelled sleeps do not count)."""
+        return sum(1 for _, _, future in self._sleepers if not future.done())
+
+    async def wait_for_sleepers(self, count: int = 1) -> None:
+        """Wait until at least `count` tasks sleep on this clock."""
+        while self.sleeping < count:
+            self._slept.clear()
+            await self._slept.wait()
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking every sleeper whose deadline passed, in deadline order."""

@@ -7,6 +7,8 @@ It does what the dealer does for a bridge:
   TX|IM|FI|LI, `message` ≤1,000, the fields each type needs) and records what it accepted in
   `sent`;
 - `POST /kakaoWebhook/v3/bzc/chat/endWithBot`: ends the user's session (`ended_sessions`);
+- `timeline` lists both kinds of accepted calls in the order they came, `("write", serial)` and
+  `("end", user_key)`, so a test can tell whether a message went out before its session ended;
 - simulated users (`emulator.user()`) send text, photos and files as webhooks to
   `webhook_url`, in the background; failed deliveries are retried `webhook_retries` times and
   every delivery can be repeated `duplicate_deliveries` times (same `serial_number`), like a
@@ -220,6 +222,7 @@ class HappyTalkEmulator:
         self.media = MediaShelf(base_url=base_url, clock=self.clock)
         self.sent: list[SentMessage] = []
         self.ended_sessions: list[str] = []
+        self.timeline: list[tuple[str, str]] = []
         self.deliveries: list[WebhookDelivery] = []
         self._serials: set[str] = set()
         self._sessions: dict[str, str] = {}
@@ -429,6 +432,7 @@ class HappyTalkEmulator:
                 {"code": -409, "message": f"duplicate serial_number {serial}"}, 400
             )
         self._serials.add(serial)
+        self.timeline.append(("write", serial))
         size = body.get("file_size")
         self.sent.append(
             SentMessage(
@@ -455,6 +459,7 @@ class HappyTalkEmulator:
             return refusal
         user_key = body["user_key"]
         self.ended_sessions.append(user_key)
+        self.timeline.append(("end", user_key))
         session = self._sessions.pop(user_key, None)
         return json_response({"code": 0} if session is None else {"code": 0, "session_id": session})
 

@@ -73,8 +73,10 @@ class MediaShelf:
             expires = int(request.query.get("expires", ""))
         except ValueError:
             return json_response({"error": "forbidden"}, 403)
-        signature = request.query.get("signature", "")
-        valid = hmac.compare_digest(signature, self._signature(item.media_id, expires))
+        # Bytes: compare_digest refuses str with non-ASCII characters, which a URL may carry.
+        signature = request.query.get("signature", "").encode("utf-8", "surrogatepass")
+        expected = self._signature(item.media_id, expires).encode()
+        valid = hmac.compare_digest(signature, expected)
         if not valid or self._clock.time() > expires:
             return json_response({"error": "forbidden: link expired or not signed"}, 403)
         return Response(status=200, body=item.data, content_type=item.content_type)

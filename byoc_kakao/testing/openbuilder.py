@@ -10,7 +10,7 @@ It does what Kakao does for a skill server:
 - callback mode (`callback=True`): requests carry `callbackUrl` (`{base_url}/callback/<uuid>`),
   a `useCallback: true` answer is accepted, and one POST to that URL within 60 seconds (by the
   injected clock) is shown to the user; a second or late POST fails with "Invalid callback
-  token. Check your callback token.";
+  token. Check your callback token."; `callback_posts` lists every POST as `(token, status)`;
 - the Event API: `POST /v2/bots/{botId}/talk` (also `{botId}!`, the development channel)
   checks `Authorization: KakaoAK <key>` (a request without it is accepted, as in Kakao's own
   curl example), at most 100 unique users and a known event name, answers a task id, then in
@@ -247,6 +247,7 @@ class OpenBuilderEmulator:
         self.users: dict[str, KakaoUser] = {}
         self.tasks: dict[str, _Task] = {}
         self.event_calls: list[dict[str, Any]] = []
+        self.callback_posts: list[tuple[str, str]] = []
         self._callbacks: dict[str, _Callback] = {}
         self._http = http
         self._owns_http = http is None
@@ -409,32 +410,36 @@ class OpenBuilderEmulator:
     def _timestamp(self) -> int:
         return int(self.clock.time() * 1000)
 
-    def _callback_answer(self, status: str, message: str, code: int = 200) -> Response:
+    async def _callback(self, request: Request) -> Response:
+        token = request.params["token"]
+        status, message = self._use_callback(token, request)
+        self.callback_posts.append((token, status))
         body = {
             "taskId": str(uuid.uuid4()),
             "status": status,
             "message": message,
             "timestamp": self._timestamp(),
         }
-        return json_response(body, code)
+        return json_response(body, 200 if status == "SUCCESS" else 400)
 
-    async def _callback(self, request: Request) -> Response:
-        record = self._callbacks.get(request.params["token"])
+    def _use_callback(self, token: str, request: Request) -> tuple[str, str]:
+        """Kakao's verdict on one callback POST (`status`, `message`); shows it on success."""
+        record = self._callbacks.get(token)
         if record is None or record.used or not record.awaiting:
-            return self._callback_answer("FAIL", INVALID_TOKEN, 400)
+            return "FAIL", INVALID_TOKEN
         record.used = True
         if self.clock.time() - record.issued_at > self.callback_ttl:
-            return self._callback_answer("FAIL", INVALID_TOKEN, 400)
+            return "FAIL", INVALID_TOKEN
         try:
             body = request.json()
         except ValueError:
-            return self._callback_answer("FAIL", INVALID_JSON, 400)
+            return "FAIL", INVALID_JSON
         if skill_response_problems(body):
-            return self._callback_answer("FAIL", INVALID_JSON, 400)
+            return "FAIL", INVALID_JSON
         user = self.users.get(record.user_key)
         if user is not None:
             user.bubbles.extend(self._bubbles("callback", body["template"]))
-        return self._callback_answer("SUCCESS", "OK")
+        return "SUCCESS", "OK"
 
     def _auth_problem(self, request: Request) -> Response | None:
         header = request.headers.get("authorization")

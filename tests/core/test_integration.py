@@ -7,14 +7,19 @@ import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from byoc.models import Image, Profile, Text
+from byoc.bridge import Bridge
+from byoc.errors import ConfigurationError
+from byoc.models import Image, OutboundMessage, Profile, SendResult, Text
 from byoc.store import MemoryStore, SQLiteStore
 from byoc.testing.fake_channel import FakeChannel
 from byoc.testing.rig import BRIDGE_URL, BridgeRig
+
+from .recording_messaging import RecordingMessaging
 
 WEBHOOK = f"{BRIDGE_URL}/channels/fake/webhook"
 
@@ -250,3 +255,70 @@ async def test_signed_or_not_any_body_gets_2xx_or_4xx(world: World, body: bytes)
     ):
         response = await world.rig.http.post(url, content=body, headers=headers)
         assert response.status_code < 500, response.text
+
+
+class SessionChannel(FakeChannel):
+    """A fake channel with chat sessions: `timeline` shows replies and session ends in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeline: list[str] = []
+
+    async def send(self, user_id: str, message: OutboundMessage) -> SendResult:
+        result = await super().send(user_id, message)
+        self.timeline.extend(f"reply:{p.text}" for p in message.parts if isinstance(p, Text))
+        return result
+
+    async def conversation_resolved(self, user_id: str) -> None:
+        self.timeline.append(f"end:{user_id}")
+
+
+@pytest.mark.parametrize("delivery", ["durable", "inline"])
+async def test_resolution_reaches_the_channel_after_the_replies_before_it_and_once(
+    tmp_path: Path, delivery: str
+) -> None:
+    async with BridgeRig() as rig:
+        channel = SessionChannel()
+        rig.attach([channel], store=SQLiteStore(tmp_path / "s.sqlite3"), delivery=delivery)
+        world = World(rig, channel)
+        await world.say("minjun", "hello")
+        await rig.settle()
+        conversation = world.conversation_of("minjun")
+        world.freshchat.faults.duplicate_webhooks(2)
+        # The common ending: a last word, then resolve at once. Its reply is queued (durable)
+        # when the resolution arrives; ending the session first would swallow it.
+        await world.freshchat.agent_reply(conversation, "goodbye")
+        await world.freshchat.resolve(conversation)
+        await rig.settle()
+        assert channel.timeline == ["reply:goodbye", "end:minjun"]
+        # Reopened by the user, resolved again: a new session to end.
+        await world.say("minjun", "one more thing")
+        await rig.settle()
+        await world.freshchat.resolve(conversation)
+        await rig.settle()
+        assert channel.timeline == ["reply:goodbye", "end:minjun", "end:minjun"]
+
+
+async def test_resolving_a_conversation_that_is_not_ours_costs_no_queue_write() -> None:
+    async with BridgeRig() as rig:
+        store = MemoryStore()
+        rig.attach([FakeChannel()], store=store)
+        user = await rig.messaging.create_user("web:visitor", None)
+        posted = await rig.messaging.create_conversation(user.id, [Text(text="from the widget")])
+        await rig.settle()
+        await rig.freshchat.resolve(posted.conversation_id)
+        await rig.settle()
+        assert await store.depth() == 0
+        assert await rig.bridge.dead_letters() == []
+
+
+class DeadlineChannel(FakeChannel):
+    capabilities = attrs.evolve(FakeChannel.capabilities, answer_deadline=5.0)
+
+
+def test_inline_delivery_is_refused_with_a_channel_that_must_answer_quickly() -> None:
+    messaging = RecordingMessaging()
+    with pytest.raises(ConfigurationError, match="'fake' must answer its webhook within 5 s"):
+        Bridge(messaging=messaging, channels=[DeadlineChannel()], delivery="inline")
+    Bridge(messaging=messaging, channels=[DeadlineChannel()], delivery="durable")
+    Bridge(messaging=messaging, channels=[FakeChannel()], delivery="inline")

@@ -307,3 +307,21 @@ async def test_resolution_tells_the_channel_best_effort(
     assert channel.ended == ([] if fail else ["alice"])
     after = await store.get_link("fake", "alice")
     assert after is not None and after.resolved
+
+
+async def test_a_redelivered_resolution_tells_the_channel_once(
+    messaging: RecordingMessaging, store: MemoryStore
+) -> None:
+    channel = SessionChannel()
+    sync = Sync(messaging=messaging, channels={"fake": channel}, store=store)
+    await sync.deliver_inbound(inbound("one"))
+    link = await store.get_link("fake", "alice")
+    assert link is not None and link.conversation_id is not None
+    resolved = ConversationChanged(conversation_id=link.conversation_id, status="resolved")
+    assert await sync.conversation_changed(resolved) is Outcome.DELIVERED
+    assert await sync.conversation_changed(resolved) is Outcome.DUPLICATE
+    assert channel.ended == ["alice"]
+    reopened = ConversationChanged(conversation_id=link.conversation_id, status="reopened")
+    assert await sync.conversation_changed(reopened) is Outcome.DELIVERED
+    assert await sync.conversation_changed(resolved) is Outcome.DELIVERED
+    assert channel.ended == ["alice", "alice"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from byoc.store import MemoryStore
+from byoc.testing.clock import FakeClock
 from byoc_kakao import HappyTalkDealer, KakaoDealerChannel
 from byoc_kakao.testing import HappyTalkEmulator
 
@@ -15,7 +16,6 @@ from .rig import (
     ChannelEndpoint,
     ChatbotRig,
     DealerRig,
-    FakeClock,
     client_for,
     make_chatbot_rig,
 )

@@ -1,4 +1,4 @@
-"""A test rig for the KakaoTalk channels: a fake clock and a stand-in for the bridge webhook route.
+"""A test rig for the KakaoTalk channels: a stand-in for the bridge webhook route.
 
 `ChannelEndpoint` does what the bridge's HTTP surface will do with a channel webhook (build a
 `WebhookRequest`, `parse`, `ack`, map `RequestError`s to their status), and records the events,
@@ -18,29 +18,13 @@ from byoc.channel import Channel
 from byoc.errors import RequestError
 from byoc.models import ChannelEvent
 from byoc.store import MemoryStore
+from byoc.testing.clock import FakeClock
 from byoc.webhook import WebhookRequest
 from byoc_kakao import KakaoChatbotChannel, KakaoDealerChannel
 from byoc_kakao.testing import HappyTalkEmulator, OpenBuilderEmulator
 
 WEBHOOK_SECRET = "s3cret-path-segment-0123456789abcdef"
 SKILL_SECRET = "skill-secret-0123456789abcdefghij"
-
-
-class FakeClock:
-    """A clock that moves only when told (or when something sleeps on it)."""
-
-    def __init__(self, now: float = 1_760_000_000.0) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class ChannelEndpoint:

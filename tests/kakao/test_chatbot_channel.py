@@ -19,12 +19,13 @@ from byoc.models import (
     Text,
 )
 from byoc.store import MemoryStore
+from byoc.testing.clock import FakeClock
 from byoc.webhook import WebhookRequest
 from byoc_kakao import KakaoChatbotChannel
 from byoc_kakao.chatbot import DEFAULT_ACK_TEXT, DEFAULT_CALLBACK_TEXT
 from byoc_kakao.testing import skill_payload
 
-from .rig import SKILL_SECRET, ChatbotRig, FakeClock, client_for, make_chatbot_rig
+from .rig import SKILL_SECRET, ChatbotRig, client_for, make_chatbot_rig
 
 KOREAN = "환불 문의드려요 🙏 주문번호는 2024-001 입니다 😊"
 
@@ -80,7 +81,7 @@ async def test_a_photo_arrives_as_an_image_that_can_be_fetched_until_it_expires(
     assert isinstance(photo, Image) and "signature=" in photo.url
     async with client_for(chatbot.emulator.app, chatbot.emulator.base_url) as http:
         assert (await http.get(photo.url)).content == b"jpeg!"
-        chatbot.clock.advance(3601)
+        await chatbot.clock.advance(3601)
         assert (await http.get(photo.url)).status_code == 403
 
 
@@ -144,7 +145,7 @@ async def test_bad_bodies_are_400(chatbot: ChatbotRig) -> None:
 async def test_the_callback_is_used_once_then_the_event_api(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("배송 언제 오나요?")
-    chatbot.clock.advance(20)
+    await chatbot.clock.advance(20)
 
     first = await chatbot.channel.send(user.bot_user_key, reply(Text(text="내일 도착합니다 🚚")))
     assert [b.via for b in user.bubbles] == ["wait", "callback"]
@@ -166,7 +167,7 @@ async def test_the_callback_is_used_once_then_the_event_api(chatbot: ChatbotRig)
 async def test_the_callback_expires_after_60_seconds(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("여보세요")
-    chatbot.clock.advance(61)
+    await chatbot.clock.advance(61)
     await chatbot.channel.send(user.bot_user_key, reply(Text(text="늦은 답변")))
     await chatbot.emulator.drain()
     assert [b.via for b in user.bubbles] == ["wait", "event"]
@@ -175,7 +176,7 @@ async def test_the_callback_expires_after_60_seconds(chatbot: ChatbotRig) -> Non
 async def test_the_callback_is_not_used_near_its_deadline(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("여보세요")
-    chatbot.clock.advance(56)  # valid for Kakao 4 s longer, but a POST could arrive too late
+    await chatbot.clock.advance(56)  # valid for Kakao 4 s longer, but a POST could arrive too late
     await chatbot.channel.send(user.bot_user_key, reply(Text(text="답변")))
     await chatbot.emulator.drain()
     assert [b.via for b in user.bubbles] == ["wait", "event"]
@@ -200,7 +201,7 @@ async def test_a_refused_callback_falls_back_to_the_event_api(chatbot: ChatbotRi
 async def test_a_lost_event_call_does_not_delay_later_replies(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("첫 질문")
-    chatbot.clock.advance(120)
+    await chatbot.clock.advance(120)
     skill_url = chatbot.emulator.skill_url
     chatbot.emulator.skill_url = "http://bridge.test/down"  # the bridge misses the event call
     lost = await chatbot.channel.send(user.bot_user_key, reply(Text(text="첫 답변")))
@@ -217,21 +218,21 @@ async def test_a_lost_event_call_does_not_delay_later_replies(chatbot: ChatbotRi
     assert user.texts[-1] == "두 번째 답변"
     assert "callback" not in [b.via for b in user.bubbles]
 
-    chatbot.clock.advance(61)
+    await chatbot.clock.advance(61)
     await user.say("세 번째 질문")
     await chatbot.channel.send(
         user.bot_user_key, reply(Text(text="세 번째 답변"), message_id="fc-3")
     )
     assert [b.via for b in user.bubbles][-1] == "callback"
     assert user.texts[-1] == "세 번째 답변"
-    chatbot.clock.advance(3600)
+    await chatbot.clock.advance(3600)
     assert await chatbot.channel.pending_replies(user.bot_user_key) == 0
 
 
 async def test_a_long_reply_arrives_in_order_over_several_event_calls(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("자세히 알려주세요")
-    chatbot.clock.advance(120)
+    await chatbot.clock.advance(120)
     text = "".join(f"{n}번째 문단입니다. " + "가나다라 " * 190 + "\n" for n in range(8))
     result = await chatbot.channel.send(
         user.bot_user_key,
@@ -254,7 +255,7 @@ async def test_event_calls_carry_the_page_id_and_return_nothing_when_the_queue_i
 ) -> None:
     user = chatbot.emulator.user()
     await user.say("hi")
-    chatbot.clock.advance(120)
+    await chatbot.clock.advance(120)
     await chatbot.channel.send(user.bot_user_key, reply(Text(text="답변")))
     [call] = chatbot.emulator.event_calls
     assert call["event"] == {"name": "agent_reply", "data": {"text": "답변"}}
@@ -297,7 +298,7 @@ async def test_the_event_block_is_recognised_by_its_id_when_params_do_not_arrive
 async def test_a_retry_after_a_failed_event_call_sends_only_the_rest(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("hi")
-    chatbot.clock.advance(120)
+    await chatbot.clock.advance(120)
     message = reply(Text(text="가" * 1000 + "나" * 1000 + "다" * 1000 + "라" * 10))
     chatbot.emulator.event_blocks.pop("agent_reply")  # the block is missing for now
     with pytest.raises(ConfigurationError, match="BYOC_KAKAO_EVENT_NAME"):
@@ -379,7 +380,7 @@ async def test_the_event_api_request_is_the_documented_one(store: MemoryStore) -
 async def test_images_and_files_reach_the_user_as_kakao_components(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("사진 보내주세요")
-    chatbot.clock.advance(120)
+    await chatbot.clock.advance(120)
     await chatbot.channel.send(
         user.bot_user_key,
         reply(
@@ -403,16 +404,16 @@ async def test_queued_replies_expire_instead_of_arriving_out_of_context(
     user = chatbot.emulator.user()
     await user.say("hi")
     chatbot.emulator.skill_url = "http://bridge.test/down"  # the event's skill call fails
-    chatbot.clock.advance(120)
+    await chatbot.clock.advance(120)
     await chatbot.channel.send(user.bot_user_key, reply(Text(text="어제 답변")))
     await chatbot.emulator.drain()
     assert await chatbot.channel.pending_replies(user.bot_user_key) == 1
-    chatbot.clock.advance(3600)
+    await chatbot.clock.advance(3600)
     assert await chatbot.channel.pending_replies(user.bot_user_key) == 0
 
 
 async def test_task_status_reports_failures(chatbot: ChatbotRig) -> None:
-    chatbot.clock.advance(1)
+    await chatbot.clock.advance(1)
     result = await chatbot.channel.send("unknown-user", reply(Text(text="hi")))
     await chatbot.emulator.drain()
     status = await chatbot.channel.task_status(result.message_ids[0])

@@ -118,6 +118,8 @@ async def test_redeliveries_keep_the_serial_number_as_message_id(dealer: DealerR
     dealer.emulator.duplicate_deliveries = 1
     dealer.endpoint.fail_next = [503]
     serial = dealer.emulator.user().send_text("한 번만")
+    await dealer.clock.wait_for_sleepers()  # the dealer waits before retrying
+    await dealer.clock.advance(dealer.emulator.retry_delay)
     await dealer.emulator.drain()
     statuses = [(d.attempt, d.status, d.duplicate) for d in dealer.emulator.deliveries]
     assert statuses == [(1, 503, False), (2, 200, False), (1, 200, True)]
@@ -128,11 +130,16 @@ async def test_retries_wait_on_the_injected_clock(dealer: DealerRig) -> None:
     dealer.emulator.webhook_retries = 3
     dealer.emulator.retry_delay = 10
     dealer.endpoint.fail_next = [500, 500, 500, 500]
-    start = dealer.clock.time()
     dealer.emulator.user().send_text("hi")
+    for attempt, delay in enumerate((10, 20, 30), start=1):
+        await dealer.clock.wait_for_sleepers()
+        assert len(dealer.emulator.deliveries) == attempt
+        await dealer.clock.advance(delay - 0.5)
+        assert len(dealer.emulator.deliveries) == attempt  # not before its time
+        await dealer.clock.advance(0.5)
     await dealer.emulator.drain()
     assert len(dealer.emulator.deliveries) == 4
-    assert dealer.clock.time() - start == 10 + 20 + 30
+    assert dealer.clock.sleeps == [10, 20, 30]
 
 
 async def test_bad_bodies_are_400_never_a_crash(dealer: DealerRig) -> None:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from byoc.testing.clock import FakeClock
 from byoc_kakao.testing import HappyTalkEmulator, OpenBuilderEmulator, write_problem
 from byoc_kakao.testing.openbuilder import INVALID_TOKEN
 
-from .rig import ChatbotRig, FakeClock, client_for
+from .rig import ChatbotRig, client_for
 
 GOOD = {
     "user_key": "c0eUY5TATGz1",
@@ -81,12 +82,15 @@ async def test_callback_urls_are_one_use(chatbot: ChatbotRig) -> None:
         "message": INVALID_TOKEN,
         "timestamp": 0,
     }
+    assert second.status_code == 400
+    token = exchange.callback_url.rsplit("/", 1)[-1]
+    assert chatbot.emulator.callback_posts == [(token, "SUCCESS"), (token, "FAIL")]
 
 
 async def test_callback_urls_expire_after_60_seconds(chatbot: ChatbotRig) -> None:
     exchange = await chatbot.emulator.user().say("hi")
     assert exchange.callback_url is not None
-    chatbot.clock.advance(60.5)
+    await chatbot.clock.advance(60.5)
     body = {"version": "2.0", "template": {"outputs": [{"simpleText": {"text": "답"}}]}}
     async with client_for(chatbot.emulator.app, chatbot.emulator.base_url) as http:
         late = await http.post(exchange.callback_url, json=body)
@@ -173,3 +177,12 @@ async def test_the_skill_timeout_is_enforced(clock: FakeClock) -> None:
     assert exchange.status is None and "did not answer" in exchange.problems[0]
     assert [b.via for b in user.bubbles] == ["error"]
     await emulator.http.aclose()
+
+
+async def test_a_media_link_with_a_forged_signature_is_403_not_a_crash(clock: FakeClock) -> None:
+    emulator = HappyTalkEmulator(clock=clock)
+    url = emulator.media.put(b"jpeg", name="a.jpg", content_type="image/jpeg")
+    async with client_for(emulator.app, emulator.base_url) as http:
+        assert (await http.get(url)).content == b"jpeg"
+        for forged in (url + "\u0080", url.replace("signature=", "signature=가"), url + "0"):
+            assert (await http.get(forged)).status_code == 403
