@@ -91,6 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # byoc logs one line per message; httpx would add one per upstream call.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     server = build_server(
         bridge_from_env(),
         host=args.host,

@@ -20,16 +20,25 @@ from byoc.bridge import Bridge
 from byoc.channel import Channel
 from byoc.freshchat import FreshchatMessaging
 from byoc.store import SQLiteStore
-from byoc.testing.freshchat import FreshchatEmulator
+from byoc.testing.freshchat import FreshchatEmulator, WebhookKey
 
 Signed = tuple[bytes, dict[str, str]]
+
+_KEYS: list[WebhookKey] = []
+
+
+def _shared_key() -> WebhookKey:
+    # Making an RSA-2048 key takes a while; the tests' emulators can all sign with one.
+    if not _KEYS:
+        _KEYS.append(WebhookKey.generate())
+    return _KEYS[0]
 
 
 class Helpdesk:
     """The Freshchat emulator, reached in-process by the bridge's `FreshchatMessaging`."""
 
     def __init__(self) -> None:
-        self.emulator = FreshchatEmulator()
+        self.emulator = FreshchatEmulator(key=_shared_key())
         # No connection pool behind ASGITransport: usable from whichever loop the bridge runs on.
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.emulator.app))
 
