@@ -17,9 +17,9 @@
   bridge: deliveries in flight get ten seconds to finish, the rest stays queued for the next
   start, and the store is closed.
 - **Behind a reverse proxy** that terminates TLS: `--forwarded-allow-ips` names the proxy whose
-  `X-Forwarded-*` headers are trusted. The routes work under any path prefix the proxy
-  forwards (`https://shop.example/byoc/channels/viber/webhook` reaches the webhook route as
-  it is); `--root-path /byoc` tells the app when the proxy strips that prefix.
+  `X-Forwarded-*` headers are trusted. The bridge matches routes on the end of the path, so
+  `https://shop.example/byoc/channels/viber/webhook` works whether the proxy forwards the
+  `/byoc` prefix or strips it (then say so with `--root-path /byoc`, as for any ASGI app).
 """
 
 from __future__ import annotations

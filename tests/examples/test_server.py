@@ -21,14 +21,25 @@ from .support import async_round_trip, forgeries, replies
 
 class World:
     def __init__(
-        self, base_url: str, helpdesk: Helpdesk, channel: FakeChannel, bridge: Bridge
+        self,
+        base_url: str,
+        helpdesk: Helpdesk,
+        channel: FakeChannel,
+        bridge: Bridge,
+        stripped: str,
     ) -> None:
         self.helpdesk, self.channel, self.bridge = helpdesk, channel, bridge
         self.base_url = base_url
+        self.stripped = stripped
         self.client = httpx.AsyncClient(base_url=base_url)
 
+    def url(self, path: str) -> str:
+        """`path` (under /byoc) as it reaches the server: without the prefix a proxy strips."""
+        return path.removeprefix(self.stripped)
+
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
-        return (await self.client.post(path, content=body, headers=headers)).status_code
+        response = await self.client.post(self.url(path), content=body, headers=headers)
+        return response.status_code
 
 
 def listening_socket() -> socket.socket:
@@ -41,15 +52,17 @@ def listening_socket() -> socket.socket:
     return sock
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@pytest.fixture(params=["", "/byoc"], ids=["prefix-forwarded", "prefix-stripped"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    """The server behind a proxy that forwards the /byoc prefix, or strips it (`--root-path`)."""
     helpdesk, channel = Helpdesk(), FakeChannel()
     bridge = helpdesk.bridge([channel], tmp_path / "byoc.sqlite3")
     sock = listening_socket()
     port = sock.getsockname()[1]
-    uvicorn_server = server.build_server(bridge, root_path="/byoc")
+    root_path: str = request.param
+    uvicorn_server = server.build_server(bridge, root_path=root_path)
     serving = asyncio.create_task(uvicorn_server.serve(sockets=[sock]))
-    world = World(f"http://127.0.0.1:{port}", helpdesk, channel, bridge)
+    world = World(f"http://127.0.0.1:{port}", helpdesk, channel, bridge, root_path)
     try:
         yield world
     finally:
@@ -70,7 +83,7 @@ async def test_the_emulators_own_webhooks_reach_the_server(world: World) -> None
     assert await world.post("/byoc/channels/fake/webhook", body, headers) == 200
     await world.bridge.wait_idle()
     conversation = world.helpdesk.conversation_of("fake:minjun")
-    world.helpdesk.emulator.webhook_url = f"{world.base_url}/byoc/messaging/webhook"
+    world.helpdesk.emulator.webhook_url = world.base_url + world.url("/byoc/messaging/webhook")
     await world.helpdesk.emulator.agent_reply(conversation, "hi there")
     await world.helpdesk.emulator.drain()
     await world.bridge.wait_idle()
