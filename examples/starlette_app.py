@@ -1,0 +1,69 @@
+"""byoc inside a Starlette app, mounted under /byoc.
+
+Run it with the settings the bundled server reads (docs/configuration.md):
+
+    export BYOC_FRESHCHAT_API_URL=https://<account>.freshchat.com/v2
+    export BYOC_FRESHCHAT_API_TOKEN=... BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=...
+    export BYOC_VIBER_AUTH_TOKEN=... BYOC_VIBER_SENDER_NAME="Acme Support"
+    export BYOC_STORE=/var/lib/byoc/byoc.sqlite3 BYOC_PUBLIC_URL=https://shop.example/byoc
+    uvicorn examples.starlette_app:create_app --factory
+
+`Mount` hands the bridge the raw request, so signatures verify on the bytes that arrived.
+Starlette does not run a mounted app's lifespan: the parent's lifespan starts the bridge's
+delivery workers (resuming what a previous run left queued) and closes it at shutdown (letting
+deliveries in flight finish).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from byoc.bridge import Bridge
+from byoc.freshchat import FreshchatMessaging
+from byoc.store import SQLiteStore
+from byoc_viber import ViberChannel
+
+PREFIX = "/byoc"
+
+
+def bridge_from_env(env: Mapping[str, str] = os.environ) -> Bridge:
+    """Freshchat, Viber and the SQLite store, configured from `BYOC_*` settings."""
+    return Bridge(
+        messaging=FreshchatMessaging.from_env(env),
+        channels=[ViberChannel.from_env(env)],
+        store=SQLiteStore(env.get("BYOC_STORE") or "byoc.sqlite3"),
+        public_url=env.get("BYOC_PUBLIC_URL") or None,
+    )
+
+
+async def index(request: Request) -> JSONResponse:
+    return JSONResponse({"shop": "open"})
+
+
+def create_app(bridge: Bridge | None = None) -> Starlette:
+    """The shop's Starlette app with the bridge under `/byoc` (from the environment by default)."""
+    bridge = bridge or bridge_from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await bridge.start()
+        yield
+        await bridge.aclose()
+
+    return Starlette(
+        routes=[Route("/", index), Mount(PREFIX, app=bridge)],
+        lifespan=lifespan,
+    )
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.run(create_app(), host="127.0.0.1", port=8000)
