@@ -1,5 +1,6 @@
 """byoc: bring your own channel to Freshchat."""
 
+from .bridge import Bridge
 from .channel import Capabilities, Channel, InstallResult, require_setting
 from .errors import (
     ByocError,
@@ -50,13 +51,16 @@ from .models import (
     UrlButton,
     Video,
 )
+from .retry import RetryPolicy
 from .store import MemoryStore, Store, UserLink
+from .sync import Outcome, ReferenceIds, ResolvedPolicy
 from .webhook import WebhookRequest, WebhookResponse
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AgentMessage",
+    "Bridge",
     "ByocError",
     "Buttons",
     "Capabilities",
@@ -81,6 +85,7 @@ __all__ = [
     "Messaging",
     "MessagingEvent",
     "NotFound",
+    "Outcome",
     "OutboundMessage",
     "Part",
     "PayloadTooLarge",
@@ -91,7 +96,10 @@ __all__ = [
     "QuickReplies",
     "QuickReply",
     "RateLimited",
+    "ReferenceIds",
     "RequestError",
+    "ResolvedPolicy",
+    "RetryPolicy",
     "RetryableError",
     "Seen",
     "SendResult",
