@@ -91,6 +91,7 @@ class Bridge:
         hops: Hops | None = None,
         admin_token: str | None = None,
         label: str | None = None,
+        shutdown_grace: float = 10.0,
     ) -> None:
         names = [c.name for c in channels]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -113,6 +114,7 @@ class Bridge:
         self.hops = hops or Hops(clock=self.clock)
         self.admin_token = admin_token or None
         self.label = label
+        self.shutdown_grace = shutdown_grace
         for channel in channels:
             channel.bind(store)
         self.sync = Sync(
@@ -367,9 +369,13 @@ class Bridge:
         hops.info.set(1, (self.label or "live").lower())
         return hops.registry.render()
 
-    async def aclose(self, grace: float = 10.0) -> None:
-        """Stop taking work, let deliveries in flight finish (`grace` seconds), close everything."""
-        await self.dispatcher.stop(grace)
+    async def aclose(self, grace: float | None = None) -> None:
+        """Stop taking work, let deliveries in flight finish, close everything.
+
+        Deliveries still running after `grace` seconds (default: `shutdown_grace`) are handed
+        back to the queue; a durable store delivers them after the next start.
+        """
+        await self.dispatcher.stop(self.shutdown_grace if grace is None else grace)
         for channel in self.channels.values():
             await channel.aclose()
         await self.messaging.aclose()
