@@ -13,9 +13,6 @@ import logging
 import sys
 from typing import Any
 
-from ..demo import DemoWorld, choose_kits
-from ..demo.script import DemoFailed, channel_title, interactive, round_trip
-
 __all__ = ["register", "run"]
 
 
@@ -41,6 +38,10 @@ def register(sub: Any) -> None:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    # Imported here: the demo loads every emulator, which other commands never need.
+    from ..demo import DemoWorld, choose_kits
+    from ..demo.script import DemoFailed, channel_title, interactive, round_trip
+
     world = DemoWorld(choose_kits([args.channel] if args.channel else None))
     kit = world.kits[0]
     try:

@@ -168,6 +168,15 @@ def poll(check: object, *, timeout: float = 20.0, every: float = 0.05) -> None:
         time.sleep(every)
 
 
+def free_port() -> int:
+    """A port nothing listens on now (for servers whose URL must be known before they start)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def get_json(url: str, **kwargs: object) -> object:
     response = httpx.get(url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
     response.raise_for_status()

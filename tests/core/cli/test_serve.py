@@ -13,30 +13,14 @@ import pytest
 
 from byoc_viber import sign
 
+from .emulators import FreshchatServer
 from .support import Running, clean_env, get_json, poll
 
 VIBER_TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
 
 
-class Freshchat:
-    """`byoc emulate freshchat` on a free port."""
-
-    def __init__(self) -> None:
-        self.process = Running("emulate", "freshchat", "--port", "0", "--log-level", "warning")
-        self.api_url = self.process.wait_for(r"API URL:\s+(\S+)").group(1)
-        self.base = self.api_url.removesuffix("/v2")
-        self.token = self.process.wait_for(r"API token:\s+(\S+)").group(1)
-        key = get_json(f"{self.base}/_emulator/public-key")
-        assert isinstance(key, dict)
-        self.public_key = str(key["public_key_text"])
-
-    def settings(self, **more: str) -> dict[str, str]:
-        return clean_env(
-            BYOC_FRESHCHAT_API_URL=self.api_url,
-            BYOC_FRESHCHAT_API_TOKEN=self.token,
-            BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=self.public_key,
-            **more,
-        )
+class Freshchat(FreshchatServer):
+    """The emulator, and what the test reads back from it."""
 
     def calls(self, method: str, route: str) -> int:
         answer = get_json(f"{self.base}/_emulator/calls")
@@ -128,9 +112,7 @@ def test_sigterm_finishes_deliveries_in_flight_and_the_rest_survive_a_restart(
         poll(lambda: sum(len(t) for t in freshchat.texts_by_user().values()) == 2 * len(users))
     finally:
         assert bridge.stop(signal.SIGTERM) == 0, bridge.output
-    assert freshchat.texts_by_user() == {
-        u: [f"{u}: message 1", f"{u}: message 2"] for u in users
-    }
+    assert freshchat.texts_by_user() == {u: [f"{u}: message 1", f"{u}: message 2"] for u in users}
 
 
 def test_serve_without_credentials_runs_the_demo_with_its_emulators_mounted() -> None:
