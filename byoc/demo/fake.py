@@ -29,6 +29,7 @@ class FakeDemo(DemoKit):
     name = "fake"
     host = "fake.test"
     user_label = "user"
+    title = "the fake messenger"
 
     def __init__(self, network: VirtualNetwork) -> None:
         self.fake = FakeChannel()

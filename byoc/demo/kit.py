@@ -46,6 +46,8 @@ class DemoKit(ABC):
     host: str
     user_label: str = "user"
     """How the demo names this channel's users ("Viber user")."""
+    title: str = ""
+    """How the demo names the messenger in a sentence ("Viber"); the channel name if empty."""
 
     @property
     @abstractmethod

@@ -3,7 +3,7 @@
 Each step is printed before it is awaited, so the output reads as it happens:
 
 ```
-1. Viber user Alice writes:           Hi! Where is my order #1234?
+1. Viber user Alice writes:          Hi! Where is my order #1234?
 2. Freshchat shows it in conversation 8a1f... (new help-desk user viber:Jc9H...):
        Alice: Hi! Where is my order #1234?
 3. The agent replies in Freshchat:    It left the warehouse this morning.
@@ -40,7 +40,7 @@ class DemoFailed(Exception):
 
 def channel_title(kit: DemoKit) -> str:
     """How the demo names the kit's messenger in a sentence ("Viber")."""
-    return kit.name.capitalize() if kit.name != "fake" else "the fake messenger"
+    return kit.title or kit.name
 
 
 async def round_trip(world: DemoWorld, kit: DemoKit, out: TextIO) -> float:
@@ -49,8 +49,19 @@ async def round_trip(world: DemoWorld, kit: DemoKit, out: TextIO) -> float:
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
+    steps = {
+        "wrote": f"1. {kit.user_label} {USER} writes:",
+        "reply": "3. The agent replies in Freshchat:",
+        "got": f"4. {USER} receives it on {channel_title(kit)}:",
+        "again": f"5. {USER} writes again:",
+    }
+    width = max(len(step) for step in steps.values()) + 2
+
+    def step(name: str, text: str) -> None:
+        say(f"{steps[name]:<{width}}{text}")
+
     started = time.perf_counter()
-    say(f"1. {kit.user_label} {USER} writes:           {FIRST}")
+    step("wrote", FIRST)
     await kit.user_says(USER, FIRST)
     await world.settle()
     conversation = world.conversation_of(kit, USER)
@@ -62,17 +73,17 @@ async def round_trip(world: DemoWorld, kit: DemoKit, out: TextIO) -> float:
     calls = world.freshchat.total_calls()
     say(f"       ({calls} Freshchat API calls for a new user; each next message costs one)")
 
-    say(f"3. The agent replies in Freshchat:    {REPLY}")
+    step("reply", REPLY)
     before = len(kit.received(USER))
     await world.freshchat.agent_reply(conversation, REPLY)
     await world.settle()
     got = kit.received(USER)[before:]
     if REPLY not in got:
         raise DemoFailed(f"{USER} did not receive the agent's reply on {channel_title(kit)}")
-    say(f"4. {USER} receives it on {channel_title(kit)}:        {REPLY}")
+    step("got", REPLY)
 
     world.freshchat.reset_calls()
-    say(f"5. {USER} writes again:                {THANKS}")
+    step("again", THANKS)
     await _say(world, kit, THANKS)
     if world.texts(conversation)[-1:] != [THANKS]:
         raise DemoFailed("the second message did not reach the same conversation")

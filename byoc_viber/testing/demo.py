@@ -25,6 +25,7 @@ class ViberDemo(DemoKit):
     name = "viber"
     host = "viber.test"
     user_label = "Viber user"
+    title = "Viber"
 
     def __init__(self, network: VirtualNetwork) -> None:
         self._clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
