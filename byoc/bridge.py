@@ -225,7 +225,7 @@ class Bridge:
             raise
         except Exception as exc:
             # Not stored means not acknowledged: the sender retries on a 503.
-            log.error("could not store an event: %s", exc)
+            log.error(kv(hop="enqueue_failed", lane=lane, error=f"{type(exc).__name__}: {exc}"))
             raise RetryableError(f"the bridge could not store the event ({exc})") from exc
         if job_id is not None:
             self.dispatcher.wake()

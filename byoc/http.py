@@ -101,8 +101,6 @@ class BridgeApp:
             response = await self._respond(scope, receive)
         except Exception as exc:
             response = error_response(exc)
-        if response.status >= 400:
-            self.bridge.hops.refused_webhook(response.status)
         if scope["method"].upper() == "HEAD":
             response = attrs.evolve(response, body=b"")
         await send_response(
@@ -143,7 +141,9 @@ class BridgeApp:
                 return await self.bridge.handle_channel_webhook(channel.group("name"), request)
             return await self.bridge.handle_messaging_webhook(request)
         except Exception as exc:
-            return error_response(exc)
+            response = error_response(exc)
+            self.bridge.hops.refused_webhook(response.status)
+            return response
 
     async def _admin(
         self, scope: Scope, receive: Receive, base: str, rest: str | None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from byoc.channel import InstallResult
 from byoc.store import MemoryStore
@@ -209,3 +212,25 @@ async def test_under_a_prefix_links_and_cookie_keep_the_prefix(admin: Admin) -> 
         login = await client.post("/support/byoc/admin/login", data={"token": TOKEN}, headers=FORM)
         assert login.headers["location"] == "/support/byoc/admin"
         assert "Path=/support/byoc/admin" in login.headers["set-cookie"]
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE"]),
+    rest=st.text(alphabet="abcdefghijklmnopqrstuvwxyz-/0123456789%?=&", max_size=40),
+    body=st.binary(max_size=200),
+    auth=st.sampled_from([{}, BEARER, {"cookie": "byoc_admin=x"}, {"authorization": "Bearer"}]),
+    form=st.booleans(),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_request_to_the_admin_pages_gets_an_answer_below_500(
+    method: str, rest: str, body: bytes, auth: dict[str, str], form: bool
+) -> None:
+    async def go() -> int:
+        async with BridgeRig() as rig:
+            rig.attach([FakeChannel()], store=MemoryStore(), admin_token=TOKEN)
+            headers = {**auth, **(FORM if form else {})}
+            url = f"{ADMIN}/{rest}" if rest else ADMIN
+            response = await rig.http.request(method, url, content=body, headers=headers)
+            return response.status_code
+
+    assert asyncio.run(go()) < 500

@@ -68,4 +68,3 @@ async def test_the_round_trip_in_process_with_every_kit() -> None:
             assert kit.received("Alice")[-1] == REPLY
     finally:
         await world.aclose()
-
