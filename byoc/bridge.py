@@ -72,7 +72,16 @@ DEAD_LETTERS_COUNTED = 1000
 
 
 class Bridge:
-    """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks."""
+    """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks.
+
+    Besides the wiring (`messaging`, `channels`, `store`) and delivery options:
+
+    - `public_url`: where the bridge is reachable; target URLs are made from it.
+    - `hops`: where hop log lines and metrics go (one `Hops` per bridge by default).
+    - `admin_token`: turns the admin page on (`byoc.admin`); `label` marks the page and the
+      metrics (the demo passes "DEMO").
+    - `shutdown_grace`: how long `aclose()` lets deliveries in flight finish.
+    """
 
     def __init__(
         self,
@@ -176,8 +185,8 @@ class Bridge:
             event=event,
             dedupe_key=f"q:in:{event.channel}:{event.message_id}",
         )
-        self.hops.channel_webhook(event, outcome="queued" if job else "duplicate", job=job)
-        return Outcome.DELIVERED if job else Outcome.DUPLICATE
+        self.hops.channel_webhook(event, outcome="duplicate" if job is None else "queued", job=job)
+        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
 
     async def _accept_messaging_event(self, event: MessagingEvent) -> Outcome:
         if isinstance(event, ConversationChanged):
@@ -210,8 +219,8 @@ class Bridge:
             event=event,
             dedupe_key=f"q:out:{event.message_id}",
         )
-        self.hops.helpdesk_webhook(event, outcome="queued" if job else "duplicate", job=job)
-        return Outcome.DELIVERED if job else Outcome.DUPLICATE
+        self.hops.helpdesk_webhook(event, outcome="duplicate" if job is None else "queued", job=job)
+        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
 
     async def _enqueue(self, *, lane: str, kind: str, event: object, dedupe_key: str) -> int | None:
         """Store the event as a job; its id, or None when it was queued before (a duplicate)."""

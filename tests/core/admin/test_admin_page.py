@@ -221,7 +221,7 @@ async def test_under_a_prefix_links_and_cookie_keep_the_prefix(admin: Admin) -> 
     auth=st.sampled_from([{}, BEARER, {"cookie": "byoc_admin=x"}, {"authorization": "Bearer"}]),
     form=st.booleans(),
 )
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_request_to_the_admin_pages_gets_an_answer_below_500(
     method: str, rest: str, body: bytes, auth: dict[str, str], form: bool
 ) -> None:
