@@ -10,7 +10,8 @@ app = bridge          # any ASGI server, or mount it in FastAPI/Starlette/... un
 ```
 
 Routes: `POST /channels/{name}/webhook` (a channel's target URL), `POST /messaging/webhook`
-(Freshchat webhooks), `GET /healthz`.
+(Freshchat webhooks), `GET /healthz`, `GET /metrics` (Prometheus text) and `GET /admin` (the
+settings page, on when `admin_token` is given; see `byoc.admin`).
 
 **Delivery.** By default (`delivery="durable"`) a webhook is answered 2xx only once its event is
 stored in the queue; workers deliver it afterwards, retrying as the `RetryPolicy` says, and what
@@ -43,6 +44,7 @@ from .channel import Channel, InstallResult
 from .clock import Clock, SystemClock
 from .delivery import Dispatcher
 from .errors import ByocError, ConfigurationError, MalformedPayload, NotFound, RetryableError
+from .hops import Hops, kv
 from .http import BridgeApp
 from .messaging import AgentMessage, ConversationChanged, Messaging, MessagingEvent
 from .models import ChannelEvent, InboundMessage
@@ -101,8 +103,26 @@ def _refuse_inline_deadlines(channels: Sequence[Channel]) -> None:
             )
 
 
+def _install_key(name: str) -> str:
+    return f"install:{name}"
+
+
+# Counting every dead letter on each scrape would read them all; past this many the gauge
+# says "at least this many", which is all an alert needs.
+DEAD_LETTERS_COUNTED = 1000
+
+
 class Bridge:
-    """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks."""
+    """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks.
+
+    Besides the wiring (`messaging`, `channels`, `store`) and delivery options:
+
+    - `public_url`: where the bridge is reachable; target URLs are made from it.
+    - `hops`: where hop log lines and metrics go (one `Hops` per bridge by default).
+    - `admin_token`: turns the admin page on (`byoc.admin`); `label` marks the page and the
+      metrics (the demo passes "DEMO").
+    - `shutdown_grace`: how long `aclose()` lets deliveries in flight finish.
+    """
 
     def __init__(
         self,
@@ -118,6 +138,10 @@ class Bridge:
         retry_policy: RetryPolicy | None = None,
         concurrency: int = 32,
         clock: Clock | None = None,
+        hops: Hops | None = None,
+        admin_token: str | None = None,
+        label: str | None = None,
+        shutdown_grace: float = 10.0,
     ) -> None:
         names = [c.name for c in channels]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -139,6 +163,10 @@ class Bridge:
         self.max_body_size = max_body_size
         self.delivery = delivery
         self.clock = clock or SystemClock()
+        self.hops = hops or Hops(clock=self.clock)
+        self.admin_token = admin_token or None
+        self.label = label
+        self.shutdown_grace = shutdown_grace
         for channel in channels:
             channel.bind(store)
         self.sync = Sync(
@@ -147,6 +175,7 @@ class Bridge:
             store=store,
             reference_ids=reference_ids,
             resolved_policy=resolved_policy,
+            hops=self.hops,
         )
         self.dispatcher = Dispatcher(
             store=store,
@@ -154,6 +183,7 @@ class Bridge:
             policy=retry_policy,
             clock=self.clock,
             concurrency=concurrency,
+            observer=_DeliveryReport(self),
         )
         self.app = BridgeApp(self)
         self._start_lock = asyncio.Lock()
@@ -179,8 +209,7 @@ class Bridge:
     async def handle_messaging_webhook(self, request: WebhookRequest) -> WebhookResponse:
         """Verify and parse a help-desk webhook; send agent replies to their users."""
         for event in await self.messaging.parse_webhook(request):
-            outcome = await self._accept_messaging_event(event)
-            log.debug("help-desk event %s: %s", type(event).__name__, outcome.value)
+            await self._accept_messaging_event(event)
         return WebhookResponse()
 
     async def _accept_channel_event(self, event: ChannelEvent) -> Outcome:
@@ -188,28 +217,54 @@ class Bridge:
             return await self.sync.deliver_event(event)
         payload = _payload(event)
         if self.delivery == "inline":
-            return await self.sync.deliver_event(event)
-        return await self._enqueue(
+            arrived = self.clock.time()
+            outcome = await self.sync.deliver_inbound(event)
+            if outcome is Outcome.DELIVERED:
+                self.hops.delivered("in", self.clock.time() - arrived)
+            self.hops.channel_webhook(event, outcome=outcome.value)
+            return outcome
+        job = await self._enqueue(
             lane=f"in:{event.channel}:{event.user_id}",
             kind="inbound",
             payload=payload,
             dedupe_key=f"q:in:{event.channel}:{event.message_id}",
         )
+        self.hops.channel_webhook(event, outcome="duplicate" if job is None else "queued", job=job)
+        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
 
     async def _accept_messaging_event(self, event: MessagingEvent) -> Outcome:
         if isinstance(event, ConversationChanged):
-            return await self._accept_conversation_change(event)
+            outcome = await self._accept_conversation_change(event)
+            log.info(
+                kv(
+                    hop="helpdesk.webhook",
+                    conversation=event.conversation_id,
+                    helpdesk_user=event.user_id,
+                    status=event.status,
+                    outcome=outcome.value,
+                )
+            )
+            return outcome
         if self.delivery == "inline":
-            return await self.sync.deliver_reply(event)
+            arrived = self.clock.time()
+            outcome = await self.sync.deliver_reply(event)
+            if outcome is Outcome.DELIVERED:
+                self.hops.delivered("out", self.clock.time() - arrived)
+            self.hops.helpdesk_webhook(event, outcome=outcome.value)
+            return outcome
         if not self.sync.is_for_the_user(event):
-            return Outcome.IGNORED  # echoes and notes never cost a queue write
-        return await self._enqueue(
+            # Echoes of the user's own messages and private notes never cost a queue write.
+            self.hops.helpdesk_webhook(event, outcome="ignored")
+            return Outcome.IGNORED
+        job = await self._enqueue(
             # One lane per help-desk user keeps an agent's replies in order.
             lane=_reply_lane(event.user_id or event.conversation_id),
             kind="reply",
             payload=_payload(event),
             dedupe_key=f"q:out:{event.message_id}",
         )
+        self.hops.helpdesk_webhook(event, outcome="duplicate" if job is None else "queued", job=job)
+        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
 
     async def _accept_conversation_change(self, event: ConversationChanged) -> Outcome:
         if self.delivery == "inline":
@@ -221,15 +276,17 @@ class Bridge:
             return Outcome.IGNORED  # not a conversation of ours: no queue write
         # In the lane of the user's replies: an agent who answers "goodbye" and resolves at
         # once must not have the channel close the session before the goodbye went out.
-        return await self._enqueue(
+        job = await self._enqueue(
             lane=_reply_lane(event.user_id or link.helpdesk_user_id),
             kind="change",
             payload=_payload(event),
             # Freshchat retries webhooks; without an id each delivery is its own event.
             dedupe_key=f"q:change:{event.event_id or uuid.uuid4().hex}",
         )
+        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
 
-    async def _enqueue(self, *, lane: str, kind: str, payload: str, dedupe_key: str) -> Outcome:
+    async def _enqueue(self, *, lane: str, kind: str, payload: str, dedupe_key: str) -> int | None:
+        """Store the event as a job; its id, or None when it was queued before (a duplicate)."""
         await self.start()
         try:
             job_id = await self.store.enqueue(
@@ -239,13 +296,11 @@ class Bridge:
             raise
         except Exception as exc:
             # Not stored means not acknowledged: the sender retries on a 503.
-            log.error("could not store an event: %s", exc)
+            log.error(kv(hop="enqueue_failed", lane=lane, error=f"{type(exc).__name__}: {exc}"))
             raise RetryableError(f"the bridge could not store the event ({exc})") from exc
-        if job_id is None:
-            log.info("duplicate webhook for %s ignored", dedupe_key)
-            return Outcome.DUPLICATE
-        self.dispatcher.wake()
-        return Outcome.DELIVERED
+        if job_id is not None:
+            self.dispatcher.wake()
+        return job_id
 
     async def _run_job(self, job: Job) -> None:
         try:
@@ -327,21 +382,132 @@ class Bridge:
                 raise ConfigurationError(f"no channel named {name!r} is enabled")
             result = await channel.install(self.target_url(name, public_url))
             await self.store.set_setting(_target_url_key(name), result.target_url)
+            record = {
+                "target_url": result.target_url,
+                "registered": result.registered,
+                "instructions": result.instructions,
+                "at": self.clock.time(),
+            }
+            await self.store.set_setting(_install_key(name), json.dumps(record))
+            log.info(
+                kv(
+                    hop="install",
+                    channel=name,
+                    registered="yes" if result.registered else "paste by hand",
+                )
+            )
             results[name] = result
         return results
 
     async def uninstall(self, names: Iterable[str] | None = None) -> None:
+        """Unregister each channel's webhook and forget what `install()` recorded."""
         for name in names if names is not None else list(self.channels):
-            await self.channels[name].uninstall()
+            channel = self.channels.get(name)
+            if channel is None:
+                raise ConfigurationError(f"no channel named {name!r} is enabled")
+            await channel.uninstall()
+            await self.store.set_setting(_target_url_key(name), "")
+            await self.store.set_setting(_install_key(name), "")
+            log.info(kv(hop="uninstall", channel=name))
 
     async def installed_url(self, name: str) -> str | None:
         """The target URL recorded by the last `install()` of a channel."""
-        return await self.store.get_setting(_target_url_key(name))
+        return await self.store.get_setting(_target_url_key(name)) or None
 
-    async def aclose(self, grace: float = 10.0) -> None:
-        """Stop taking work, let deliveries in flight finish (`grace` seconds), close everything."""
-        await self.dispatcher.stop(grace)
+    async def installed(self, name: str) -> tuple[InstallResult, float | None] | None:
+        """What the last `install()` of a channel recorded, and when (None: not installed)."""
+        raw = await self.store.get_setting(_install_key(name))
+        if raw:
+            try:
+                record = json.loads(raw)
+                result = InstallResult(
+                    target_url=str(record["target_url"]),
+                    registered=bool(record["registered"]),
+                    instructions=str(record.get("instructions", "")),
+                )
+                at = record.get("at")
+                return result, float(at) if isinstance(at, (int, float)) else None
+            except (ValueError, KeyError, TypeError):
+                log.warning("the install record of %s is unreadable; ignoring it", name)
+        url = await self.installed_url(name)
+        if url:
+            # Recorded by an older version, which kept only the URL.
+            return InstallResult(target_url=url, registered=False), None
+        return None
+
+    # -- metrics ---------------------------------------------------------------------------
+
+    async def metrics_text(self) -> str:
+        """The bridge's metrics in Prometheus' text format (two store reads: depth, dead)."""
+        hops = self.hops
+        hops.queue_depth.set(await self.store.depth())
+        hops.dead_letters.set(len(await self.store.dead_letters(limit=DEAD_LETTERS_COUNTED)))
+        hops.in_flight.set(self.dispatcher.in_flight)
+        hops.info.set(1, (self.label or "live").lower())
+        return hops.registry.render()
+
+    async def aclose(self, grace: float | None = None) -> None:
+        """Stop taking work, let deliveries in flight finish, close everything.
+
+        Deliveries still running after `grace` seconds (default: `shutdown_grace`) are handed
+        back to the queue; a durable store delivers them after the next start.
+        """
+        await self.dispatcher.stop(self.shutdown_grace if grace is None else grace)
         for channel in self.channels.values():
             await channel.aclose()
         await self.messaging.aclose()
         await self.store.aclose()
+
+
+class _DeliveryReport:
+    """Turns what the dispatcher reports into hop log lines and metrics."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+
+    @staticmethod
+    def _direction(job: Job) -> str:
+        return "in" if job.kind == "inbound" else "out"
+
+    def finished(self, job: Job, now: float) -> None:
+        self.bridge.hops.delivered(self._direction(job), now - job.accepted_at)
+
+    def retrying(self, job: Job, attempt: int, delay: float, error: str) -> None:
+        self.bridge.hops.retry(
+            job=job.id,
+            lane=job.lane,
+            direction=self._direction(job),
+            attempt=attempt,
+            delay=delay,
+            error=error,
+        )
+
+    async def buried(self, job: Job, reason: str, error: str) -> None:
+        try:
+            channel = await self._channel_of(job)
+        except Exception:  # naming the channel is a nicety; the dead letter is already kept
+            channel = "unknown"
+        self.bridge.hops.dead_letter(
+            job=job.id,
+            lane=job.lane,
+            channel=channel,
+            direction=self._direction(job),
+            reason=reason,
+            error=error,
+        )
+
+    async def _channel_of(self, job: Job) -> str:
+        """The channel a job was for (a reply's lane names only its help-desk user)."""
+        if job.kind == "inbound":
+            return job.lane.split(":", 2)[1]
+        event = codec.decode(json.loads(job.payload))
+        if isinstance(event, AgentMessage):
+            store = self.bridge.store
+            link = None
+            if event.user_id is not None:
+                link = await store.get_link_by_helpdesk_user(event.user_id)
+            if link is None:
+                link = await store.get_link_by_conversation(event.conversation_id)
+            if link is not None:
+                return link.channel
+        return "unknown"

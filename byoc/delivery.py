@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .clock import Clock, SystemClock
 from .errors import ByocError
@@ -25,7 +25,7 @@ from .retry import RetryPolicy
 from .store import Store
 from .store.queue import Job
 
-__all__ = ["Dispatcher", "JobHandler"]
+__all__ = ["DeliveryObserver", "Dispatcher", "JobHandler"]
 
 log = logging.getLogger("byoc.delivery")
 
@@ -34,6 +34,37 @@ JobHandler = Callable[[Job], Awaitable[None]]
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+class DeliveryObserver(Protocol):
+    """What a dispatcher reports (the bridge turns it into hop log lines and metrics)."""
+
+    def finished(self, job: Job, now: float) -> None:
+        """The job was delivered."""
+
+    def retrying(self, job: Job, attempt: int, delay: float, error: str) -> None:
+        """Attempt `attempt` failed with `error`; the job runs again in `delay` seconds."""
+
+    async def buried(self, job: Job, reason: str, error: str) -> None:
+        """The job became a dead letter."""
+
+
+class _LogObserver:
+    def finished(self, job: Job, now: float) -> None:
+        return None
+
+    def retrying(self, job: Job, attempt: int, delay: float, error: str) -> None:
+        log.warning(
+            "job %d (%s) attempt %d failed (%s); retrying in %.1fs",
+            job.id,
+            job.lane,
+            attempt,
+            error,
+            delay,
+        )
+
+    async def buried(self, job: Job, reason: str, error: str) -> None:
+        log.error("job %d (%s) is a dead letter: %s: %s", job.id, job.lane, reason, error)
 
 
 class Dispatcher:
@@ -48,6 +79,7 @@ class Dispatcher:
         clock: Clock | None = None,
         concurrency: int = 32,
         poll_interval: float = 1.0,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -59,6 +91,7 @@ class Dispatcher:
         # Jobs queued by another process (a dead letter replayed from the command line) are
         # found by looking again this often.
         self.poll_interval = poll_interval
+        self.observer: DeliveryObserver = observer or _LogObserver()
         self._running: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -159,6 +192,7 @@ class Dispatcher:
             await self._failed(job, exc)
         else:
             await self.store.finish(job.id)
+            self.observer.finished(job, self.clock.time())
         finally:
             task = asyncio.current_task()
             if task is not None:
@@ -175,15 +209,8 @@ class Dispatcher:
             ) + f" after {attempt} attempt(s)"
             if not isinstance(exc, ByocError):
                 log.exception("job %d (%s) failed unexpectedly", job.id, job.lane, exc_info=exc)
-            log.error("job %d (%s) is a dead letter: %s: %s", job.id, job.lane, reason, exc)
             await self.store.bury(job.id, reason=reason, error=_describe(exc), at=now)
+            await self.observer.buried(job, reason, _describe(exc))
             return
-        log.warning(
-            "job %d (%s) attempt %d failed (%s); retrying in %.1fs",
-            job.id,
-            job.lane,
-            attempt,
-            exc,
-            delay,
-        )
+        self.observer.retrying(job, attempt, delay, _describe(exc))
         await self.store.retry(job.id, not_before=now + delay, error=_describe(exc), at=now)

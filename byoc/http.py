@@ -1,7 +1,12 @@
 """The bridge's HTTP surface as a plain ASGI app, and the one place errors become status codes.
 
 Routes are matched on the end of the path, so the app works under any prefix, whether or not
-the server or framework sets `root_path`.
+the server or framework sets `root_path`:
+
+- `POST .../channels/{name}/webhook[/{subpath}]`: a channel's webhook;
+- `POST .../messaging/webhook`: the help desk's webhook;
+- `GET .../healthz`: liveness; `GET .../metrics`: Prometheus text;
+- `.../admin[/...]`: the admin page (`byoc.admin`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ import math
 import re
 from typing import TYPE_CHECKING
 
+import attrs
+
+from .admin.routes import ADMIN_PATH, AdminRoutes
 from .asgi import (
     Receive,
     Scope,
@@ -40,6 +48,10 @@ log = logging.getLogger("byoc.http")
 _CHANNEL_WEBHOOK = re.compile(r"^(?:.*?/)?channels/(?P<name>[^/]+)/webhook(?:/(?P<subpath>.*))?$")
 _MESSAGING_WEBHOOK = re.compile(r"^(?:.*/)?messaging/webhook/?$")
 _HEALTHZ = re.compile(r"^(?:.*/)?healthz/?$")
+_METRICS = re.compile(r"^(?:.*/)?metrics/?$")
+_METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Admin forms are small; a bigger body is not one of ours.
+_ADMIN_BODY_LIMIT = 64 * 1024
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> WebhookResponse:
@@ -77,6 +89,7 @@ class BridgeApp:
 
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
+        self.admin = AdminRoutes(bridge)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -84,7 +97,12 @@ class BridgeApp:
             return
         if scope["type"] != "http":
             return
-        response = await self._respond(scope, receive)
+        try:
+            response = await self._respond(scope, receive)
+        except Exception as exc:
+            response = error_response(exc)
+        if scope["method"].upper() == "HEAD":
+            response = attrs.evolve(response, body=b"")
         await send_response(
             send,
             response.status,
@@ -101,6 +119,12 @@ class BridgeApp:
         if channel is None and not is_messaging:
             if _HEALTHZ.match(path) and method in ("GET", "HEAD"):
                 return WebhookResponse.json({"status": "ok"})
+            if _METRICS.match(path) and method in ("GET", "HEAD"):
+                text = await self.bridge.metrics_text()
+                return WebhookResponse(body=text.encode(), content_type=_METRICS_TYPE)
+            admin = ADMIN_PATH.match(path)
+            if admin is not None:
+                return await self._admin(scope, receive, admin.group("base"), admin.group("rest"))
             return _error(404, f"no route for {path}")
         if method != "POST":
             return _error(405, "webhooks take POST", {"allow": "POST"})
@@ -117,7 +141,25 @@ class BridgeApp:
                 return await self.bridge.handle_channel_webhook(channel.group("name"), request)
             return await self.bridge.handle_messaging_webhook(request)
         except Exception as exc:
-            return error_response(exc)
+            response = error_response(exc)
+            self.bridge.hops.refused_webhook(response.status)
+            return response
+
+    async def _admin(
+        self, scope: Scope, receive: Receive, base: str, rest: str | None
+    ) -> WebhookResponse:
+        headers = request_headers(scope)
+        forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+        method = scope["method"].upper()
+        return await self.admin.respond(
+            method=method,
+            base=scope.get("root_path", "") + base,
+            rest=rest or "",
+            headers=headers,
+            query=query_params(scope),
+            body=await read_body(receive, _ADMIN_BODY_LIMIT) if method == "POST" else b"",
+            secure=scope.get("scheme") == "https" or forwarded == "https",
+        )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

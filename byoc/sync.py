@@ -37,6 +37,7 @@ import attrs
 
 from .channel import Channel
 from .errors import DeliveryError, PermanentError, StaleConversation
+from .hops import Hops, kv
 from .messaging import AgentMessage, ConversationChanged, HelpdeskUser, Messaging, Posted
 from .models import (
     ChannelEvent,
@@ -118,6 +119,7 @@ class Sync:
         reference_ids: ReferenceIds | None = None,
         resolved_policy: ResolvedPolicy = ResolvedPolicy.REOPEN,
         dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+        hops: Hops | None = None,
     ) -> None:
         self.messaging = messaging
         self.channels = channels
@@ -125,6 +127,7 @@ class Sync:
         self.reference_ids = reference_ids or ReferenceIds()
         self.resolved_policy = resolved_policy
         self.dedupe_ttl = dedupe_ttl
+        self.hops = hops or Hops()
         # Help-desk users that are not ours (web-widget visitors): remembered so that agent
         # messages to them cost no lookup after the first.
         self._foreign_users: OrderedDict[str, None] = OrderedDict()
@@ -135,8 +138,13 @@ class Sync:
         """Handle any channel event inline; only messages reach the help desk."""
         if isinstance(event, InboundMessage):
             return await self.deliver_inbound(event)
-        log.info(
-            "channel event %s from %s user %s", type(event).__name__, event.channel, event.user_id
+        log.debug(
+            kv(
+                hop="channel.event",
+                event=type(event).__name__,
+                channel=event.channel,
+                channel_user=event.user_id,
+            )
         )
         return Outcome.IGNORED
 
@@ -159,10 +167,9 @@ class Sync:
         key = f"in:{message.channel}:{message.message_id}"
         async with self.store.lock(f"in:{message.channel}:{message.user_id}"):
             if dedupe and not await self.store.claim(key, self.dedupe_ttl):
-                log.info("duplicate %s message %s ignored", message.channel, message.message_id)
                 return Outcome.DUPLICATE
             try:
-                posted = await self._post_inbound(message, recovering_since)
+                link, posted = await self._post_inbound(message, recovering_since)
             except BaseException:
                 # Not delivered: let the channel's retry try again.
                 if dedupe:
@@ -171,19 +178,12 @@ class Sync:
             if track_posted and posted.message_id:
                 # Accounted for: a later recovery must not take this message for a lost one.
                 await self.store.claim(_posted_key(posted.message_id), self.dedupe_ttl)
-        log.info(
-            "%s message %s from %s → conversation %s message %s",
-            message.channel,
-            message.message_id,
-            message.user_id,
-            posted.conversation_id,
-            posted.message_id,
-        )
+        self.hops.inbound_delivered(message, link, posted)
         return Outcome.DELIVERED
 
     async def _post_inbound(
         self, message: InboundMessage, recovering_since: datetime | None
-    ) -> Posted:
+    ) -> tuple[UserLink, Posted]:
         parts = await self._rehosted(message)
         link = await self.store.get_link(message.channel, message.user_id)
         if link is not None and link.conversation_id is not None:
@@ -192,10 +192,10 @@ class Sync:
                     link, link.conversation_id, parts, recovering_since
                 )
                 if found is not None:
-                    return found
+                    return link, found
             if link.resolved and self.resolved_policy is ResolvedPolicy.NEW:
-                return await self._start_conversation(link, parts)
-            return await self._post_to_link(link, link.conversation_id, parts)
+                return link, await self._start_conversation(link, parts)
+            return link, await self._post_to_link(link, link.conversation_id, parts)
 
         if link is not None:
             user, known = link.helpdesk_user_id, True
@@ -215,9 +215,9 @@ class Sync:
                         link, conversations[0], parts, recovering_since
                     )
                     if found is not None:
-                        return found
-                return await self._post_to_link(link, conversations[0], parts)
-        return await self._start_conversation(link, parts)
+                        return link, found
+                return link, await self._post_to_link(link, conversations[0], parts)
+        return link, await self._start_conversation(link, parts)
 
     async def _already_posted(
         self, link: UserLink, conversation_id: str, parts: Sequence[Part], since: datetime
@@ -235,8 +235,12 @@ class Sync:
                 break
         if found is not None:
             log.warning(
-                "message was already in conversation %s before a restart; not posting again",
-                conversation_id,
+                kv(
+                    hop="recovered",
+                    conversation=conversation_id,
+                    helpdesk_message=found.message_id,
+                    note="already posted before a restart; not posting again",
+                )
             )
             if link.conversation_id != conversation_id:
                 await self.store.save_link(
@@ -268,7 +272,7 @@ class Sync:
 
     async def _recover_stale(self, link: UserLink, stale_id: str, parts: Sequence[Part]) -> Posted:
         log.warning(
-            "conversation %s is stale for user %s; recovering", stale_id, link.helpdesk_user_id
+            kv(hop="stale_conversation", conversation=stale_id, helpdesk_user=link.helpdesk_user_id)
         )
         conversations = await self.messaging.list_conversations(link.helpdesk_user_id)
         for candidate in conversations:
@@ -304,7 +308,7 @@ class Sync:
             try:
                 parts.append(await self.messaging.rehost(part))
             except DeliveryError as exc:
-                log.warning("could not copy %s into the help desk: %s", part.url, exc)
+                log.warning(kv(hop="rehost_failed", url=part.url, error=str(exc)))
                 parts.append(part)
                 parts.append(
                     Text(
@@ -334,7 +338,6 @@ class Sync:
         key = f"out:{event.message_id}"
         async with self.store.lock(f"out:{link.channel}:{link.channel_user_id}"):
             if dedupe and not await self.store.claim(key, self.dedupe_ttl):
-                log.info("duplicate agent message %s ignored", event.message_id)
                 return Outcome.DUPLICATE
             outbound = OutboundMessage(
                 message_id=event.message_id,
@@ -348,14 +351,7 @@ class Sync:
                 if dedupe:
                     await self.store.release(key)
                 raise
-        log.info(
-            "agent message %s → %s user %s as %s%s",
-            event.message_id,
-            link.channel,
-            link.channel_user_id,
-            ",".join(result.message_ids) or "-",
-            f" ({'; '.join(result.notes)})" if result.notes else "",
-        )
+        self.hops.reply_delivered(event, link, result)
         return Outcome.DELIVERED
 
     async def _route(self, event: AgentMessage) -> tuple[Channel, UserLink] | None:
@@ -376,9 +372,12 @@ class Sync:
         channel = self.channels.get(link.channel)
         if channel is None:
             log.warning(
-                "agent message %s is for channel %r, which is not enabled",
-                event.message_id,
-                link.channel,
+                kv(
+                    hop="reply_dropped",
+                    helpdesk_message=event.message_id,
+                    channel=link.channel,
+                    reason="channel not enabled",
+                )
             )
             return None
         return channel, link
@@ -392,8 +391,12 @@ class Sync:
         if target is None:
             self._remember_foreign(event.user_id)
             log.info(
-                "agent message %s is for a help-desk user that is not a channel user",
-                event.message_id,
+                kv(
+                    hop="reply_ignored",
+                    helpdesk_message=event.message_id,
+                    helpdesk_user=event.user_id,
+                    reason="not a channel user",
+                )
             )
             return None
         link = UserLink(
@@ -435,9 +438,11 @@ class Sync:
                 await channel.conversation_resolved(link.channel_user_id)
             except Exception as exc:  # the resolution is recorded; the channel's part is extra
                 log.warning(
-                    "%s could not close the session of %s: %s",
-                    link.channel,
-                    link.channel_user_id,
-                    exc,
+                    kv(
+                        hop="session_end_failed",
+                        channel=link.channel,
+                        channel_user=link.channel_user_id,
+                        error=str(exc),
+                    )
                 )
         return Outcome.DELIVERED

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from ..errors import ByocError
-from . import channels, dead_letters, emulate
+from ..redaction import Redactor
+from . import channels, check, dead_letters, demo, emulate, install, serve
 
 __all__ = ["main"]
 
-_COMMANDS = (channels, emulate, dead_letters)
+_COMMANDS = (demo, serve, install, check, channels, dead_letters, emulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,10 +43,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # One line per HTTP request is the hop log's job, with the ids that matter.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         code: int = args.run(args, rest)
     except ByocError as exc:
-        print(f"byoc: {exc}", file=sys.stderr)
+        # Messages never quote a credential on purpose; this catches one that slipped in.
+        print(f"byoc: {Redactor.from_settings(os.environ).redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

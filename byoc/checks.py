@@ -1,0 +1,220 @@
+"""`byoc check`: is the configuration complete, and do the credentials work?
+
+Each check makes at most one cheap, read-only upstream call (Freshchat
+`GET /accounts/configuration`, Viber `get_account_info`) and reports a `Finding`: ok, a
+warning (works, but something will bite later) or a failure whose message says how to fix it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Literal
+
+import attrs
+
+from .channel import Channel
+from .errors import ByocError, ConfigurationError, PermanentError, RetryableError
+from .settings import Settings
+
+__all__ = ["Finding", "run_checks"]
+
+Status = Literal["ok", "warn", "fail", "skip"]
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """One line of `byoc check`: what was checked, how it went, what to do."""
+
+    subject: str
+    status: Status
+    message: str
+
+
+async def _freshchat(settings: Settings) -> list[Finding]:
+    from .freshchat import FreshchatMessaging
+
+    if settings.demo:
+        return [
+            Finding(
+                subject="freshchat",
+                status="fail",
+                message="no Freshchat credentials: BYOC_FRESHCHAT_API_URL and "
+                "BYOC_FRESHCHAT_API_TOKEN are not set, so `byoc serve` runs the demo on "
+                "emulators. Set them (the token is in Freshchat Admin > API Tokens) to connect "
+                "your account; see docs/configuration.md",
+            )
+        ]
+    url = settings.values.get("BYOC_FRESHCHAT_API_URL", "").strip()
+    try:
+        messaging = FreshchatMessaging.from_env(settings.values)
+    except ConfigurationError as exc:
+        return [Finding(subject="freshchat", status="fail", message=str(exc))]
+    try:
+        account = await messaging.check()
+    except ConfigurationError as exc:
+        return [Finding(subject="freshchat", status="fail", message=str(exc))]
+    except RetryableError as exc:
+        message = (
+            f"cannot reach Freshchat at {url}: {exc}. Check BYOC_FRESHCHAT_API_URL and that "
+            "this machine can reach it (proxy, firewall)"
+        )
+        return [Finding(subject="freshchat", status="fail", message=message)]
+    except PermanentError as exc:
+        message = (
+            f"Freshchat at {url} refused the account check: {exc}. Check "
+            "BYOC_FRESHCHAT_API_URL: it is your account's API address and ends in /v2"
+        )
+        return [Finding(subject="freshchat", status="fail", message=message)]
+    finally:
+        await messaging.aclose()
+    name = account.get("account_domain") or account.get("account_id") or "the account"
+    return [
+        Finding(
+            subject="freshchat",
+            status="ok",
+            message=f"API URL and token work ({name} at {url})",
+        )
+    ]
+
+
+async def _probe(channel: Channel) -> Any:
+    """The channel's cheapest account call, if it has one (`check()` or `account_info()`)."""
+    for method in ("check", "account_info"):
+        call = getattr(channel, method, None)
+        if callable(call):
+            answer = call()
+            return (await answer) if inspect.isawaitable(answer) else answer
+    return None
+
+
+async def _channel(channel: Channel, settings: Settings) -> Finding:
+    name = channel.name
+    try:
+        answer = await _probe(channel)
+    except ConfigurationError as exc:
+        return Finding(subject=name, status="fail", message=str(exc))
+    except RetryableError as exc:
+        return Finding(
+            subject=name,
+            status="fail",
+            message=f"cannot reach the {name} API: {exc}. Check its API URL setting and the "
+            "network",
+        )
+    except ByocError as exc:
+        return Finding(subject=name, status="fail", message=f"the {name} API refused: {exc}")
+    finally:
+        await channel.aclose()
+    if answer is None:
+        return Finding(
+            subject=name,
+            status="ok",
+            message="configured (the channel has no account call to test its credentials with)",
+        )
+    webhook = getattr(answer, "webhook", None)
+    title = getattr(answer, "name", None)
+    said = f"credentials work (account {title!r})" if title else "credentials work"
+    if not hasattr(answer, "webhook"):
+        return Finding(subject=name, status="ok", message=said)
+    expected = f"{settings.public_url}/channels/{name}/webhook" if settings.public_url else None
+    if not webhook:
+        return Finding(
+            subject=name,
+            status="warn",
+            message=f"{said}, but no webhook is registered: run `byoc install {name}` while "
+            "`byoc serve` is running",
+        )
+    if expected is not None and webhook != expected:
+        return Finding(
+            subject=name,
+            status="warn",
+            message=f"{said}, but its webhook is {webhook}, not {expected}: run "
+            f"`byoc install {name}` while `byoc serve` is running",
+        )
+    return Finding(subject=name, status="ok", message=f"{said}; webhook {webhook}")
+
+
+async def _channels(settings: Settings) -> list[Finding]:
+    try:
+        choice = settings.choose_channels()
+    except ConfigurationError as exc:
+        return [Finding(subject="channels", status="fail", message=str(exc))]
+    found = [
+        Finding(subject=name, status="skip", message=f"not enabled: {reason}")
+        for name, reason in sorted(choice.skipped.items())
+    ]
+    if not choice.enabled and not settings.demo:
+        found.append(
+            Finding(
+                subject="channels",
+                status="fail",
+                message="no channel is configured; set one channel's settings (e.g. "
+                "BYOC_VIBER_AUTH_TOKEN and BYOC_VIBER_SENDER_NAME) or list them in BYOC_CHANNELS",
+            )
+        )
+    for channel in choice.enabled:
+        found.append(await _channel(channel, settings))
+    return found
+
+
+def _public_url(settings: Settings) -> Finding:
+    url = settings.public_url
+    if url is None:
+        return Finding(
+            subject="public url",
+            status="warn",
+            message="BYOC_PUBLIC_URL is not set: `byoc install` and the admin page need the "
+            "HTTPS address where this bridge is reachable",
+        )
+    if not url.startswith("https://"):
+        return Finding(
+            subject="public url",
+            status="warn",
+            message=f"{url} is not HTTPS: Viber and Freshchat call only HTTPS webhooks with a "
+            "certificate from a public CA",
+        )
+    return Finding(subject="public url", status="ok", message=url)
+
+
+async def _store(settings: Settings) -> Finding:
+    from .service import open_store
+
+    if settings.demo:
+        return Finding(subject="store", status="skip", message="the demo keeps state in memory")
+    try:
+        store = open_store(settings.store)
+    except ConfigurationError as exc:
+        return Finding(subject="store", status="fail", message=str(exc))
+    try:
+        depth = await store.depth()
+        dead = len(await store.dead_letters(limit=1000))
+    finally:
+        await store.aclose()
+    said = f"{settings.store}: {depth} message(s) waiting, {dead} dead letter(s)"
+    if dead:
+        return Finding(
+            subject="store",
+            status="warn",
+            message=f"{said}; see them with `byoc dead-letters list` or on the admin page",
+        )
+    return Finding(subject="store", status="ok", message=said)
+
+
+def _admin(settings: Settings) -> Finding:
+    if settings.admin_token is None:
+        return Finding(
+            subject="admin page",
+            status="warn",
+            message="off: set BYOC_ADMIN_TOKEN (16+ random characters) to turn on /admin",
+        )
+    return Finding(subject="admin page", status="ok", message="on (/admin, BYOC_ADMIN_TOKEN)")
+
+
+async def run_checks(settings: Settings) -> list[Finding]:
+    """Every check, in the order `byoc check` prints them."""
+    return [
+        *await _freshchat(settings),
+        *await _channels(settings),
+        _public_url(settings),
+        await _store(settings),
+        _admin(settings),
+    ]

@@ -1,0 +1,5 @@
+"""`python -m byoc.cli`: the `byoc` command."""
+
+from . import main
+
+raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""`byoc install [CHANNEL...]` and `byoc uninstall [CHANNEL...]`: the channels' webhooks.
+
+`install` registers `<BYOC_PUBLIC_URL>/channels/<name>/webhook` with each channel that has an
+API for it (Viber calls the URL back while registering it, so `byoc serve` must be running and
+reachable there), prints the URL to paste for the others, and the Freshchat webhook URL. What
+it did is kept in the store, where the admin page shows it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from ..bridge import Bridge
+from ..errors import ByocError, ConfigurationError
+from ..service import build_bridge
+from ..settings import Settings
+from .config import add_config_option, redact_logs, settings_from
+
+__all__ = ["install_channels", "register"]
+
+
+def register(sub: Any) -> None:
+    for name, text, run in (
+        ("install", "register the channels' webhooks (or print the URLs to paste)", _install),
+        ("uninstall", "unregister the channels' webhooks", _uninstall),
+    ):
+        parser: argparse.ArgumentParser = sub.add_parser(name, help=text, description=text)
+        parser.add_argument(
+            "channels", nargs="*", metavar="CHANNEL", help="channel names (default: every one)"
+        )
+        add_config_option(parser)
+        parser.set_defaults(run=run)
+
+
+def _bridge(settings: Settings, verb: str) -> Bridge:
+    if settings.demo:
+        raise ConfigurationError(
+            f"nothing to {verb}: no Freshchat credentials are set (BYOC_FRESHCHAT_API_URL, "
+            "BYOC_FRESHCHAT_API_TOKEN), so `byoc serve` runs the demo, which registers its "
+            "emulated channels itself. Set them to connect real services (docs/quickstart.md)"
+        )
+    return build_bridge(settings)
+
+
+async def install_channels(bridge: Bridge, names: Sequence[str] | None, *, out: TextIO) -> bool:
+    """Install each channel, printing what was done or what to paste; False if one failed."""
+    ok = True
+    for name in names or list(bridge.channels):
+        try:
+            results = await bridge.install([name])
+        except ByocError as exc:
+            ok = False
+            print(f"{name}: FAILED: {exc}", file=out)
+            print(
+                f"  Is `byoc serve` running and reachable at {bridge.public_url}? Channels "
+                "that register by API call the URL back while registering it.",
+                file=out,
+            )
+            continue
+        result = results[name]
+        if result.registered:
+            print(f"{name}: registered {result.target_url}", file=out)
+        else:
+            print(f"{name}: paste this URL by hand:\n  {result.target_url}", file=out)
+        if result.instructions:
+            print(f"  {result.instructions}", file=out)
+    print(
+        "freshchat: paste this URL in Freshchat Admin > Marketplace & Integrations > "
+        f"Conversation Webhooks:\n  {bridge.messaging_webhook_url()}\n"
+        "  and copy the public key shown there into BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY.",
+        file=out,
+    )
+    return ok
+
+
+async def _run_install(bridge: Bridge, names: Sequence[str] | None) -> int:
+    import sys
+
+    try:
+        return 0 if await install_channels(bridge, names, out=sys.stdout) else 1
+    finally:
+        await bridge.aclose(grace=0)
+
+
+async def _run_uninstall(bridge: Bridge, names: Sequence[str] | None) -> int:
+    failed = False
+    try:
+        for name in names or list(bridge.channels):
+            try:
+                await bridge.uninstall([name])
+            except ByocError as exc:
+                failed = True
+                print(f"{name}: FAILED: {exc}")
+                continue
+            print(f"{name}: uninstalled (the channel no longer calls the bridge)")
+    finally:
+        await bridge.aclose(grace=0)
+    return 1 if failed else 0
+
+
+def _check_names(bridge: Bridge, names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in bridge.channels]
+    if unknown:
+        raise ConfigurationError(
+            f"{', '.join(unknown)}: not enabled (enabled: {', '.join(bridge.channels)}); "
+            "configure it or add it to BYOC_CHANNELS"
+        )
+
+
+def _install(args: argparse.Namespace, rest: list[str]) -> int:
+    settings = settings_from(args)
+    redact_logs(settings)
+    settings.require_public_url("`byoc install` registers <public URL>/channels/<name>/webhook")
+    bridge = _bridge(settings, "install")
+    _check_names(bridge, args.channels)
+    return asyncio.run(_run_install(bridge, args.channels or None))
+
+
+def _uninstall(args: argparse.Namespace, rest: list[str]) -> int:
+    settings = settings_from(args)
+    redact_logs(settings)
+    bridge = _bridge(settings, "uninstall")
+    _check_names(bridge, args.channels)
+    return asyncio.run(_run_uninstall(bridge, args.channels or None))

@@ -1,0 +1,192 @@
+"""`byoc serve`: run the bridge with uvicorn (the demo when no Freshchat credential is set).
+
+Start-up: the ASGI lifespan starts the delivery workers (and, in the demo, registers each
+channel's webhook with its emulator). With `--install`, each channel's webhook is registered
+once the server answers requests: Viber calls the URL back while registering it.
+
+Shutdown (SIGTERM or Ctrl-C): uvicorn stops accepting connections and finishes the requests in
+progress; then the bridge stops taking queued work, lets deliveries in flight finish for
+`BYOC_SHUTDOWN_GRACE` seconds and hands the rest back to the store, which delivers them after
+the next start. The exit status is 0 after a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from ..asgi import ASGIApp, Receive, Scope, Send
+from ..errors import ByocError
+from ..service import Service, build_service
+from ..settings import Settings
+from .config import add_config_option, redact_logs, settings_from
+
+__all__ = ["register", "run"]
+
+_SERVER_MISSING = (
+    "byoc serve needs uvicorn, which comes with the server extra: pip install 'byoc[server]'"
+)
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "serve",
+        help="run the bridge (the demo on emulators when no Freshchat credential is set)",
+        description="Serve the bridge over HTTP. Without Freshchat credentials it runs the "
+        "demo: the bridge wired to the bundled emulators, with their control endpoints under "
+        "/emulators/<name>/.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port (0: any free port)")
+    add_config_option(parser)
+    parser.add_argument(
+        "--install",
+        action="store_true",
+        help="register the channels' webhooks once the server is up (as `byoc install` does)",
+    )
+    parser.add_argument("--log-level", default="info", help="uvicorn's log level")
+    parser.set_defaults(run=run)
+
+
+class _LifespanWatch:
+    """Passes everything to the app and remembers whether start-up or shutdown failed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.failures: list[str] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def watched(message: Any) -> None:
+            if str(message.get("type", "")).endswith(".failed"):
+                self.failures.append(str(message.get("message", "")))
+            await send(message)
+
+        await self.app(scope, receive, watched)
+
+
+@contextmanager
+def _quiet_signals() -> Iterator[list[int]]:
+    """Let uvicorn's graceful shutdown decide the exit status.
+
+    uvicorn handles SIGTERM/SIGINT while serving and raises them again once it has shut down,
+    which would kill the process with the signal after a clean shutdown. Handlers that only
+    note the signal make that second delivery harmless.
+    """
+    seen: list[int] = []
+
+    def note(sig: int, frame: FrameType | None) -> None:
+        seen.append(sig)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _banner(service: Service, settings: Settings, base: str) -> str:
+    bridge = service.bridge
+    lines = [f"byoc serving on {base}"]
+    if service.demo:
+        lines[0] += "   [DEMO]"
+        lines += [
+            "DEMO: no Freshchat credentials are set (BYOC_FRESHCHAT_API_URL, "
+            "BYOC_FRESHCHAT_API_TOKEN), so the bridge runs on the bundled emulators; nothing "
+            "leaves this machine.",
+            f"  channels: {', '.join(bridge.channels)} (emulated) · Freshchat: emulated",
+        ]
+        token = service.admin_token_generated
+        admin = f"  admin page:  {base}/admin"
+        admin += f"   token: {token} (made for this run)" if token else "   (BYOC_ADMIN_TOKEN)"
+        lines.append(admin)
+        lines.append("  play the user and the agent:")
+        lines += ["    " + hint.replace("{base}", base) for hint in service.hints]
+        lines.append("  connect real services: docs/quickstart.md")
+    else:
+        lines.append(
+            f"  channels: {', '.join(bridge.channels)} · delivery: {bridge.delivery} · "
+            f"store: {settings.store}"
+        )
+        if bridge.admin_token:
+            lines.append(f"  admin page:  {base}/admin")
+        else:
+            lines.append("  admin page:  off (set BYOC_ADMIN_TOKEN to turn it on)")
+        if bridge.public_url:
+            lines.append(f"  Freshchat webhook URL to paste: {bridge.messaging_webhook_url()}")
+        else:
+            lines.append("  set BYOC_PUBLIC_URL to get the URLs to register (byoc install)")
+    lines.append(f"  metrics:     {base}/metrics")
+    return "\n".join(lines)
+
+
+async def _install(service: Service) -> None:
+    from .install import install_channels
+
+    await install_channels(service.bridge, None, out=sys.stdout)
+
+
+async def _serve(service: Service, settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    watch = _LifespanWatch(service.app)
+    config = uvicorn.Config(
+        watch,
+        host=args.host,
+        port=args.port,
+        lifespan="on",
+        log_config=None,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    # uvicorn sets `started` once its sockets listen; nothing to await for it.
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if server.started:
+        sock = server.servers[0].sockets[0].getsockname()
+        host = f"[{sock[0]}]" if ":" in str(sock[0]) else str(sock[0])
+        print(_banner(service, settings, f"http://{host}:{sock[1]}"), flush=True)
+        if args.install and not service.demo:
+            try:
+                await _install(service)
+            except ByocError as exc:
+                print(f"byoc: install failed: {exc}", file=sys.stderr, flush=True)
+    await serving
+    if not server.started or watch.failures:
+        for failure in watch.failures:
+            print(f"byoc: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace, rest: list[str]) -> int:
+    settings = settings_from(args)
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError:
+        print(f"byoc: {_SERVER_MISSING}", file=sys.stderr)
+        return 1
+    redact_logs(settings, "DEMO" if settings.demo else None)
+    service = build_service(settings)
+    with _quiet_signals():
+        try:
+            return asyncio.run(_serve(service, settings, args))
+        except SystemExit as exc:
+            # uvicorn exits when it cannot bind; its log line says why.
+            print(
+                f"byoc: could not serve on {args.host}:{args.port} (port in use? try --port)",
+                file=sys.stderr,
+            )
+            return int(exc.code) if isinstance(exc.code, int) else 1

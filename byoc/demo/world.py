@@ -1,0 +1,173 @@
+"""`DemoWorld`: the bridge, the Freshchat emulator and channel emulators, in one process.
+
+Everything talks over a `VirtualNetwork` with the services' real wire formats (signed
+webhooks, REST calls), so the demo runs the same code paths as production without a socket
+or a credential. Served as an ASGI app (`byoc serve` without Freshchat credentials), it is the
+bridge at `/`, with each emulator mounted at `/emulators/<name>/` so a person can drive their
+control endpoints:
+
+```
+/admin, /metrics, /channels/..., /messaging/webhook      the bridge
+/emulators/freshchat/_emulator/...                       play the agent
+/emulators/viber/_emulator/...                           play a Viber user
+```
+
+The store is in memory on purpose: the emulators forget everything when the process stops, so
+a file would only keep links to conversations that no longer exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..asgi import ASGIApp, Receive, Scope, Send, route_path, send_response
+from ..bridge import Bridge
+from ..store import MemoryStore
+from ..testing.freshchat import FreshchatEmulator
+from ..testing.rig import BridgeRig
+from .kit import DemoKit, DemoKitFactory
+
+__all__ = ["DEMO_LABEL", "DemoWorld"]
+
+DEMO_LABEL = "DEMO"
+_MOUNT = re.compile(r"^/emulators/(?P<name>[^/]+)(?P<rest>/.*)?$")
+# Each round lets the channel emulators' callbacks land, then the bridge and Freshchat finish
+# what they caused; a message's whole round trip takes fewer rounds than this.
+_SETTLE_ROUNDS = 3
+
+
+class DemoWorld:
+    """A complete bridge on emulators. `await start()`, act, `await settle()`, read."""
+
+    def __init__(
+        self,
+        kits: Sequence[DemoKitFactory],
+        *,
+        admin_token: str | None = None,
+        delivery: Any = "durable",
+    ) -> None:
+        self.rig = BridgeRig()
+        self.kits: list[DemoKit] = [make(self.rig.network) for make in kits]
+        self.bridge: Bridge = self.rig.attach(
+            [kit.channel for kit in self.kits],
+            store=MemoryStore(),
+            delivery=delivery,
+            admin_token=admin_token,
+            label=DEMO_LABEL,
+        )
+        self._mounts: dict[str, ASGIApp] = {"freshchat": self.freshchat.app}
+        for kit in self.kits:
+            if kit.app is not None:
+                self._mounts[kit.name] = kit.app
+        self._started = False
+
+    @property
+    def freshchat(self) -> FreshchatEmulator:
+        return self.rig.freshchat
+
+    def kit(self, name: str) -> DemoKit:
+        for kit in self.kits:
+            if kit.name == name:
+                return kit
+        raise KeyError(name)
+
+    async def start(self) -> None:
+        """Start the delivery workers and register each channel's webhook with its emulator."""
+        if self._started:
+            return
+        self._started = True
+        await self.bridge.start()
+        for kit in self.kits:
+            await kit.connect(self.bridge)
+
+    async def settle(self) -> None:
+        """Wait until every webhook, callback and delivery in flight has finished."""
+        for _ in range(_SETTLE_ROUNDS):
+            for kit in self.kits:
+                await kit.settle()
+            await self.rig.settle()
+
+    def conversation_of(self, kit: DemoKit, user: str) -> str | None:
+        """The Freshchat conversation of a kit's user, once the user has written."""
+        reference = self.bridge.sync.reference_ids.make(kit.name, kit.user_id(user))
+        for found in self.freshchat.users_by_reference(reference):
+            conversations = self.freshchat.conversations_of(str(found["id"]))
+            if conversations:
+                return str(conversations[0]["conversation_id"])
+        return None
+
+    def texts(self, conversation_id: str, actor_type: str = "user") -> list[str]:
+        """The text of the conversation's messages by `actor_type`, oldest first."""
+        return [
+            part["text"]["content"]
+            for message in self.freshchat.conversation_messages(conversation_id)
+            if message["actor_type"] == actor_type
+            for part in message["message_parts"]
+            if "text" in part
+        ]
+
+    def control_hints(self, base_url: str) -> list[str]:
+        """Shell commands to play the users and the agent against `byoc serve`."""
+        here = f"{base_url}/emulators/freshchat/_emulator"
+        hints = []
+        for kit in self.kits:
+            hints.append(f"# as a {kit.user_label}:")
+            hints.extend(kit.control_hints(base_url))
+        hints += [
+            "# as the Freshchat agent:",
+            f"curl -s {here}/conversations",
+            f"""curl -s -X POST {here}/conversations/<conversation_id>/reply """
+            """-d '{"text": "Hello from support"}'""",
+        ]
+        return hints
+
+    async def aclose(self) -> None:
+        await self.rig.aclose()
+        for kit in self.kits:
+            await kit.aclose()
+
+    # -- served as one ASGI app -------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        mount = _MOUNT.match(route_path(scope))
+        if mount is None:
+            await self.bridge(scope, receive, send)
+            return
+        app = self._mounts.get(mount.group("name"))
+        if app is None:
+            known = ", ".join(f"/emulators/{n}/" for n in self._mounts)
+            body = f'{{"error": "no emulator there; mounted: {known}"}}'.encode()
+            await send_response(send, 404, body)
+            return
+        root = scope.get("root_path", "") + f"/emulators/{mount.group('name')}"
+        path = scope.get("path", "/")
+        if not path.startswith(root):
+            # A server that leaves the mount point out of `path`: put it back.
+            path = root + (mount.group("rest") or "/")
+        await app({**scope, "root_path": root, "path": path}, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.aclose()
+                except Exception as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return

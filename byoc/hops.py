@@ -1,0 +1,225 @@
+"""One log line per hop of a message, and the counters behind `/metrics`.
+
+A message crosses the bridge in two hops each way; each hop writes one `key=value` line on the
+`byoc.hops` logger carrying the ids that tie the hops together:
+
+```
+hop=channel.webhook channel=viber channel_message_id=5412 channel_user=jc9H== outcome=queued
+hop=helpdesk.posted channel=viber channel_message_id=5412 channel_user=jc9H== helpdesk_user=u1
+    conversation=c9 helpdesk_message=m3
+hop=helpdesk.webhook helpdesk_message=m4 conversation=c9 helpdesk_user=u1 actor=agent
+    outcome=queued
+hop=channel.sent helpdesk_message=m4 conversation=c9 helpdesk_user=u1 channel=viber
+    channel_user=jc9H== channel_message_ids=5413
+```
+
+(one line each; wrapped here)
+
+and `hop=retry` / `hop=dead_letter` when a delivery fails. `grep channel_message_id=5412` or
+`grep conversation=c-9` finds a message's whole path. Recording costs a counter increment and
+a log call: no store access, no upstream call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+
+from .clock import Clock, SystemClock
+from .messaging import AgentMessage, Posted
+from .metrics import Registry
+from .models import InboundMessage, SendResult
+from .store import UserLink
+
+__all__ = ["Hops", "kv"]
+
+log = logging.getLogger("byoc.hops")
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/+=@,")
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    if text and all(c in _PLAIN for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def kv(**fields: object) -> str:
+    """`key=value` pairs in the given order; None is left out, odd values are JSON-quoted."""
+    return " ".join(f"{k}={_value(v)}" for k, v in fields.items() if v is not None)
+
+
+class Hops:
+    """Where the bridge reports each hop: a log line, counters, and the last event times."""
+
+    def __init__(self, *, registry: Registry | None = None, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self.registry = registry or Registry()
+        r = self.registry
+        self.received = r.counter(
+            "byoc_messages_received_total",
+            "User messages accepted from a channel's webhook (duplicates not counted).",
+            ("channel",),
+        )
+        self.messages_in = r.counter(
+            "byoc_messages_in_total", "User messages delivered to the help desk.", ("channel",)
+        )
+        self.messages_out = r.counter(
+            "byoc_messages_out_total", "Agent replies delivered to channel users.", ("channel",)
+        )
+        self.duplicates = r.counter(
+            "byoc_duplicates_total",
+            "Webhooks for a message already accepted, ignored (direction in: from a channel, "
+            "out: from the help desk).",
+            ("direction",),
+        )
+        self.failed = r.counter(
+            "byoc_messages_failed_total",
+            "Deliveries given up on: each one is a dead letter.",
+            ("channel", "direction"),
+        )
+        self.retries = r.counter(
+            "byoc_delivery_retries_total",
+            "Failed delivery attempts that will be retried.",
+            ("direction",),
+        )
+        self.refused = r.counter(
+            "byoc_webhooks_refused_total",
+            "Webhooks answered with an error, by status.",
+            ("status",),
+        )
+        self.latency = r.histogram(
+            "byoc_delivery_seconds",
+            "Seconds from a webhook's arrival to the delivery of its message.",
+            ("direction",),
+        )
+        self.queue_depth = r.gauge(
+            "byoc_queue_depth", "Messages accepted and not yet delivered (waiting or in flight)."
+        )
+        self.in_flight = r.gauge("byoc_deliveries_in_flight", "Deliveries running right now.")
+        self.dead_letters = r.gauge(
+            "byoc_dead_letters", "Dead letters waiting for a replay or a drop (counted up to 1000)."
+        )
+        self.info = r.gauge("byoc_info", "Always 1; the labels describe the bridge.", ("mode",))
+        self.last_event: dict[tuple[str, str], float] = {}
+        """When a channel last sent (`(name, "in")`) or received (`(name, "out")`) a message."""
+        self.last_helpdesk_event: float | None = None
+
+    # -- user → agent ------------------------------------------------------------------------
+
+    def channel_webhook(
+        self, message: InboundMessage, *, outcome: str, job: int | None = None
+    ) -> None:
+        self.last_event[(message.channel, "in")] = self.clock.time()
+        if outcome == "duplicate":
+            self.duplicates.inc("in")
+        else:
+            self.received.inc(message.channel)
+        log.info(
+            kv(
+                hop="channel.webhook",
+                channel=message.channel,
+                channel_message_id=message.message_id,
+                channel_user=message.user_id,
+                outcome=outcome,
+                job=job,
+            )
+        )
+
+    def inbound_delivered(self, message: InboundMessage, link: UserLink, posted: Posted) -> None:
+        self.messages_in.inc(message.channel)
+        log.info(
+            kv(
+                hop="helpdesk.posted",
+                channel=message.channel,
+                channel_message_id=message.message_id,
+                channel_user=message.user_id,
+                helpdesk_user=link.helpdesk_user_id,
+                conversation=posted.conversation_id,
+                helpdesk_message=posted.message_id,
+            )
+        )
+
+    # -- agent → user ------------------------------------------------------------------------
+
+    def helpdesk_webhook(
+        self, event: AgentMessage, *, outcome: str, job: int | None = None
+    ) -> None:
+        self.last_helpdesk_event = self.clock.time()
+        if outcome == "duplicate":
+            self.duplicates.inc("out")
+        log.info(
+            kv(
+                hop="helpdesk.webhook",
+                helpdesk_message=event.message_id,
+                conversation=event.conversation_id,
+                helpdesk_user=event.user_id,
+                actor=event.actor_type,
+                type=event.message_type if event.message_type != "normal" else None,
+                outcome=outcome,
+                job=job,
+            )
+        )
+
+    def reply_delivered(self, event: AgentMessage, link: UserLink, result: SendResult) -> None:
+        self.last_event[(link.channel, "out")] = self.clock.time()
+        self.messages_out.inc(link.channel)
+        log.info(
+            kv(
+                hop="channel.sent",
+                helpdesk_message=event.message_id,
+                conversation=event.conversation_id,
+                helpdesk_user=link.helpdesk_user_id,
+                channel=link.channel,
+                channel_user=link.channel_user_id,
+                channel_message_ids=",".join(result.message_ids) or None,
+                notes="; ".join(result.notes) or None,
+            )
+        )
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def delivered(self, direction: str, seconds: float) -> None:
+        """A queued (or inline) delivery finished `seconds` after its webhook arrived."""
+        self.latency.observe(max(0.0, seconds), direction)
+
+    def retry(
+        self, *, job: int, lane: str, direction: str, attempt: int, delay: float, error: str
+    ) -> None:
+        self.retries.inc(direction)
+        log.warning(
+            kv(
+                hop="retry",
+                job=job,
+                lane=lane,
+                attempt=attempt,
+                retry_in=f"{delay:.1f}s",
+                error=error,
+            )
+        )
+
+    def dead_letter(
+        self, *, job: int, lane: str, channel: str, direction: str, reason: str, error: str
+    ) -> None:
+        self.failed.inc(channel, direction)
+        log.error(
+            kv(hop="dead_letter", job=job, lane=lane, channel=channel, reason=reason, error=error)
+        )
+
+    def refused_webhook(self, status: int) -> None:
+        self.refused.inc(str(status))
+
+    # -- what the admin page shows -----------------------------------------------------------
+
+    def counts(self, channel: str) -> tuple[int, int, int]:
+        """Messages in, out and failed for a channel since the process started."""
+        return (
+            int(self.messages_in.get(channel)),
+            int(self.messages_out.get(channel)),
+            int(self.failed.total(channel=channel)),
+        )
+
+    def channels_seen(self) -> Sequence[str]:
+        return sorted({c for c, _ in self.last_event} | {k[0] for k in self.messages_in.values})

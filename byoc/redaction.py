@@ -1,0 +1,120 @@
+"""Keeping secrets out of logs, error messages and pages.
+
+Two tools:
+
+- `Secret` wraps a credential so that printing, logging or `repr`-ing it shows `'********'`;
+  only `reveal()` gives the value, at the one place that sends it (an HTTP header).
+- `Redactor` knows the secret values of a configuration and blanks them out of any text.
+  `RedactingFormatter` runs it over every formatted log line (tracebacks included), so a token
+  that slips into an exception message or a URL in an access log is still never written out.
+
+```python
+token = Secret("0123456789abcdef")
+print(f"token={token}")                    # token=********
+redactor = Redactor([token.reveal()])
+redactor.redact("GET /hook/0123456789abcdef")   # 'GET /hook/********'
+```
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+__all__ = [
+    "MASK",
+    "RedactingFormatter",
+    "Redactor",
+    "Secret",
+    "install_redaction",
+    "is_secret_setting",
+]
+
+MASK = "********"
+
+# Values shorter than this are not searched for: blanking out every "a" in a log line would
+# hide more than it protects. Real tokens are far longer.
+_MIN_SECRET_LENGTH = 6
+
+_SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|API_KEY|SENDER_KEY)")
+
+
+def is_secret_setting(name: str) -> bool:
+    """Whether a setting (`BYOC_VIBER_AUTH_TOKEN`, ...) holds a credential, judged by its name.
+
+    Names holding TOKEN, SECRET, PASSWORD, PRIVATE, API_KEY or SENDER_KEY are secret; a
+    webhook *public* key is not.
+    """
+    return _SECRET_NAME.search(name.upper()) is not None
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A credential that does not show itself: `str()`, `repr()` and f-strings give a mask."""
+
+    _value: str
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that must send it."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+
+class Redactor:
+    """Replaces known secret values in text with `MASK`, longest first."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> Redactor:
+        """A redactor for every value whose setting name says it is a credential."""
+        return cls(value for name, value in settings.items() if is_secret_setting(name))
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Also redact these values."""
+        known = set(self._secrets)
+        for value in secrets:
+            value = value.strip()
+            if len(value) >= _MIN_SECRET_LENGTH and value not in known:
+                known.add(value)
+                self._secrets.append(value)
+        self._secrets.sort(key=len, reverse=True)
+        self._pattern = (
+            re.compile("|".join(re.escape(s) for s in self._secrets)) if self._secrets else None
+        )
+
+    def redact(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(MASK, text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose output never holds the redactor's secrets."""
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(super().format(record))
+
+
+def install_redaction(redactor: Redactor, fmt: str | None = None) -> None:
+    """Make every handler of the root logger redact (call after logging is configured)."""
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(RedactingFormatter(redactor, fmt))

@@ -1,0 +1,341 @@
+"""Settings of the bundled server: environment variables, optionally a TOML file.
+
+Every setting has one name, an environment variable (`BYOC_PUBLIC_URL`, `BYOC_VIBER_AUTH_TOKEN`).
+A TOML file (`byoc serve --config byoc.toml`, or `BYOC_CONFIG`) spells the same names shorter:
+
+```toml
+public_url = "https://byoc.example.com"    # top-level key  k      → BYOC_<K>
+channels = ["viber"]                       # a list becomes "viber" (comma-separated)
+
+[freshchat]                                # table [t], key k     → BYOC_<T>_<K>
+api_url = "https://acme.freshchat.com/v2"
+api_token = "..."
+
+[viber]
+auth_token = "..."                         # → BYOC_VIBER_AUTH_TOKEN
+sender_name = "Acme Support"
+```
+
+Names are upper-cased and `-` becomes `_` (`[kakao-chatbot]` → `BYOC_KAKAO_CHATBOT_...`).
+An environment variable wins over the file. Channels read their own settings in their
+`from_env` (`BYOC_VIBER_*`, `BYOC_KAKAO_*`); the core ones are listed in `CORE_SETTINGS`
+and documented in docs/configuration.md. A bad value raises `ConfigurationError` naming the
+variable and the fix; credentials never appear in its message (see `byoc.redaction`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import attrs
+
+from .channel import Channel
+from .errors import ConfigurationError, PluginError
+from .plugins import discover, load_channel_class
+from .redaction import Redactor, Secret
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+__all__ = [
+    "CORE_SETTINGS",
+    "DEFAULT_STORE",
+    "ChannelChoice",
+    "Settings",
+    "load_settings",
+    "read_config_file",
+    "store_path",
+]
+
+log = logging.getLogger("byoc.settings")
+
+DEFAULT_STORE = "byoc.sqlite3"
+DEFAULT_GRACE = 10.0
+MIN_ADMIN_TOKEN = 16
+
+CORE_SETTINGS: Mapping[str, str] = {
+    "BYOC_CONFIG": "a TOML file with more settings (the environment wins over it)",
+    "BYOC_PUBLIC_URL": "the HTTPS address where the bridge is reachable from the internet",
+    "BYOC_STORE": "where state is kept: a SQLite file path (default byoc.sqlite3) or sqlite:///path",
+    "BYOC_CHANNELS": "comma-separated channels to enable (default: every configured one)",
+    "BYOC_DELIVERY": "durable (default: stored, then delivered with retries) or inline",
+    "BYOC_ADMIN_TOKEN": "turns the /admin page on; at least 16 random characters",
+    "BYOC_SHUTDOWN_GRACE": "seconds deliveries in flight get to finish at shutdown (default 10)",
+    "BYOC_FRESHCHAT_API_URL": "your Freshchat API URL, e.g. https://acme.freshchat.com/v2",
+    "BYOC_FRESHCHAT_API_TOKEN": "a Freshchat API token (Admin > API Tokens)",
+    "BYOC_FRESHCHAT_CHANNEL_ID": "the Freshchat topic new conversations go to (default: first)",
+    "BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY": "the RSA public key of Freshchat's Conversation Webhooks",
+    "BYOC_FRESHCHAT_VERIFY_SIGNATURES": "false accepts unsigned Freshchat webhooks (unsafe)",
+    "BYOC_FRESHCHAT_APP_ID": "the Freshchat app id sent with new conversations (optional)",
+    "BYOC_FRESHCHAT_ASSIGNED_GROUP_ID": "the group new conversations are assigned to (optional)",
+}
+
+# The TOML keys that map to core settings; channel tables are the channels' business.
+_TOP_LEVEL_KEYS = frozenset(
+    {"public_url", "store", "channels", "delivery", "admin_token", "shutdown_grace"}
+)
+_FRESHCHAT_KEYS = frozenset(
+    name.removeprefix("BYOC_FRESHCHAT_").lower()
+    for name in CORE_SETTINGS
+    if name.startswith("BYOC_FRESHCHAT_")
+)
+_FRESHCHAT_CREDENTIALS = ("BYOC_FRESHCHAT_API_URL", "BYOC_FRESHCHAT_API_TOKEN")
+
+Delivery = Literal["durable", "inline"]
+
+
+def _setting_name(*parts: str) -> str:
+    return "BYOC_" + "_".join(p.upper().replace("-", "_") for p in parts)
+
+
+def _toml_value(where: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    raise ConfigurationError(
+        f"{where}: expected a string, number, boolean or list of strings, "
+        f"got {type(value).__name__}"
+    )
+
+
+def read_config_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The settings a TOML file holds, by environment-variable name."""
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"the config file {file} does not exist; check --config / BYOC_CONFIG"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the config file {file}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{file} is not valid TOML: {exc}") from None
+    found: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            if key == "freshchat":
+                unknown = sorted(set(value) - _FRESHCHAT_KEYS)
+                if unknown:
+                    raise ConfigurationError(
+                        f"{file}: unknown key(s) {', '.join(unknown)} in [freshchat]; "
+                        f"known: {', '.join(sorted(_FRESHCHAT_KEYS))}"
+                    )
+            for inner, item in value.items():
+                if isinstance(item, dict):
+                    raise ConfigurationError(
+                        f"{file}: [{key}.{inner}] is nested too deep; settings are one table "
+                        "deep ([viber] auth_token = ... is BYOC_VIBER_AUTH_TOKEN)"
+                    )
+                found[_setting_name(key, inner)] = _toml_value(f"{file}: {key}.{inner}", item)
+            continue
+        if key not in _TOP_LEVEL_KEYS:
+            raise ConfigurationError(
+                f"{file}: unknown top-level key {key!r}; known: "
+                f"{', '.join(sorted(_TOP_LEVEL_KEYS))} (channel settings go in their table, "
+                "e.g. [viber])"
+            )
+        found[_setting_name(key)] = _toml_value(f"{file}: {key}", value)
+    return found
+
+
+def store_path(value: str | None) -> str:
+    """The SQLite file a `BYOC_STORE` value names (`path`, `sqlite:///path`)."""
+    where = (value or "").strip() or DEFAULT_STORE
+    if where.startswith("sqlite://"):
+        path = where.removeprefix("sqlite:///") if where.startswith("sqlite:///") else where[9:]
+        if not path:
+            raise ConfigurationError(
+                "BYOC_STORE=sqlite:/// names no file; write sqlite:///byoc.sqlite3 (relative) "
+                "or sqlite:////var/lib/byoc/byoc.sqlite3 (absolute)"
+            )
+        return path
+    if where.startswith("memory:"):
+        raise ConfigurationError(
+            "BYOC_STORE=memory: keeps nothing between processes; point BYOC_STORE at a SQLite "
+            "file (the default is byoc.sqlite3)"
+        )
+    if "://" in where:
+        # Only the scheme is shown: a URL may carry a password.
+        scheme = where.split("://", 1)[0]
+        raise ConfigurationError(
+            f"BYOC_STORE uses {scheme}://, which this server does not support; use a SQLite "
+            "file path (byoc.sqlite3) or sqlite:///path/to/byoc.sqlite3"
+        )
+    return where
+
+
+def _public_url(value: str | None) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"BYOC_PUBLIC_URL must be the http(s) address where the bridge is reachable, like "
+            f"https://byoc.example.com or https://example.com/byoc (got {text[:200]!r})"
+        )
+    return text.rstrip("/")
+
+
+def _delivery(value: str | None) -> Delivery:
+    text = (value or "").strip().lower() or "durable"
+    if text == "durable":
+        return "durable"
+    if text == "inline":
+        return "inline"
+    raise ConfigurationError(
+        f"BYOC_DELIVERY must be durable or inline (got {text[:40]!r}); durable, the default, "
+        "stores each message before answering its webhook and retries it until delivered"
+    )
+
+
+def _channel_names(value: str | None) -> tuple[str, ...] | None:
+    if value is None or not value.strip():
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(",") if n.strip()))
+    if not names:
+        raise ConfigurationError(
+            "BYOC_CHANNELS lists no channel; name them comma-separated (viber,kakao) or unset it "
+            "to enable every configured channel (`byoc channels` lists the installed ones)"
+        )
+    return names
+
+
+def _admin_token(value: str | None) -> Secret | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) < MIN_ADMIN_TOKEN:
+        raise ConfigurationError(
+            f"BYOC_ADMIN_TOKEN is too short ({len(text)} characters); use at least "
+            f"{MIN_ADMIN_TOKEN} random characters, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return Secret(text)
+
+
+def _grace(value: str | None) -> float:
+    text = (value or "").strip()
+    if not text:
+        return DEFAULT_GRACE
+    try:
+        grace = float(text)
+    except ValueError:
+        grace = -1.0
+    if not (0 <= grace < 3600):
+        raise ConfigurationError(
+            f"BYOC_SHUTDOWN_GRACE must be a number of seconds from 0 to 3600 (got {text[:40]!r})"
+        )
+    return grace
+
+
+@attrs.frozen(kw_only=True)
+class ChannelChoice:
+    """The channels a configuration enables, and why each other installed one is not enabled."""
+
+    enabled: tuple[Channel, ...]
+    skipped: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The server's settings, checked. Build with `load_settings()`.
+
+    `values` holds every `BYOC_*` setting as text (the environment over the file); channels and
+    Freshchat read it through their `from_env`. It never shows in `repr`.
+    """
+
+    values: Mapping[str, str] = attrs.field(repr=False)
+    public_url: str | None
+    store: str
+    channel_names: tuple[str, ...] | None
+    delivery: Delivery
+    admin_token: Secret | None
+    shutdown_grace: float
+    config_file: str | None = None
+
+    @property
+    def demo(self) -> bool:
+        """True when no Freshchat credential is set at all: the server runs the demo."""
+        return not any(self.values.get(name, "").strip() for name in _FRESHCHAT_CREDENTIALS)
+
+    def redactor(self) -> Redactor:
+        """Blanks out every credential of these settings (for log handlers and messages)."""
+        return Redactor.from_settings(self.values)
+
+    def require_public_url(self, why: str) -> str:
+        if self.public_url is None:
+            raise ConfigurationError(
+                f"BYOC_PUBLIC_URL is not set; {why}. Set it to the HTTPS address where this "
+                "bridge is reachable from the internet, e.g. https://byoc.example.com (during "
+                "development a tunnel such as ngrok or cloudflared gives one)"
+            )
+        return self.public_url
+
+    def choose_channels(self) -> ChannelChoice:
+        """Build the enabled channels from their settings.
+
+        With `BYOC_CHANNELS` every named channel must load and be configured (an error names
+        the setting to fix). Without it, every installed channel whose settings are present is
+        enabled; the others are listed in `skipped` with the reason.
+        """
+        if self.channel_names is not None:
+            built = []
+            for name in self.channel_names:
+                try:
+                    built.append(load_channel_class(name).from_env(self.values))
+                except PluginError as exc:
+                    raise ConfigurationError(f"BYOC_CHANNELS names {name!r}, but {exc}") from exc
+                except ConfigurationError as exc:
+                    raise ConfigurationError(
+                        f"BYOC_CHANNELS enables {name!r}, but it is not configured: {exc}"
+                    ) from exc
+            return ChannelChoice(enabled=tuple(built))
+        enabled: list[Channel] = []
+        skipped: dict[str, str] = {}
+        for plugin in discover():
+            if plugin.channel_class is None:
+                skipped[plugin.name] = plugin.error or "cannot be loaded"
+                log.warning("channel=%s enabled=no reason=%r", plugin.name, skipped[plugin.name])
+                continue
+            try:
+                enabled.append(plugin.channel_class.from_env(self.values))
+            except ConfigurationError as exc:
+                skipped[plugin.name] = str(exc)
+                log.debug("channel=%s enabled=no reason=%r", plugin.name, str(exc))
+        return ChannelChoice(enabled=tuple(enabled), skipped=skipped)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, config_file: str | None = None
+) -> Settings:
+    """Read and check the settings: `environ` (default `os.environ`) over `config_file`.
+
+    `config_file` defaults to `BYOC_CONFIG` when set.
+    """
+    env = dict(os.environ if environ is None else environ)
+    path = config_file or env.get("BYOC_CONFIG", "").strip() or None
+    values = read_config_file(path) if path else {}
+    values.update({k: v for k, v in env.items() if k.startswith("BYOC_")})
+    return Settings(
+        values=values,
+        public_url=_public_url(values.get("BYOC_PUBLIC_URL")),
+        store=store_path(values.get("BYOC_STORE")),
+        channel_names=_channel_names(values.get("BYOC_CHANNELS")),
+        delivery=_delivery(values.get("BYOC_DELIVERY")),
+        admin_token=_admin_token(values.get("BYOC_ADMIN_TOKEN")),
+        shutdown_grace=_grace(values.get("BYOC_SHUTDOWN_GRACE")),
+        config_file=str(path) if path else None,
+    )

@@ -1,0 +1,236 @@
+"""The admin page over HTTP: who gets in, what it shows, and the dead-letter buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from byoc.channel import InstallResult
+from byoc.store import MemoryStore
+from byoc.testing.fake_channel import FakeChannel
+from byoc.testing.rig import BRIDGE_URL, BridgeRig
+
+TOKEN = "admin-token-for-tests-0123456789"
+ADMIN = f"{BRIDGE_URL}/admin"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+FORM = {"content-type": "application/x-www-form-urlencoded", "accept": "text/html"}
+
+
+class ManualChannel(FakeChannel):
+    """A channel authenticated by a secret path segment, registered by hand."""
+
+    async def install(self, target_url: str) -> InstallResult:
+        return InstallResult(
+            target_url=f"{target_url}/path-secret-0123456789",
+            registered=False,
+            instructions="Paste it in the dealer's console.",
+        )
+
+
+class RegisteringChannel(FakeChannel):
+    async def install(self, target_url: str) -> InstallResult:
+        return InstallResult(target_url=target_url, registered=True)
+
+
+class Admin:
+    def __init__(self, rig: BridgeRig, channel: FakeChannel) -> None:
+        self.rig, self.channel = rig, channel
+        self.http = rig.http
+
+    async def say(self, user: str, text: str) -> None:
+        body, headers = self.channel.user_message(user, text)
+        response = await self.http.post(
+            f"{BRIDGE_URL}/channels/fake/webhook", content=body, headers=headers
+        )
+        assert response.status_code == 200
+
+    async def login(self) -> dict[str, str]:
+        """Log in with the form; the Cookie header a browser would send afterwards."""
+        response = await self.http.post(f"{ADMIN}/login", data={"token": TOKEN}, headers=FORM)
+        assert response.status_code == 303 and response.headers["location"] == "/admin"
+        cookie = response.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/admin" in cookie
+        assert TOKEN not in cookie
+        return {"cookie": cookie.split(";")[0]}
+
+    async def dead_letter(self) -> int:
+        """An agent reply that the channel refuses for good becomes a dead letter."""
+        await self.say("minjun", "hello")
+        await self.rig.settle()
+        self.channel.refuse_users.add("minjun")
+        (user,) = self.rig.freshchat.users_by_reference("fake:minjun")
+        (conversation,) = self.rig.freshchat.conversations_of(str(user["id"]))
+        await self.rig.freshchat.agent_reply(conversation["conversation_id"], "Sorry for the wait")
+        await self.rig.settle()
+        (dead,) = await self.rig.bridge.dead_letters()
+        return dead.id
+
+
+@pytest.fixture
+async def admin() -> AsyncIterator[Admin]:
+    async with BridgeRig() as rig:
+        channel = FakeChannel()
+        rig.attach([channel], store=MemoryStore(), admin_token=TOKEN)
+        yield Admin(rig, channel)
+
+
+async def test_without_a_token_the_page_is_off_and_says_how_to_turn_it_on() -> None:
+    async with BridgeRig() as rig:
+        rig.attach([FakeChannel()], store=MemoryStore())
+        response = await rig.http.get(ADMIN)
+        assert response.status_code == 404
+        assert "BYOC_ADMIN_TOKEN" in response.text and "is off" in response.text
+        refused = await rig.http.post(f"{ADMIN}/dead-letters/1/replay", headers=BEARER)
+        assert refused.status_code == 404
+
+
+async def test_strangers_get_the_login_form_and_a_wrong_token_is_refused(admin: Admin) -> None:
+    response = await admin.http.get(ADMIN)
+    assert response.status_code == 401 and 'name="token"' in response.text
+    wrong = await admin.http.post(f"{ADMIN}/login", data={"token": "guess"}, headers=FORM)
+    assert wrong.status_code == 401 and "not the admin token" in wrong.text
+    assert "set-cookie" not in wrong.headers
+    forged = await admin.http.get(ADMIN, headers={"cookie": "byoc_admin=0123"})
+    assert forged.status_code == 401
+
+
+async def test_bearer_and_login_cookie_both_open_the_page(admin: Admin) -> None:
+    by_bearer = await admin.http.get(ADMIN, headers=BEARER)
+    assert by_bearer.status_code == 200
+    session = await admin.login()
+    by_cookie = await admin.http.get(ADMIN, headers=session)
+    assert by_cookie.status_code == 200
+    page = by_cookie.text
+    assert f"{BRIDGE_URL}/messaging/webhook" in page
+    assert f"{BRIDGE_URL}/channels/fake/webhook" in page and "Not installed yet" in page
+    assert TOKEN not in page and admin.rig.freshchat.token not in page
+
+
+async def test_the_page_is_self_contained_and_locked_down(admin: Admin) -> None:
+    response = await admin.http.get(ADMIN, headers=BEARER)
+    page = response.text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
+    assert "<link" not in page
+    policy = response.headers["content-security-policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy)
+    assert nonce and f'<script nonce="{nonce.group(1)}">' in page
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_install_state_shows_registered_and_pasted_channels() -> None:
+    async with BridgeRig() as rig:
+        rig.attach(
+            [RegisteringChannel(name="auto"), ManualChannel(name="dealer")],
+            store=MemoryStore(),
+            admin_token=TOKEN,
+        )
+        await rig.bridge.install()
+        page = (await rig.http.get(ADMIN, headers=BEARER)).text
+    assert 'data-state="registered"' in page
+    assert 'data-state="manual"' in page and "Paste it in the dealer&#x27;s console." in page
+    # The secret path segment is masked on screen and copied whole.
+    shown = f"{BRIDGE_URL}/channels/dealer/webhook/{'•' * 8}"
+    assert shown in page
+    assert f'data-copy="{BRIDGE_URL}/channels/dealer/webhook/path-secret-0123456789"' in page
+    assert page.count("path-secret-0123456789") == 1
+
+
+async def test_counts_and_last_event_times_follow_the_traffic(admin: Admin) -> None:
+    await admin.say("minjun", "hello")
+    await admin.rig.settle()
+    page = (await admin.http.get(ADMIN, headers=BEARER)).text
+    assert '<td class="num" data-count="in">1</td>' in page
+    assert '<td class="num" data-count="out">0</td>' in page
+    assert "s ago" in page
+
+
+async def test_a_cookie_post_without_the_form_token_is_refused(admin: Admin) -> None:
+    dead = await admin.dead_letter()
+    session = await admin.login()
+    forged = await admin.http.post(
+        f"{ADMIN}/dead-letters/{dead}/replay", data={}, headers={**FORM, **session}
+    )
+    assert forged.status_code == 403 and "form token" in forged.text
+    assert [d.id for d in await admin.rig.bridge.dead_letters()] == [dead]
+
+
+async def test_replay_from_the_page_delivers_the_dead_letter(admin: Admin) -> None:
+    dead = await admin.dead_letter()
+    session = await admin.login()
+    page = (await admin.http.get(ADMIN, headers=session)).text
+    assert f'id="dead-{dead}"' in page and "Sorry for the wait" in page
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert csrf is not None
+    admin.channel.refuse_users.clear()
+    response = await admin.http.post(
+        f"{ADMIN}/dead-letters/{dead}/replay",
+        data={"csrf": csrf.group(1)},
+        headers={**FORM, **session},
+    )
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/admin?done=")
+    await admin.rig.settle()
+    assert [m.parts[0].text for m in admin.channel.outbox["minjun"]] == ["Sorry for the wait"]  # type: ignore[union-attr]
+    after = (await admin.http.get(BRIDGE_URL + response.headers["location"], headers=session)).text
+    assert f"Dead letter {dead} queued again." in after and 'id="no-dead-letters"' in after
+
+
+async def test_bearer_clients_drop_with_json(admin: Admin) -> None:
+    dead = await admin.dead_letter()
+    response = await admin.http.post(f"{ADMIN}/dead-letters/{dead}/drop", headers=BEARER)
+    assert response.status_code == 200 and response.json()["ok"] is True
+    again = await admin.http.post(f"{ADMIN}/dead-letters/{dead}/drop", headers=BEARER)
+    assert again.status_code == 404 and "No dead letter" in again.json()["error"]
+    unknown = await admin.http.post(f"{ADMIN}/nothing-here", headers=BEARER)
+    assert unknown.status_code == 404
+
+
+async def test_logout_clears_the_cookie(admin: Admin) -> None:
+    session = await admin.login()
+    page = (await admin.http.get(ADMIN, headers=session)).text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert csrf is not None
+    response = await admin.http.post(
+        f"{ADMIN}/logout", data={"csrf": csrf.group(1)}, headers={**FORM, **session}
+    )
+    assert response.status_code == 303 and "Max-Age=0" in response.headers["set-cookie"]
+
+
+async def test_under_a_prefix_links_and_cookie_keep_the_prefix(admin: Admin) -> None:
+    transport = httpx.ASGITransport(app=admin.rig.bridge, root_path="/support/byoc")
+    async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
+        page = await client.get("/support/byoc/admin", headers=BEARER)
+        assert page.status_code == 200
+        assert 'action="/support/byoc/admin/logout"' in page.text
+        login = await client.post("/support/byoc/admin/login", data={"token": TOKEN}, headers=FORM)
+        assert login.headers["location"] == "/support/byoc/admin"
+        assert "Path=/support/byoc/admin" in login.headers["set-cookie"]
+
+
+@given(
+    method=st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE"]),
+    rest=st.text(alphabet="abcdefghijklmnopqrstuvwxyz-/0123456789%?=&", max_size=40),
+    body=st.binary(max_size=200),
+    auth=st.sampled_from([{}, BEARER, {"cookie": "byoc_admin=x"}, {"authorization": "Bearer"}]),
+    form=st.booleans(),
+)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_request_to_the_admin_pages_gets_an_answer_below_500(
+    method: str, rest: str, body: bytes, auth: dict[str, str], form: bool
+) -> None:
+    async def go() -> int:
+        async with BridgeRig() as rig:
+            rig.attach([FakeChannel()], store=MemoryStore(), admin_token=TOKEN)
+            headers = {**auth, **(FORM if form else {})}
+            url = f"{ADMIN}/{rest}" if rest else ADMIN
+            response = await rig.http.request(method, url, content=body, headers=headers)
+            return response.status_code
+
+    assert asyncio.run(go()) < 500

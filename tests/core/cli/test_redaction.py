@@ -1,0 +1,65 @@
+"""Secrets never reach a log line, an error printed by the command, or a repr."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from byoc.redaction import MASK, RedactingFormatter, Redactor, Secret, is_secret_setting
+
+
+def test_secret_shows_a_mask_and_reveals_on_request() -> None:
+    token = Secret("0123456789abcdef")
+    assert str(token) == MASK and "0123" not in repr(token) and f"{token}" == MASK
+    assert token.reveal() == "0123456789abcdef"
+    assert bool(token) and not Secret("")
+
+
+def test_setting_names_that_hold_credentials() -> None:
+    for name in (
+        "BYOC_FRESHCHAT_API_TOKEN",
+        "BYOC_ADMIN_TOKEN",
+        "BYOC_VIBER_AUTH_TOKEN",
+        "BYOC_KAKAO_CLIENT_SECRET",
+        "BYOC_KAKAO_WEBHOOK_SECRET",
+        "BYOC_KAKAO_REST_API_KEY",
+    ):
+        assert is_secret_setting(name), name
+    for name in ("BYOC_PUBLIC_URL", "BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY", "BYOC_VIBER_SENDER_NAME"):
+        assert not is_secret_setting(name), name
+
+
+def test_redactor_blanks_every_known_secret_longest_first() -> None:
+    redactor = Redactor(["abcdef123456", "abcdef123456789", "tiny"])
+    assert redactor.redact("a abcdef123456789 b abcdef123456 c tiny") == (
+        f"a {MASK} b {MASK} c tiny"
+    )
+
+
+@given(secret=st.text(min_size=6, max_size=30).filter(lambda s: s.strip() == s), around=st.text())
+def test_a_redacted_text_never_holds_the_secret(secret: str, around: str) -> None:
+    text = around + secret + around
+    assert secret not in Redactor([secret]).redact(text) or secret in MASK
+
+
+def test_log_lines_and_tracebacks_are_redacted() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(Redactor(["s3cret-token-value"]), "%(message)s"))
+    logger = logging.getLogger("byoc.test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("calling with %s", "s3cret-token-value")
+        try:
+            raise ValueError("token s3cret-token-value refused")
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    written = stream.getvalue()
+    assert "s3cret-token-value" not in written
+    assert written.count(MASK) == 3
