@@ -5,18 +5,20 @@ httpx is the API everywhere; what moves the bytes underneath is a choice made he
 ## Which transport, and why
 
 `benchmarks/transport.py` measures the candidates in one run against a local server with 32
-requests in flight (figures, and how to run it again: `docs/operations-transport.md`). httpx
-over httpx-aiohttp's transport answered about 4x (uvicorn server) to 7x (minimal server) the
-requests per second of httpx's own transport, with a p99 latency some 10x lower. Tuning httpx's
-own pool (every connection kept alive, a longer keep-alive) did not close the gap, nor even
-help: its cost is per request inside httpcore's pool (setting up its lock and events, checking
-every pooled connection on each hand-out), not in opening connections. Hence:
+requests in flight; `docs/operations-transport.md` has the figures and how to run it again. On
+every run, httpx over httpx-aiohttp's transport answered 1.5x to 7x the requests per second of
+httpx's own transport, with a p99 latency 5x to 15x lower and a third of its CPU time per
+request. Tuning httpx's own pool the usual way (all 100 connections kept alive, for 30 s) made it
+slower still, about half its default rate: httpcore checks every pooled connection each time it
+hands one out, so each idle connection kept costs every request. Its cost is in the pool, per
+request, not in opening connections. Hence:
 
-- **`aiohttp`** (the default when the `fast` extra is installed): httpx-aiohttp's transport, with
+- **`aiohttp`**, the default when the `fast` extra is installed: httpx-aiohttp's transport, with
   the corrections in `byoc.aiohttp_transport` (httpx's error classes, a write timeout, one
-  cookie jar, proxies from the environment).
-- **`httpx`** (the default without it): httpx's own transport, keeping every connection up to
-  `max_connections` alive rather than 20, so a burst does not close and reopen connections.
+  cookie jar, proxies from the environment), which cost no measurable CPU per request.
+- **`httpx`**, the default without it: httpx's own transport with its own keep-alive settings
+  (20 idle connections, for 5 s), the fastest of the pools measured; only `max_connections`
+  is byoc's.
 
 Override with the environment variable `BYOC_HTTP_TRANSPORT` (`httpx` or `aiohttp`), or with the
 `transport=` argument, which wins over the variable:
@@ -51,10 +53,17 @@ ENV_VAR: Final = "BYOC_HTTP_TRANSPORT"
 TRANSPORTS: Final = ("httpx", "aiohttp")
 """The transports `default_http_client` can put under httpx."""
 
-# Idle connections are kept this long: long enough to spare a TLS handshake between messages of a
-# conversation, and shorter than the 60 s idle timeout common in front of HTTP APIs, so that a
-# pooled connection is not reused just as the far side closes it.
-KEEPALIVE_EXPIRY: Final = 30.0
+# aiohttp keeps idle connections this long (its default is 15 s): long enough to spare a TLS
+# handshake between an agent's replies, shorter than the 60 s idle timeout common in front of HTTP
+# APIs, so a pooled connection is not reused just as the far side closes it. Idle connections
+# cost aiohttp's pool nothing per request.
+_AIOHTTP_KEEPALIVE_EXPIRY: Final = 30.0
+
+# httpx's own pool checks every pooled connection each time it hands one out, so each idle
+# connection kept costs every request: measured at 32 in flight, keeping all 100 alive (and for
+# 30 s) made it slower, not faster. The fallback keeps httpx's own defaults (20, for 5 s).
+_HTTPX_MAX_KEEPALIVE: Final = 20
+_HTTPX_KEEPALIVE_EXPIRY: Final = 5.0
 
 _names: weakref.WeakKeyDictionary[httpx.AsyncClient, str] = weakref.WeakKeyDictionary()
 
@@ -69,8 +78,9 @@ def default_http_client(
 ) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` over the fastest correct transport that is installed.
 
-    `timeout` bounds connecting, each read, each write and the wait for a pooled connection.
-    Every idle connection up to `max_connections` is kept alive for reuse. `transport` names
+    `timeout` bounds connecting, each read, each write and the wait for a pooled connection;
+    `max_connections` caps the connections open at once (and so the requests in flight; more
+    wait for a free one). `transport` names
     the transport (see `TRANSPORTS`); when `None`, `BYOC_HTTP_TRANSPORT` decides, and when
     that is unset too, the measured default does.
 
@@ -78,15 +88,13 @@ def default_http_client(
     `fast` extra is not installed.
     """
     name = _chosen(transport)
-    limits = httpx.Limits(
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=KEEPALIVE_EXPIRY,
-    )
     client: httpx.AsyncClient
     if name == "aiohttp":
         from .aiohttp_transport import ByocAiohttpTransport
 
+        limits = httpx.Limits(
+            max_connections=max_connections, keepalive_expiry=_AIOHTTP_KEEPALIVE_EXPIRY
+        )
         client = httpx.AsyncClient(
             base_url=base_url,
             headers=headers,
@@ -94,6 +102,11 @@ def default_http_client(
             transport=ByocAiohttpTransport(limits=limits),
         )
     else:
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=min(_HTTPX_MAX_KEEPALIVE, max_connections),
+            keepalive_expiry=_HTTPX_KEEPALIVE_EXPIRY,
+        )
         # No `transport=` here on purpose: httpx then builds its own transport from `limits`
         # *and* honours HTTP(S)_PROXY / NO_PROXY, which it skips for a transport passed in.
         client = httpx.AsyncClient(
