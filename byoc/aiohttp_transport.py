@@ -147,16 +147,29 @@ class _WriteWatchdog:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self._handle: asyncio.TimerHandle | None = None
+        self._closed = False
         self.fired = False
+
+    @property
+    def armed(self) -> bool:
+        return self._handle is not None
 
     def progress(self) -> None:
         self.stop()
-        self._handle = self._loop.call_later(self._timeout, self._fire)
+        # aiohttp may go on writing the body after the request has returned (the peer answered
+        # early); by then the task is no longer this request's to cancel.
+        if not self._closed:
+            self._handle = self._loop.call_later(self._timeout, self._fire)
 
     def stop(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+
+    def close(self) -> None:
+        """Stop for good: later progress arms nothing."""
+        self._closed = True
+        self.stop()
 
     def _fire(self) -> None:
         self.fired = True
@@ -246,7 +259,7 @@ class ByocAiohttpTransport(AiohttpTransport):
                 f"the peer took no more of the request body for {write_timeout} s"
             ) from None
         finally:
-            watchdog.stop()
+            watchdog.close()
 
     @override
     async def aclose(self) -> None:

@@ -19,7 +19,7 @@ import attrs
 import httpx
 import pytest
 
-from byoc.aiohttp_transport import ByocAiohttpTransport, httpx_error_for
+from byoc.aiohttp_transport import ByocAiohttpTransport, _WriteWatchdog, httpx_error_for
 from byoc.asgi import Receive, Scope, Send, query_params, read_body, route_path, send_response
 from byoc.errors import ConfigurationError
 from byoc.testing.live_server import LiveServer
@@ -346,6 +346,18 @@ async def test_peer_that_stops_reading_an_upload_raises_httpx_write_timeout(
         finally:
             # Before the server closes: from Python 3.12 on it waits for its handlers.
             release.set()
+
+
+async def test_write_watchdog_arms_nothing_once_its_request_has_returned() -> None:
+    # aiohttp may still pull body pieces after an early answer; they must not cancel the caller.
+    watchdog = _WriteWatchdog(0.01)
+    watchdog.progress()
+    assert watchdog.armed
+
+    watchdog.close()
+    watchdog.progress()
+
+    assert not watchdog.armed
 
 
 async def test_waiting_too_long_for_a_pooled_connection_raises_a_timeout_before_sending(
