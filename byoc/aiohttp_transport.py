@@ -7,10 +7,11 @@ imports it only when it is installed and chosen.
 things in it are not fit for byoc as they ship, so this module adjusts them:
 
 - **Errors.** Its exception map turns a refused connection and a server that hangs up without
-  answering into `httpx.ConnectTimeout`. byoc's delivery code tells "not sent, retry at once"
-  (`ConnectError`) from "timed out, the peer may have acted" (`TimeoutException`), so every
-  aiohttp error is mapped again here to the class httpx's own transport raises in the same
-  situation, for the request and for reading the response body.
+  answering into `httpx.ConnectTimeout`: a timeout rather than a failure to connect, and for
+  the hang-up, "never connected" about a request the server may already have acted on. byoc's
+  client error mapping relies on httpx's classes, so every aiohttp error is mapped again here
+  to the class httpx's own transport raises in the same situation, for the request and for
+  reading the response body.
 - **Session.** Its default `ClientSession` keeps a cookie jar of its own beside httpx's (cookies
   would be sent twice) and never reads proxy settings from the environment. The session built
   here has no jar, and trusts the environment only when a proxy variable is set: aiohttp then

@@ -6,16 +6,17 @@ httpx is the API everywhere; what moves the bytes underneath is a choice made he
 
 `benchmarks/transport.py` measures the candidates in one run against a local server with 32
 requests in flight; `docs/operations-transport.md` has the figures and how to run it again. On
-every run, httpx over httpx-aiohttp's transport answered 1.5x to 7x the requests per second of
-httpx's own transport, with a p99 latency 5x to 15x lower and a third of its CPU time per
-request. Tuning httpx's own pool the usual way (all 100 connections kept alive, for 30 s) made it
-slower still, about half its default rate: httpcore checks every pooled connection each time it
-hands one out, so each idle connection kept costs every request. Its cost is in the pool, per
-request, not in opening connections. Hence:
+every run, httpx over httpx-aiohttp's transport answered 1.3x to 6x the requests per second of
+httpx's own transport (usually 2.5x or more), with a p99 latency 4x to 14x lower and a quarter
+to a half of its CPU time per request. Tuning httpx's own pool the usual way (all 100
+connections kept alive, for 30 s) made it slower still, with up to twice the CPU per request:
+httpcore checks every pooled connection each time it hands one out, so each idle connection
+kept costs every request. Its cost is in the pool, per request, not in opening connections.
+Hence:
 
 - **`aiohttp`**, the default when the `fast` extra is installed: httpx-aiohttp's transport, with
   the corrections in `byoc.aiohttp_transport` (httpx's error classes, a write timeout, one
-  cookie jar, proxies from the environment), which cost no measurable CPU per request.
+  cookie jar, proxies from the environment), which cost less than the spread between runs.
 - **`httpx`**, the default without it: httpx's own transport with its own keep-alive settings
   (20 idle connections, for 5 s), the fastest of the pools measured; only `max_connections`
   is byoc's.

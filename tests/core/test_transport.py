@@ -18,6 +18,8 @@ import aiohttp
 import attrs
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from byoc.aiohttp_transport import ByocAiohttpTransport, _WriteWatchdog, httpx_error_for
 from byoc.asgi import Receive, Scope, Send, query_params, read_body, route_path, send_response
@@ -207,6 +209,25 @@ async def test_json_argument_is_sent_as_utf8_not_escaped(client: httpx.AsyncClie
     assert "안녕하세요".encode() in response.content
     assert "🚚".encode() in response.content
     assert response.json() == GREETING
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    # The only function-scoped fixture is the environment clean-up, the same for every example.
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(body=st.binary(max_size=200_000), text=st.text())
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_any_body_and_any_text_round_trip_exactly(
+    server: LiveServer, transport: str, body: bytes, text: str
+) -> None:
+    async with default_http_client(base_url=server.url, transport=transport) as http:
+        raw = await http.post("/echo", content=body)
+        document = await http.post("/echo", json={"text": text})
+
+    assert raw.content == body
+    assert document.json() == {"text": text}
 
 
 async def test_json_get_decodes_non_ascii(client: httpx.AsyncClient) -> None:
