@@ -54,6 +54,7 @@ from .models import (
 from .retry import RetryPolicy
 from .store import MemoryStore, Store, UserLink
 from .sync import Outcome, ReferenceIds, ResolvedPolicy
+from .transport import default_http_client, transport_name
 from .webhook import WebhookRequest, WebhookResponse
 
 __version__ = "0.1.0"
@@ -116,5 +117,7 @@ __all__ = [
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
+    "default_http_client",
     "require_setting",
+    "transport_name",
 ]

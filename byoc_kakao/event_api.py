@@ -27,6 +27,7 @@ import attrs
 import httpx
 
 from byoc.errors import ConfigurationError, PermanentError, RateLimited, RetryableError
+from byoc.transport import default_http_client
 
 __all__ = [
     "DEFAULT_EVENT_API_URL",
@@ -201,7 +202,7 @@ class EventApiClient:
     def http(self) -> httpx.AsyncClient:
         """The HTTP client, created on first use (constructing a channel stays cheap)."""
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
+            self._http = default_http_client(timeout=self._timeout)
         return self._http
 
     async def talk(

@@ -29,6 +29,7 @@ from byoc.models import (
     Text,
     Video,
 )
+from byoc.transport import default_http_client
 from byoc.webhook import WebhookRequest, WebhookResponse
 
 from .api import DEFAULT_API_URL, AccountInfo, ViberApi
@@ -146,7 +147,7 @@ class ViberChannel(Channel):
         if self._given_http is not None:
             return self._given_http
         if self._created_http is None:
-            self._created_http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+            self._created_http = default_http_client(timeout=15.0)
         return self._created_http
 
     @property

@@ -44,6 +44,7 @@ from ..errors import (
     RetryableError,
     StaleConversation,
 )
+from ..transport import default_http_client
 
 __all__ = ["FreshchatClient", "FreshchatRefused"]
 
@@ -61,7 +62,7 @@ _BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)
 
 def _new_http_client(timeout: float) -> httpx.AsyncClient:
     """The HTTP client made when none is given; the one place that picks the transport."""
-    return httpx.AsyncClient(timeout=timeout)
+    return default_http_client(timeout=timeout)
 
 
 class FreshchatRefused(PermanentError):

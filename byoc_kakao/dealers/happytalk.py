@@ -62,6 +62,7 @@ from byoc.models import (
     Video,
     utcnow,
 )
+from byoc.transport import default_http_client
 from byoc.webhook import WebhookResponse
 
 from ..chunking import kakao_length, split_text
@@ -446,7 +447,7 @@ class HappyTalkDealer:
     def http(self) -> httpx.AsyncClient:
         """The HTTP client, created on first use (constructing a channel stays cheap)."""
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
+            self._http = default_http_client(timeout=self._timeout)
         return self._http
 
     @classmethod

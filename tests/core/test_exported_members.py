@@ -60,6 +60,8 @@ EXPECTED = {
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
+    "default_http_client",
+    "transport_name",
     "require_setting",
 }
 

@@ -1,0 +1,154 @@
+"""The HTTP client byoc uses for its outbound calls (Freshchat, Viber, Kakao), and its transport.
+
+httpx is the API everywhere; what moves the bytes underneath is a choice made here, once.
+
+## Which transport, and why
+
+`benchmarks/transport.py` measures the candidates in one run against a local server with 32
+requests in flight; `docs/operations-transport.md` has the figures and how to run it again. On
+every run, httpx over httpx-aiohttp's transport answered 1.3x to 6x the requests per second of
+httpx's own transport (usually 2.5x or more), with a p99 latency 4x to 14x lower and a quarter
+to a half of its CPU time per request. Tuning httpx's own pool the usual way (all 100
+connections kept alive, for 30 s) made it slower still, with up to twice the CPU per request:
+httpcore checks every pooled connection each time it hands one out, so each idle connection
+kept costs every request. Its cost is in the pool, per request, not in opening connections.
+Hence:
+
+- **`aiohttp`**, the default when the `fast` extra is installed: httpx-aiohttp's transport, with
+  the corrections in `byoc.aiohttp_transport` (httpx's error classes, a write timeout, one
+  cookie jar, proxies from the environment), which cost less than the spread between runs.
+- **`httpx`**, the default without it: httpx's own transport with its own keep-alive settings
+  (20 idle connections, for 5 s), the fastest of the pools measured; only `max_connections`
+  is byoc's.
+
+Override with the environment variable `BYOC_HTTP_TRANSPORT` (`httpx` or `aiohttp`), or with the
+`transport=` argument, which wins over the variable:
+
+```python
+client = default_http_client(base_url="https://api.freshchat.com/v2", headers=auth)
+log.info("outbound HTTP over %s", transport_name(client))
+```
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Mapping
+from typing import Final
+
+import httpx
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "ENV_VAR",
+    "TRANSPORTS",
+    "default_http_client",
+    "transport_name",
+]
+
+ENV_VAR: Final = "BYOC_HTTP_TRANSPORT"
+"""The environment variable that overrides the measured default."""
+
+TRANSPORTS: Final = ("httpx", "aiohttp")
+"""The transports `default_http_client` can put under httpx."""
+
+# aiohttp keeps idle connections this long (its default is 15 s): long enough to spare a TLS
+# handshake between an agent's replies, shorter than the 60 s idle timeout common in front of HTTP
+# APIs, so a pooled connection is not reused just as the far side closes it. Idle connections
+# cost aiohttp's pool nothing per request.
+_AIOHTTP_KEEPALIVE_EXPIRY: Final = 30.0
+
+# httpx's own pool checks every pooled connection each time it hands one out, so each idle
+# connection kept costs every request: measured at 32 in flight, keeping all 100 alive (and for
+# 30 s) made it slower, not faster. The fallback keeps httpx's own defaults (20, for 5 s).
+_HTTPX_MAX_KEEPALIVE: Final = 20
+_HTTPX_KEEPALIVE_EXPIRY: Final = 5.0
+
+_names: weakref.WeakKeyDictionary[httpx.AsyncClient, str] = weakref.WeakKeyDictionary()
+
+
+def default_http_client(
+    *,
+    base_url: str = "",
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 15.0,
+    max_connections: int = 100,
+    transport: str | None = None,
+) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` over the fastest correct transport that is installed.
+
+    `timeout` bounds connecting, each read, each write and the wait for a pooled connection;
+    `max_connections` caps the connections open at once (and so the requests in flight; more
+    wait for a free one). `transport` names
+    the transport (see `TRANSPORTS`); when `None`, `BYOC_HTTP_TRANSPORT` decides, and when
+    that is unset too, the measured default does.
+
+    Raises `ConfigurationError` for an unknown transport name, or for `aiohttp` when the
+    `fast` extra is not installed.
+    """
+    name = _chosen(transport)
+    client: httpx.AsyncClient
+    if name == "aiohttp":
+        from .aiohttp_transport import ByocAiohttpTransport
+
+        limits = httpx.Limits(
+            max_connections=max_connections, keepalive_expiry=_AIOHTTP_KEEPALIVE_EXPIRY
+        )
+        client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=headers,
+            timeout=timeout,
+            transport=ByocAiohttpTransport(limits=limits),
+        )
+    else:
+        limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=min(_HTTPX_MAX_KEEPALIVE, max_connections),
+            keepalive_expiry=_HTTPX_KEEPALIVE_EXPIRY,
+        )
+        # No `transport=` here on purpose: httpx then builds its own transport from `limits`
+        # *and* honours HTTP(S)_PROXY / NO_PROXY, which it skips for a transport passed in.
+        client = httpx.AsyncClient(
+            base_url=base_url, headers=headers, timeout=timeout, limits=limits
+        )
+    _names[client] = name
+    return client
+
+
+def transport_name(client: httpx.AsyncClient) -> str:
+    """Which transport `client` uses: a name from `TRANSPORTS`, or `"custom"`.
+
+    `"custom"` means the client was not made by `default_http_client` (say, one a test
+    injected with an `httpx.MockTransport`).
+    """
+    return _names.get(client, "custom")
+
+
+def _chosen(explicit: str | None) -> str:
+    requested = explicit if explicit is not None else os.environ.get(ENV_VAR, "")
+    requested = requested.strip().lower()
+    source = "transport=" if explicit is not None else f"{ENV_VAR}="
+    if requested == "":
+        return "aiohttp" if _aiohttp_installed() else "httpx"
+    if requested not in TRANSPORTS:
+        raise ConfigurationError(
+            f"{source}{requested!r} is not a known HTTP transport; use one of: "
+            + ", ".join(TRANSPORTS)
+        )
+    if requested == "aiohttp" and not _aiohttp_installed():
+        raise ConfigurationError(
+            f"{source}aiohttp needs the `fast` extra: pip install 'byoc[fast]' "
+            f"(or set {ENV_VAR}=httpx)"
+        )
+    return requested
+
+
+def _aiohttp_installed() -> bool:
+    try:
+        import aiohttp  # noqa: F401
+        import httpx_aiohttp  # noqa: F401
+    except ImportError:
+        return False
+    return True
