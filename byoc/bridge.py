@@ -107,10 +107,6 @@ def _install_key(name: str) -> str:
     return f"install:{name}"
 
 
-# Counting every dead letter on each scrape would read them all; past this many the gauge
-# says "at least this many", which is all an alert needs.
-DEAD_LETTERS_COUNTED = 1000
-
 
 class Bridge:
     """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks.
@@ -406,8 +402,8 @@ class Bridge:
             if channel is None:
                 raise ConfigurationError(f"no channel named {name!r} is enabled")
             await channel.uninstall()
-            await self.store.set_setting(_target_url_key(name), "")
-            await self.store.set_setting(_install_key(name), "")
+            await self.store.delete_setting(_target_url_key(name))
+            await self.store.delete_setting(_install_key(name))
             log.info(kv(hop="uninstall", channel=name))
 
     async def installed_url(self, name: str) -> str | None:
@@ -441,7 +437,7 @@ class Bridge:
         """The bridge's metrics in Prometheus' text format (two store reads: depth, dead)."""
         hops = self.hops
         hops.queue_depth.set(await self.store.depth())
-        hops.dead_letters.set(len(await self.store.dead_letters(limit=DEAD_LETTERS_COUNTED)))
+        hops.dead_letters.set(await self.store.count_dead_letters())
         hops.in_flight.set(self.dispatcher.in_flight)
         hops.info.set(1, (self.label or "live").lower())
         return hops.registry.render()

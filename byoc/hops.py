@@ -100,7 +100,7 @@ class Hops:
         )
         self.in_flight = r.gauge("byoc_deliveries_in_flight", "Deliveries running right now.")
         self.dead_letters = r.gauge(
-            "byoc_dead_letters", "Dead letters waiting for a replay or a drop (counted up to 1000)."
+            "byoc_dead_letters", "Dead letters waiting for a replay or a drop."
         )
         self.info = r.gauge("byoc_info", "Always 1; the labels describe the bridge.", ("mode",))
         self.last_event: dict[tuple[str, str], float] = {}

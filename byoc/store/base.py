@@ -58,6 +58,9 @@ class Store(Protocol):
     async def set_setting(self, key: str, value: str) -> None:
         """Keep install data under `key`."""
 
+    async def delete_setting(self, key: str) -> None:
+        """Forget `key` (nothing happens when it is not there)."""
+
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion for one key (one channel user), first come first served."""
 
@@ -100,6 +103,9 @@ class Store(Protocol):
 
     async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         """Dead letters, oldest first."""
+
+    async def count_dead_letters(self) -> int:
+        """How many dead letters there are."""
 
     async def dead_letter(self, dead_id: int) -> DeadLetter | None:
         """One dead letter."""

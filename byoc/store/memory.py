@@ -74,6 +74,9 @@ class MemoryStore:
     async def set_setting(self, key: str, value: str) -> None:
         self._settings[key] = value
 
+    async def delete_setting(self, key: str) -> None:
+        self._settings.pop(key, None)
+
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks(key)
 
@@ -146,6 +149,9 @@ class MemoryStore:
 
     async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         return list(self._dead.values())[:limit]
+
+    async def count_dead_letters(self) -> int:
+        return len(self._dead)
 
     async def dead_letter(self, dead_id: int) -> DeadLetter | None:
         return self._dead.get(dead_id)

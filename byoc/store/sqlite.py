@@ -79,6 +79,8 @@ _DEAD_COLUMNS = "id, job_id, lane, kind, payload, accepted_at, attempts, reason,
 _DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?"
 _DEAD_LETTER = f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id = ?"
 _DROP = "DELETE FROM dead_letters WHERE id = ?"
+_COUNT_DEAD = "SELECT count(*) FROM dead_letters"
+_DELETE_SETTING = "DELETE FROM settings WHERE key = ?"
 _SET_SETTING = """
     INSERT INTO settings (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -212,6 +214,9 @@ class SQLiteStore:
     async def set_setting(self, key: str, value: str) -> None:
         await self._run(self._set_setting, key, value)
 
+    async def delete_setting(self, key: str) -> None:
+        await self._run(self._execute, _DELETE_SETTING, (key,))
+
     # -- the delivery queue ----------------------------------------------------------------
 
     async def enqueue(
@@ -244,6 +249,9 @@ class SQLiteStore:
 
     async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
         return await self._run(self._dead_letters, _DEAD_LETTERS, (limit,))
+
+    async def count_dead_letters(self) -> int:
+        return int(await self._run(self._scalar, _COUNT_DEAD, ()) or 0)
 
     async def dead_letter(self, dead_id: int) -> DeadLetter | None:
         found = await self._run(self._dead_letters, _DEAD_LETTER, (dead_id,))

@@ -257,3 +257,75 @@ async def test_lock_is_dropped_when_a_waiter_is_cancelled(store: Store) -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
     assert lock_count(store) == 0
+
+
+async def test_delete_setting(store: Store) -> None:
+    await store.set_setting("k", "v")
+    await store.delete_setting("k")
+    await store.delete_setting("never-set")
+    assert await store.get_setting("k") is None
+
+
+# -- the delivery queue ------------------------------------------------------------------------
+
+
+async def _enqueue(store: Store, lane: str, key: str) -> int | None:
+    return await store.enqueue(
+        lane=lane, kind="inbound", payload=f'"{key}"', dedupe_key=key, ttl=60
+    )
+
+
+async def test_enqueue_dedupes_and_takes_lane_heads_in_order(store: Store) -> None:
+    a1 = await _enqueue(store, "a", "a1")
+    b1 = await _enqueue(store, "b", "b1")
+    a2 = await _enqueue(store, "a", "a2")
+    assert None not in (a1, b1, a2)
+    assert await _enqueue(store, "a", "a1") is None  # the same event again
+    assert await store.depth() == 3
+    taken = await store.take_due(now=1e12, limit=10)
+    assert [j.id for j in taken] == [a1, b1]  # one per lane, the lane's oldest
+    assert await store.take_due(now=1e12, limit=10) == []  # both lanes busy
+    assert taken[0].payload == '"a1"' and taken[0].attempts == ()
+    await store.finish(taken[0].id)
+    (next_a,) = await store.take_due(now=1e12, limit=10)
+    assert next_a.id == a2
+
+
+async def test_retry_waits_then_bury_keeps_history_and_replay_requeues(
+    store: Store, clock: FakeClock
+) -> None:
+    job_id = await _enqueue(store, "a", "a1")
+    assert job_id is not None
+    await _enqueue(store, "a", "a2")
+    (job,) = await store.take_due(now=clock.time(), limit=5)
+    await store.retry(
+        job.id, not_before=clock.time() + 30, error="RetryableError: 503", at=clock.time()
+    )
+    assert await store.take_due(now=clock.time(), limit=5) == []  # the head waits, so does a2
+    assert await store.next_due() == clock.time() + 30
+    (again,) = await store.take_due(now=clock.time() + 30, limit=5)
+    assert again.id == job.id and [a.error for a in again.attempts] == ["RetryableError: 503"]
+    await store.bury(again.id, reason="refused", error="PermanentError: 400", at=clock.time())
+    assert await store.count_dead_letters() == 1
+    (dead,) = await store.dead_letters()
+    assert dead.reason == "refused" and len(dead.job.attempts) == 2
+    assert await store.dead_letter(dead.id) == dead
+    (a2,) = await store.take_due(now=clock.time(), limit=5)  # the lane moved on
+    await store.finish(a2.id)
+    replayed = await store.replay(dead.id, now=clock.time())
+    assert replayed is not None and await store.count_dead_letters() == 0
+    (back,) = await store.take_due(now=clock.time(), limit=5)
+    assert back.payload == '"a1"' and back.attempts == ()
+    assert await store.replay(dead.id, now=clock.time()) is None
+    assert not await store.drop(dead.id)
+
+
+async def test_release_all_hands_in_flight_jobs_back_marked_recovering(store: Store) -> None:
+    await _enqueue(store, "a", "a1")
+    await _enqueue(store, "b", "b1")
+    await store.take_due(now=1e12, limit=1)
+    assert await store.release_all(recovering=True) == 1
+    jobs = await store.take_due(now=1e12, limit=5)
+    assert [j.recovering for j in jobs] == [True, False]
+    assert await store.release_all(recovering=False) == 2
+    assert await store.next_due() is not None
