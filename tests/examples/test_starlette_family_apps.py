@@ -1,22 +1,30 @@
-"""examples/starlette_app.py: the bridge under /byoc of a Starlette app, in its lifespan."""
+"""examples/fastapi_app.py and starlette_app.py: the bridge under /byoc, in the app's lifespan.
+
+FastAPI is Starlette underneath: one suite serves both examples."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from byoc.testing.fake_channel import FakeChannel
-from examples import starlette_app
+from examples import fastapi_app, starlette_app
 
 from ..helpdesk import Helpdesk
 from .support import AsgiWorld, async_round_trip, forgeries, serving_starlette
 
+EXAMPLES = pytest.mark.parametrize(
+    "example", [fastapi_app, starlette_app], ids=["fastapi", "starlette"]
+)
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[AsgiWorld]:
-    async with serving_starlette(starlette_app.create_app, tmp_path / "byoc.sqlite3") as world:
+
+@pytest.fixture(params=[fastapi_app, starlette_app], ids=["fastapi", "starlette"])
+async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsgiWorld]:
+    example: ModuleType = request.param
+    async with serving_starlette(example.create_app, tmp_path / "byoc.sqlite3") as world:
         yield world
 
 
@@ -34,10 +42,11 @@ async def test_the_apps_own_routes_and_the_bridges_health(world: AsgiWorld) -> N
     assert (await world.client.get("/byoc/healthz")).json() == {"status": "ok"}
 
 
-async def test_lifespan_starts_and_closes_the_bridge(tmp_path: Path) -> None:
+@EXAMPLES
+async def test_lifespan_starts_and_closes_the_bridge(tmp_path: Path, example: ModuleType) -> None:
     helpdesk = Helpdesk()
     bridge = helpdesk.bridge([FakeChannel()], tmp_path / "byoc.sqlite3")
-    app = starlette_app.create_app(bridge)
+    app = example.create_app(bridge)
     async with app.router.lifespan_context(app):
         assert bridge.dispatcher.started
     assert not bridge.dispatcher.started
