@@ -13,15 +13,16 @@ Routes: `POST /channels/{name}/webhook` (a channel's target URL), `POST /messagi
 (Freshchat webhooks), `GET /healthz`, `GET /metrics` (Prometheus text) and `GET /admin` (the
 settings page, on when `admin_token` is given; see `byoc.admin`).
 
+The bridge is the wiring: it builds the `Sync` (every per-event decision), the delivery mode, and
+the HTTP surface (`byoc.http`), which reaches `Sync` for webhooks and the bridge only for its
+status. It alone keeps install state (what `install()` registered, shown by `status()`).
+
 **Delivery.** By default (`delivery="durable"`) a webhook is answered 2xx only once its event is
 stored in the queue; workers deliver it afterwards, retrying as the `RetryPolicy` says, and what
 cannot be delivered becomes a dead letter (`dead_letters()`, `replay()`). If the store cannot take
 the event, the answer is 503 and the sender retries. `delivery="inline"` delivers inside the
-webhook request instead (lower latency, nothing survives a crash mid-delivery).
-
-A help-desk conversation's resolution is queued behind the agent replies accepted before it, in
-the same lane, so a channel that ends its chat session on resolution (a KakaoTalk dealer) does so
-only after the agent's last words reached the user.
+webhook request instead (lower latency, nothing survives a crash mid-delivery). See
+`byoc.delivery_modes`.
 
 **Answer deadlines.** A channel whose sender gives up on the webhook after a few seconds (an Open
 Builder skill: 5 s) says so in `Capabilities.answer_deadline`. Inline delivery makes that answer
@@ -30,39 +31,35 @@ wait for the help desk, so the bridge refuses to build with both.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import uuid
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
 from typing import Literal
 
-from . import codec
+import attrs
+
+from .admin import AdminRoutes
 from .asgi import Receive, Scope, Send
 from .channel import Channel, InstallResult
 from .clock import Clock, SystemClock
-from .delivery import Dispatcher
-from .errors import ByocError, ConfigurationError, MalformedPayload, NotFound, RetryableError
+from .delivery_modes import DurableDelivery, InlineDelivery
+from .errors import ConfigurationError
 from .hops import Hops, kv
-from .http import BridgeApp
-from .messaging import AgentMessage, ConversationChanged, Messaging, MessagingEvent
-from .models import ChannelEvent, InboundMessage
+from .http import HttpApp
+from .messaging import Messaging
 from .retry import RetryPolicy
+from .status import BridgeStatus, ChannelStatus, Health
 from .store import MemoryStore, Store
-from .store.queue import DeadLetter, Job
-from .sync import DEFAULT_DEDUPE_TTL, Outcome, ReferenceIds, ResolvedPolicy, Sync
-from .webhook import WebhookRequest, WebhookResponse
+from .store.queue import DeadLetter
+from .sync import ReferenceIds, ResolvedPolicy, Sync
 
 __all__ = ["Bridge"]
 
 log = logging.getLogger("byoc.bridge")
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
-
-# Clocks of the bridge and the help desk differ; look this far back for a message that a
-# delivery interrupted by a crash may already have posted.
-_RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
+DEAD_LETTERS_SHOWN = 200
+"""How many dead letters `status()` lists."""
 
 Delivery = Literal["durable", "inline"]
 
@@ -71,24 +68,8 @@ def _target_url_key(name: str) -> str:
     return f"target_url:{name}"
 
 
-def _payload(event: object) -> str:
-    """The event as queue JSON; text no peer could encode is bad input, refused now (400).
-
-    A lone UTF-16 surrogate (`"\\ud83d"`, half an emoji) parses as JSON but can be neither
-    stored nor sent: refusing it at the door beats retrying it for an hour.
-    """
-    payload = json.dumps(codec.encode(event), ensure_ascii=False)
-    try:
-        payload.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise MalformedPayload(
-            f"the message holds text that is not valid Unicode ({exc.reason})"
-        ) from None
-    return payload
-
-
-def _reply_lane(helpdesk_user: str) -> str:
-    return f"out:{helpdesk_user}"
+def _install_key(name: str) -> str:
+    return f"install:{name}"
 
 
 def _refuse_inline_deadlines(channels: Sequence[Channel]) -> None:
@@ -101,11 +82,6 @@ def _refuse_inline_deadlines(channels: Sequence[Channel]) -> None:
                 "delivery='durable' (the default) with a store that keeps the queue, e.g. "
                 "SQLiteStore"
             )
-
-
-def _install_key(name: str) -> str:
-    return f"install:{name}"
-
 
 
 class Bridge:
@@ -157,7 +133,6 @@ class Bridge:
         self.store = store
         self.public_url = public_url.rstrip("/") if public_url else None
         self.max_body_size = max_body_size
-        self.delivery = delivery
         self.clock = clock or SystemClock()
         self.hops = hops or Hops(clock=self.clock)
         self.admin_token = admin_token or None
@@ -165,173 +140,66 @@ class Bridge:
         self.shutdown_grace = shutdown_grace
         for channel in channels:
             channel.bind(store)
+        self.delivery: InlineDelivery | DurableDelivery
+        if delivery == "inline":
+            self.delivery = InlineDelivery(store=store, hops=self.hops, clock=self.clock)
+        else:
+            self.delivery = DurableDelivery(
+                store=store,
+                hops=self.hops,
+                clock=self.clock,
+                retry_policy=retry_policy,
+                concurrency=concurrency,
+            )
         self.sync = Sync(
             messaging=messaging,
             channels=self.channels,
             store=store,
+            delivery=self.delivery,
             reference_ids=reference_ids,
             resolved_policy=resolved_policy,
             hops=self.hops,
         )
-        self.dispatcher = Dispatcher(
-            store=store,
-            handler=self._run_job,
-            policy=retry_policy,
-            clock=self.clock,
-            concurrency=concurrency,
-            observer=_DeliveryReport(self),
+        self._http = HttpApp(
+            webhooks=self.sync,
+            monitor=self,
+            lifecycle=self,
+            admin=AdminRoutes(self, token=self.admin_token, label=label, clock=self.clock),
+            hops=self.hops,
+            max_body_size=max_body_size,
         )
-        self.app = BridgeApp(self)
-        self._start_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        await self._http(scope, receive, send)
 
-    # -- webhooks --------------------------------------------------------------------------
+    # -- life cycle ------------------------------------------------------------------------
 
-    async def handle_channel_webhook(self, name: str, request: WebhookRequest) -> WebhookResponse:
-        """Verify, parse and deliver a channel's webhook; answer what the channel expects."""
-        channel = self.channels.get(name)
-        if channel is None:
-            raise NotFound(
-                f"no channel named {name!r} is enabled "
-                f"(enabled: {', '.join(self.channels) or 'none'})"
-            )
-        events = await channel.parse(request)
-        for event in events:
-            await self._accept_channel_event(event)
-        return await channel.ack(request, events)
-
-    async def handle_messaging_webhook(self, request: WebhookRequest) -> WebhookResponse:
-        """Verify and parse a help-desk webhook; send agent replies to their users."""
-        for event in await self.messaging.parse_webhook(request):
-            await self._accept_messaging_event(event)
-        return WebhookResponse()
-
-    async def _accept_channel_event(self, event: ChannelEvent) -> Outcome:
-        if not isinstance(event, InboundMessage):
-            return await self.sync.deliver_event(event)
-        payload = _payload(event)
-        if self.delivery == "inline":
-            arrived = self.clock.time()
-            outcome = await self.sync.deliver_inbound(event)
-            if outcome is Outcome.DELIVERED:
-                self.hops.delivered("in", self.clock.time() - arrived)
-            self.hops.channel_webhook(event, outcome=outcome.value)
-            return outcome
-        job = await self._enqueue(
-            lane=f"in:{event.channel}:{event.user_id}",
-            kind="inbound",
-            payload=payload,
-            dedupe_key=f"q:in:{event.channel}:{event.message_id}",
-        )
-        self.hops.channel_webhook(event, outcome="duplicate" if job is None else "queued", job=job)
-        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
-
-    async def _accept_messaging_event(self, event: MessagingEvent) -> Outcome:
-        if isinstance(event, ConversationChanged):
-            outcome = await self._accept_conversation_change(event)
-            log.info(
-                kv(
-                    hop="helpdesk.webhook",
-                    conversation=event.conversation_id,
-                    helpdesk_user=event.user_id,
-                    status=event.status,
-                    outcome=outcome.value,
-                )
-            )
-            return outcome
-        if self.delivery == "inline":
-            arrived = self.clock.time()
-            outcome = await self.sync.deliver_reply(event)
-            if outcome is Outcome.DELIVERED:
-                self.hops.delivered("out", self.clock.time() - arrived)
-            self.hops.helpdesk_webhook(event, outcome=outcome.value)
-            return outcome
-        if not self.sync.is_for_the_user(event):
-            # Echoes of the user's own messages and private notes never cost a queue write.
-            self.hops.helpdesk_webhook(event, outcome="ignored")
-            return Outcome.IGNORED
-        job = await self._enqueue(
-            # One lane per help-desk user keeps an agent's replies in order.
-            lane=_reply_lane(event.user_id or event.conversation_id),
-            kind="reply",
-            payload=_payload(event),
-            dedupe_key=f"q:out:{event.message_id}",
-        )
-        self.hops.helpdesk_webhook(event, outcome="duplicate" if job is None else "queued", job=job)
-        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
-
-    async def _accept_conversation_change(self, event: ConversationChanged) -> Outcome:
-        if self.delivery == "inline":
-            return await self.sync.conversation_changed(event)
-        if not self.sync.tracks(event):
-            return Outcome.IGNORED
-        link = await self.store.get_link_by_conversation(event.conversation_id)
-        if link is None:
-            return Outcome.IGNORED  # not a conversation of ours: no queue write
-        # In the lane of the user's replies: an agent who answers "goodbye" and resolves at
-        # once must not have the channel close the session before the goodbye went out.
-        job = await self._enqueue(
-            lane=_reply_lane(event.user_id or link.helpdesk_user_id),
-            kind="change",
-            payload=_payload(event),
-            # Freshchat retries webhooks; without an id each delivery is its own event.
-            dedupe_key=f"q:change:{event.event_id or uuid.uuid4().hex}",
-        )
-        return Outcome.DUPLICATE if job is None else Outcome.DELIVERED
-
-    async def _enqueue(self, *, lane: str, kind: str, payload: str, dedupe_key: str) -> int | None:
-        """Store the event as a job; its id, or None when it was queued before (a duplicate)."""
-        await self.start()
-        try:
-            job_id = await self.store.enqueue(
-                lane=lane, kind=kind, payload=payload, dedupe_key=dedupe_key, ttl=DEFAULT_DEDUPE_TTL
-            )
-        except ByocError:
-            raise
-        except Exception as exc:
-            # Not stored means not acknowledged: the sender retries on a 503.
-            log.error(kv(hop="enqueue_failed", lane=lane, error=f"{type(exc).__name__}: {exc}"))
-            raise RetryableError(f"the bridge could not store the event ({exc})") from exc
-        if job_id is not None:
-            self.dispatcher.wake()
-        return job_id
-
-    async def _run_job(self, job: Job) -> None:
-        try:
-            event = codec.decode(json.loads(job.payload))
-        except (ValueError, MalformedPayload) as exc:
-            raise MalformedPayload(f"stored job {job.id} cannot be decoded: {exc}") from exc
-        if job.kind == "inbound" and isinstance(event, InboundMessage):
-            since = None
-            # After a crash, and after any failed try (a timeout may hide a post that went
-            # through), look in the help desk before posting again.
-            if job.recovering or job.attempts:
-                accepted = datetime.fromtimestamp(job.accepted_at, timezone.utc)
-                since = accepted - _RECOVERY_CLOCK_SKEW
-            await self.sync.deliver_inbound(
-                event, dedupe=False, recovering_since=since, track_posted=True
-            )
-        elif job.kind == "reply" and isinstance(event, AgentMessage):
-            await self.sync.deliver_reply(event, dedupe=False)
-        elif job.kind == "change" and isinstance(event, ConversationChanged):
-            await self.sync.conversation_changed(event)
-        else:
-            raise MalformedPayload(f"stored job {job.id} has unknown kind {job.kind!r}")
-
-    # -- life cycle and dead letters -------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        """Whether the delivery workers run (inline delivery has none: always False)."""
+        return isinstance(self.delivery, DurableDelivery) and self.delivery.dispatcher.started
 
     async def start(self) -> None:
         """Start the delivery workers (also done on the first webhook and on ASGI startup)."""
-        if self.delivery == "durable" and not self.dispatcher.started:
-            async with self._start_lock:
-                await self.dispatcher.start()
+        await self.delivery.start()
 
     async def wait_idle(self) -> None:
         """Wait until no job is in flight or due (tests and the demo use this)."""
-        if self.dispatcher.started:
-            await self.dispatcher.wait_idle()
+        await self.delivery.wait_idle()
+
+    async def aclose(self, grace: float | None = None) -> None:
+        """Stop taking work, let deliveries in flight finish, close everything.
+
+        Deliveries still running after `grace` seconds (default: `shutdown_grace`) are handed
+        back to the queue; a durable store delivers them after the next start.
+        """
+        await self.delivery.stop(self.shutdown_grace if grace is None else grace)
+        for channel in self.channels.values():
+            await channel.aclose()
+        await self.messaging.aclose()
+        await self.store.aclose()
+
+    # -- dead letters ----------------------------------------------------------------------
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         return await self.store.dead_letters(limit=limit)
@@ -341,7 +209,8 @@ class Bridge:
         job_id = await self.store.replay(dead_id, now=self.clock.time())
         if job_id is None:
             return False
-        self.dispatcher.wake()
+        if isinstance(self.delivery, DurableDelivery):
+            self.delivery.wake()
         return True
 
     async def drop(self, dead_id: int) -> bool:
@@ -431,79 +300,64 @@ class Bridge:
             return InstallResult(target_url=url, registered=False), None
         return None
 
-    # -- metrics ---------------------------------------------------------------------------
+    # -- status --------------------------------------------------------------------------
+
+    async def health(self) -> Health:
+        """Whether the bridge can do its job now (`/healthz`)."""
+        return Health()
+
+    async def status(self) -> BridgeStatus:
+        """A snapshot for the admin page: install state, counts, queue, dead letters."""
+        rows = [await self._channel_status(name) for name in self.channels]
+        try:
+            messaging_url: str | None = self.messaging_webhook_url()
+        except ConfigurationError:
+            messaging_url = None
+        return BridgeStatus(
+            label=self.label,
+            public_url=self.public_url,
+            messaging_webhook_url=messaging_url,
+            last_helpdesk_event=self.hops.last_helpdesk_event,
+            channels=tuple(rows),
+            queue_depth=await self.store.depth(),
+            in_flight=self.delivery.in_flight,
+            dead_letters=tuple(await self.dead_letters(limit=DEAD_LETTERS_SHOWN)),
+            delivery=self.delivery.mode,
+            health=await self.health(),
+        )
+
+    async def _channel_status(self, name: str) -> ChannelStatus:
+        messages_in, messages_out, failed = self.hops.counts(name)
+        row = ChannelStatus(
+            name=name,
+            target_url=None,
+            state="not installed",
+            messages_in=messages_in,
+            messages_out=messages_out,
+            failed=failed,
+            last_in=self.hops.last_event.get((name, "in")),
+            last_out=self.hops.last_event.get((name, "out")),
+        )
+        recorded = await self.installed(name)
+        if recorded is not None:
+            result, at = recorded
+            return attrs.evolve(
+                row,
+                target_url=result.target_url,
+                state="registered" if result.registered else "manual",
+                instructions=result.instructions,
+                installed_at=at,
+            )
+        try:
+            return attrs.evolve(row, target_url=self.target_url(name))
+        except ConfigurationError:
+            return row  # no public URL yet: the page says how to set one
 
     async def metrics_text(self) -> str:
         """The bridge's metrics in Prometheus' text format (two store reads: depth, dead)."""
         hops = self.hops
         hops.queue_depth.set(await self.store.depth())
         hops.dead_letters.set(await self.store.count_dead_letters())
-        hops.in_flight.set(self.dispatcher.in_flight)
+        hops.in_flight.set(self.delivery.in_flight)
         hops.info.set(1, (self.label or "live").lower())
         return hops.registry.render()
-
-    async def aclose(self, grace: float | None = None) -> None:
-        """Stop taking work, let deliveries in flight finish, close everything.
-
-        Deliveries still running after `grace` seconds (default: `shutdown_grace`) are handed
-        back to the queue; a durable store delivers them after the next start.
-        """
-        await self.dispatcher.stop(self.shutdown_grace if grace is None else grace)
-        for channel in self.channels.values():
-            await channel.aclose()
-        await self.messaging.aclose()
-        await self.store.aclose()
-
-
-class _DeliveryReport:
-    """Turns what the dispatcher reports into hop log lines and metrics."""
-
-    def __init__(self, bridge: Bridge) -> None:
-        self.bridge = bridge
-
-    @staticmethod
-    def _direction(job: Job) -> str:
-        return "in" if job.kind == "inbound" else "out"
-
-    def finished(self, job: Job, now: float) -> None:
-        self.bridge.hops.delivered(self._direction(job), now - job.accepted_at)
-
-    def retrying(self, job: Job, attempt: int, delay: float, error: str) -> None:
-        self.bridge.hops.retry(
-            job=job.id,
-            lane=job.lane,
-            direction=self._direction(job),
-            attempt=attempt,
-            delay=delay,
-            error=error,
-        )
-
-    async def buried(self, job: Job, reason: str, error: str) -> None:
-        try:
-            channel = await self._channel_of(job)
-        except Exception:  # naming the channel is a nicety; the dead letter is already kept
-            channel = "unknown"
-        self.bridge.hops.dead_letter(
-            job=job.id,
-            lane=job.lane,
-            channel=channel,
-            direction=self._direction(job),
-            reason=reason,
-            error=error,
-        )
-
-    async def _channel_of(self, job: Job) -> str:
-        """The channel a job was for (a reply's lane names only its help-desk user)."""
-        if job.kind == "inbound":
-            return job.lane.split(":", 2)[1]
-        event = codec.decode(json.loads(job.payload))
-        if isinstance(event, AgentMessage):
-            store = self.bridge.store
-            link = None
-            if event.user_id is not None:
-                link = await store.get_link_by_helpdesk_user(event.user_id)
-            if link is None:
-                link = await store.get_link_by_conversation(event.conversation_id)
-            if link is not None:
-                return link.channel
-        return "unknown"

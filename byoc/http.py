@@ -1,5 +1,9 @@
 """The bridge's HTTP surface as a plain ASGI app, and the one place errors become status codes.
 
+It knows nothing of `Bridge`: it routes requests to narrow protocols — a `WebhookHandler`
+(`Sync`) for webhooks, a `Monitor` for `/healthz` and `/metrics`, a `Lifecycle` for the ASGI
+lifespan — and to the admin routes.
+
 Routes are matched on the end of the path, so the app works under any prefix, whether or not
 the server or framework sets `root_path`:
 
@@ -14,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 
@@ -23,6 +27,7 @@ from .asgi import (
     Receive,
     Scope,
     Send,
+    lifespan,
     query_params,
     read_body,
     request_headers,
@@ -36,12 +41,11 @@ from .errors import (
     RequestError,
     RetryableError,
 )
+from .hops import Hops
+from .status import Health
 from .webhook import WebhookRequest, WebhookResponse
 
-if TYPE_CHECKING:
-    from .bridge import Bridge
-
-__all__ = ["BridgeApp", "error_response"]
+__all__ = ["HttpApp", "Lifecycle", "Monitor", "WebhookHandler", "error_response"]
 
 log = logging.getLogger("byoc.http")
 
@@ -84,16 +88,53 @@ def error_response(exc: Exception) -> WebhookResponse:
     return _error(500, "internal error")
 
 
-class BridgeApp:
-    """ASGI app serving a `Bridge` (the bridge itself forwards to it)."""
+class WebhookHandler(Protocol):
+    """Takes verified-and-parsed webhooks on (`byoc.sync.Sync`)."""
 
-    def __init__(self, bridge: Bridge) -> None:
-        self.bridge = bridge
-        self.admin = AdminRoutes(bridge)
+    async def channel_webhook(self, name: str, request: WebhookRequest) -> WebhookResponse: ...
+
+    async def messaging_webhook(self, request: WebhookRequest) -> WebhookResponse: ...
+
+
+class Monitor(Protocol):
+    """Answers `/healthz` and `/metrics`."""
+
+    async def health(self) -> Health: ...
+
+    async def metrics_text(self) -> str: ...
+
+
+class Lifecycle(Protocol):
+    """Started and stopped by the ASGI lifespan."""
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class HttpApp:
+    """The ASGI app: routes, body limit, errors → status codes."""
+
+    def __init__(
+        self,
+        *,
+        webhooks: WebhookHandler,
+        monitor: Monitor,
+        lifecycle: Lifecycle,
+        admin: AdminRoutes,
+        hops: Hops,
+        max_body_size: int,
+    ) -> None:
+        self.webhooks = webhooks
+        self.monitor = monitor
+        self.lifecycle = lifecycle
+        self.admin = admin
+        self.hops = hops
+        self.max_body_size = max_body_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await lifespan(receive, send, self.lifecycle.start, self.lifecycle.aclose)
             return
         if scope["type"] != "http":
             return
@@ -118,9 +159,9 @@ class BridgeApp:
         is_messaging = channel is None and _MESSAGING_WEBHOOK.match(path) is not None
         if channel is None and not is_messaging:
             if _HEALTHZ.match(path) and method in ("GET", "HEAD"):
-                return WebhookResponse.json({"status": "ok"})
+                return await self._health()
             if _METRICS.match(path) and method in ("GET", "HEAD"):
-                text = await self.bridge.metrics_text()
+                text = await self.monitor.metrics_text()
                 return WebhookResponse(body=text.encode(), content_type=_METRICS_TYPE)
             admin = ADMIN_PATH.match(path)
             if admin is not None:
@@ -130,7 +171,7 @@ class BridgeApp:
             return _error(405, "webhooks take POST", {"allow": "POST"})
         try:
             request = WebhookRequest(
-                body=await read_body(receive, self.bridge.max_body_size),
+                body=await read_body(receive, self.max_body_size),
                 headers=request_headers(scope),
                 method=method,
                 path=path,
@@ -138,12 +179,21 @@ class BridgeApp:
                 subpath=(channel.group("subpath") or "") if channel else "",
             )
             if channel is not None:
-                return await self.bridge.handle_channel_webhook(channel.group("name"), request)
-            return await self.bridge.handle_messaging_webhook(request)
+                return await self.webhooks.channel_webhook(channel.group("name"), request)
+            return await self.webhooks.messaging_webhook(request)
         except Exception as exc:
             response = error_response(exc)
-            self.bridge.hops.refused_webhook(response.status)
+            self.hops.refused_webhook(response.status)
             return response
+
+    async def _health(self) -> WebhookResponse:
+        health = await self.monitor.health()
+        if health.ok:
+            return WebhookResponse.json({"status": "ok"})
+        # A load balancer takes the replica out; an operator reads why.
+        return WebhookResponse.json(
+            {"status": "unhealthy", "problems": list(health.problems)}, status=503
+        )
 
     async def _admin(
         self, scope: Scope, receive: Receive, base: str, rest: str | None
@@ -160,22 +210,3 @@ class BridgeApp:
             body=await read_body(receive, _ADMIN_BODY_LIMIT) if method == "POST" else b"",
             secure=scope.get("scheme") == "https" or forwarded == "https",
         )
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.bridge.start()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.bridge.aclose()
-                except Exception as exc:
-                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
-                return

@@ -1,14 +1,22 @@
-"""The sync algorithm: a channel user's message into the help desk, an agent's reply back.
+"""The sync algorithm: every decision about one event, from its webhook to its peer.
 
-It does no I/O of its own: it calls the injected `Messaging`, `Channel`s and `Store`, so every
-upstream call it makes is one `Messaging` or `Channel.send` call, and it can be tested with fakes.
+It does no I/O of its own: it calls the injected `Channel`s, `Messaging`, `Store` and
+`Delivery`, so every upstream call it makes is one `Messaging` or `Channel.send` call, and it
+can be tested with fakes. The path of one message reads top to bottom in this module:
 
-**User → agent** (`deliver_inbound`), under a per-user lock so concurrent first messages of a new
-user make one help-desk user and one conversation, in arrival order:
+**A webhook arrives** (`channel_webhook`, `messaging_webhook`): the channel or the help desk
+verifies and parses it into events; `accept` runs each one through `admit`, which decides what
+the bridge does with it — nothing (an echo of the user's own message, a private note, a
+delivery receipt, a change to a conversation that is not ours) or one `Work` item with its lane
+(one user and direction: the unit of order) and its dedupe key. The `Delivery` (inline or
+durable, chosen once by the bridge) dedupes the work on that key and either performs it at once
+or stores it and performs it from its queue.
 
-1. Dedupe on `(channel, channel message id)`.
-2. Mapping hit → post to the mapped conversation: **one call**.
-3. Miss → `find_user(reference_id)` → `create_user` if absent (then `create_conversation` with the
+**User → agent** (`perform` of an `InboundMessage`), one lane per channel user, so concurrent
+first messages of a new user make one help-desk user and one conversation, in arrival order:
+
+1. Mapping hit → post to the mapped conversation: **one call**.
+2. Miss → `find_user(reference_id)` → `create_user` if absent (then `create_conversation` with the
    message), or, for a user the help desk already knew, `list_conversations` and post to the most
    recent one, creating a conversation only when there is none. The mapping is saved.
 
@@ -20,23 +28,35 @@ Resolved conversations follow `ResolvedPolicy`: `REOPEN` (default) posts into th
 conversation, which Freshchat reopens, so the agent sees the whole history; `NEW` starts a new
 conversation with the user's next message.
 
-**Agent → user** (`deliver_reply`): drop user-authored echoes, private notes and system messages;
-dedupe on the help desk's message id; find the channel user by the mapping (fallback: one
-`get_user` for its `reference_id`, then remembered); send through the channel: **one call**.
+A delivery that may have reached the help desk unheard (a crash, a timeout) is performed with
+`recovering_since`: the help desk is asked first whether the message arrived after that time.
+`Done.remember` names the help desk's id of each message posted, which the delivery records
+with the work's completion, so such a recovery can tell the user's identical messages apart.
+
+**Agent → user** (`perform` of an `AgentMessage`): find the channel user by the mapping
+(fallback: one `get_user` for its `reference_id`, then remembered); send through the channel:
+**one call**.
+
+**Conversation changes** (`perform` of a `ConversationChanged`): record resolution (the
+resolved-conversation policy reads it) and tell the channel, once per resolution; no
+help-desk call. They share the lane of the user's replies, so an agent who answers "goodbye"
+and resolves at once has the goodbye sent before the channel ends its session.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import uuid
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Literal, Protocol
 
 import attrs
 
 from .channel import Channel
-from .errors import DeliveryError, PermanentError, StaleConversation
+from .errors import DeliveryError, NotFound, PermanentError, StaleConversation
 from .hops import Hops, kv
 from .messaging import AgentMessage, ConversationChanged, HelpdeskUser, Messaging, Posted
 from .models import (
@@ -50,8 +70,23 @@ from .models import (
     Video,
 )
 from .store import Store, UserLink
+from .webhook import WebhookRequest, WebhookResponse
 
-__all__ = ["Outcome", "ReferenceIds", "ResolvedPolicy", "Sync"]
+__all__ = [
+    "DEFAULT_DEDUPE_TTL",
+    "Delivery",
+    "Done",
+    "Event",
+    "Outcome",
+    "Perform",
+    "Receipt",
+    "ReferenceIds",
+    "ResolvedPolicy",
+    "Sync",
+    "Work",
+    "WorkKind",
+    "posted_key",
+]
 
 log = logging.getLogger("byoc.sync")
 
@@ -60,16 +95,24 @@ log = logging.getLogger("byoc.sync")
 DEFAULT_DEDUPE_TTL = 7 * 24 * 3600.0
 
 _AUTHORS_FOR_THE_USER = frozenset({"agent", "bot"})
+_TRACKED_STATUSES = frozenset({"resolved", "reopened"})
+
+Event = InboundMessage | AgentMessage | ConversationChanged
+"""An event that may become work: a user's message, an agent's message, a conversation change."""
+
+WorkKind = Literal["inbound", "reply", "change"]
 
 
-def _posted_key(helpdesk_message_id: str) -> str:
+def posted_key(helpdesk_message_id: str) -> str:
+    """The claim that marks a help-desk message as posted by a delivery the bridge finished."""
     return f"posted:{helpdesk_message_id}"
 
 
 class Outcome(enum.Enum):
-    """What the algorithm did with one event."""
+    """What the bridge did with one event."""
 
     DELIVERED = "delivered"
+    QUEUED = "queued"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
 
@@ -107,6 +150,62 @@ class ReferenceIds:
         return None
 
 
+@attrs.frozen(kw_only=True)
+class Work:
+    """An event the bridge took on: what to carry, in which lane, deduplicated on what.
+
+    `lane` is one user and direction: work in a lane is performed one at a time, in order.
+    `dedupe_key` is the same for every copy of the event (a webhook retried, or delivered to
+    two replicas), so a copy is recognised and dropped.
+    """
+
+    kind: WorkKind
+    lane: str
+    dedupe_key: str
+    event: Event
+
+
+@attrs.frozen(kw_only=True)
+class Done:
+    """What performing one work item did.
+
+    `remember` holds keys the delivery claims together with the work's completion: the help
+    desk's id of a posted message, so a later recovery does not take it for a lost one.
+    """
+
+    outcome: Outcome
+    remember: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Receipt:
+    """How a delivery took a work item: performed, queued (as `job`), or a duplicate."""
+
+    outcome: Outcome
+    job: int | None = None
+
+
+class Perform(Protocol):
+    """Carries one event to its peer (`Sync.perform`)."""
+
+    def __call__(
+        self, event: Event, *, recovering_since: datetime | None = None
+    ) -> Awaitable[Done]: ...
+
+
+class Delivery(Protocol):
+    """When work is performed: at once (inline) or from a durable queue (durable).
+
+    `bind` is called once, by `Sync`, with the function that performs a work item.
+    """
+
+    def bind(self, perform: Perform) -> None: ...
+
+    async def submit(self, work: Work) -> Receipt:
+        """Dedupe `work` on its key, then perform it or queue it."""
+        ...
+
+
 class Sync:
     """The algorithm, bound to its ports. One instance serves every channel of a bridge."""
 
@@ -116,70 +215,141 @@ class Sync:
         messaging: Messaging,
         channels: Mapping[str, Channel],
         store: Store,
+        delivery: Delivery,
         reference_ids: ReferenceIds | None = None,
         resolved_policy: ResolvedPolicy = ResolvedPolicy.REOPEN,
-        dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
         hops: Hops | None = None,
     ) -> None:
         self.messaging = messaging
         self.channels = channels
         self.store = store
+        self.delivery = delivery
         self.reference_ids = reference_ids or ReferenceIds()
         self.resolved_policy = resolved_policy
-        self.dedupe_ttl = dedupe_ttl
         self.hops = hops or Hops()
         # Help-desk users that are not ours (web-widget visitors): remembered so that agent
         # messages to them cost no lookup after the first.
         self._foreign_users: OrderedDict[str, None] = OrderedDict()
+        delivery.bind(self.perform)
+
+    # -- webhooks ----------------------------------------------------------------------------
+
+    async def channel_webhook(self, name: str, request: WebhookRequest) -> WebhookResponse:
+        """Verify and parse a channel's webhook, take on its events, answer what it expects."""
+        channel = self.channels.get(name)
+        if channel is None:
+            raise NotFound(f"no channel named {name!r} is enabled on this bridge")
+        events = await channel.parse(request)
+        for event in events:
+            await self.accept(event)
+        return await channel.ack(request, events)
+
+    async def messaging_webhook(self, request: WebhookRequest) -> WebhookResponse:
+        """Verify and parse a help-desk webhook and take on its events."""
+        for event in await self.messaging.parse_webhook(request):
+            await self.accept(event)
+        return WebhookResponse()
+
+    async def accept(self, event: ChannelEvent | AgentMessage | ConversationChanged) -> Outcome:
+        """Take on one event: decide what it needs, then hand that to the delivery."""
+        work = await self.admit(event)
+        if work is None:
+            receipt = Receipt(outcome=Outcome.IGNORED)
+        else:
+            receipt = await self.delivery.submit(work)
+        self._report_arrival(event, receipt)
+        return receipt.outcome
+
+    async def admit(self, event: ChannelEvent | AgentMessage | ConversationChanged) -> Work | None:
+        """The work an event needs, or None when the bridge has nothing to do with it."""
+        if isinstance(event, InboundMessage):
+            return Work(
+                kind="inbound",
+                lane=f"in:{event.channel}:{event.user_id}",
+                dedupe_key=f"q:in:{event.channel}:{event.message_id}",
+                event=event,
+            )
+        if isinstance(event, AgentMessage):
+            if not self.is_for_the_user(event):
+                return None
+            return Work(
+                kind="reply",
+                # One lane per help-desk user keeps an agent's replies in order.
+                lane=_reply_lane(event.user_id or event.conversation_id),
+                dedupe_key=f"q:out:{event.message_id}",
+                event=event,
+            )
+        if isinstance(event, ConversationChanged):
+            if event.status not in _TRACKED_STATUSES:
+                return None
+            link = await self.store.get_link_by_conversation(event.conversation_id)
+            if link is None:
+                return None  # not a conversation of ours
+            return Work(
+                kind="change",
+                lane=_reply_lane(event.user_id or link.helpdesk_user_id),
+                # The help desk retries webhooks; without an id each delivery is its own event.
+                dedupe_key=f"q:change:{event.event_id or uuid.uuid4().hex}",
+                event=event,
+            )
+        # Delivery receipts, subscriptions, conversation starts: nothing to carry.
+        return None
+
+    @staticmethod
+    def is_for_the_user(event: AgentMessage) -> bool:
+        """False for the user's own messages echoed back, system messages and private notes."""
+        if event.actor_type not in _AUTHORS_FOR_THE_USER:
+            return False
+        return not event.private and event.message_type == "normal" and bool(event.parts)
+
+    def _report_arrival(
+        self, event: ChannelEvent | AgentMessage | ConversationChanged, receipt: Receipt
+    ) -> None:
+        outcome = receipt.outcome.value
+        if isinstance(event, InboundMessage):
+            self.hops.channel_webhook(event, outcome=outcome, job=receipt.job)
+        elif isinstance(event, AgentMessage):
+            self.hops.helpdesk_webhook(event, outcome=outcome, job=receipt.job)
+        elif isinstance(event, ConversationChanged):
+            log.info(
+                kv(
+                    hop="helpdesk.webhook",
+                    conversation=event.conversation_id,
+                    helpdesk_user=event.user_id,
+                    status=event.status,
+                    outcome=outcome,
+                    job=receipt.job,
+                )
+            )
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                kv(
+                    hop="channel.event",
+                    event=type(event).__name__,
+                    channel=event.channel,
+                    channel_user=event.user_id,
+                )
+            )
+
+    # -- performing work ---------------------------------------------------------------------
+
+    async def perform(self, event: Event, *, recovering_since: datetime | None = None) -> Done:
+        """Carry one admitted event to its peer (the delivery calls this, once per work item)."""
+        if isinstance(event, InboundMessage):
+            return await self._deliver_inbound(event, recovering_since)
+        if isinstance(event, AgentMessage):
+            return await self._deliver_reply(event)
+        return await self._conversation_changed(event)
 
     # -- user → agent ----------------------------------------------------------------------
 
-    async def deliver_event(self, event: ChannelEvent) -> Outcome:
-        """Handle any channel event inline; only messages reach the help desk."""
-        if isinstance(event, InboundMessage):
-            return await self.deliver_inbound(event)
-        log.debug(
-            kv(
-                hop="channel.event",
-                event=type(event).__name__,
-                channel=event.channel,
-                channel_user=event.user_id,
-            )
-        )
-        return Outcome.IGNORED
-
-    async def deliver_inbound(
-        self,
-        message: InboundMessage,
-        *,
-        dedupe: bool = True,
-        recovering_since: datetime | None = None,
-        track_posted: bool = False,
-    ) -> Outcome:
-        """Bring one user message into the help desk, exactly once.
-
-        `dedupe=False` when the caller deduped already (the durable queue does, on accepting
-        the webhook). `recovering_since` is set for a delivery that may have reached the help
-        desk unheard (a crash, a timeout): the help desk is asked first whether the message
-        arrived after that time. `track_posted` records the help desk's id of each message
-        posted, so such a recovery can tell the user's identical messages apart.
-        """
-        key = f"in:{message.channel}:{message.message_id}"
-        async with self.store.lock(f"in:{message.channel}:{message.user_id}"):
-            if dedupe and not await self.store.claim(key, self.dedupe_ttl):
-                return Outcome.DUPLICATE
-            try:
-                link, posted = await self._post_inbound(message, recovering_since)
-            except BaseException:
-                # Not delivered: let the channel's retry try again.
-                if dedupe:
-                    await self.store.release(key)
-                raise
-            if track_posted and posted.message_id:
-                # Accounted for: a later recovery must not take this message for a lost one.
-                await self.store.claim(_posted_key(posted.message_id), self.dedupe_ttl)
+    async def _deliver_inbound(
+        self, message: InboundMessage, recovering_since: datetime | None
+    ) -> Done:
+        link, posted = await self._post_inbound(message, recovering_since)
         self.hops.inbound_delivered(message, link, posted)
-        return Outcome.DELIVERED
+        remember = (posted_key(posted.message_id),) if posted.message_id else ()
+        return Done(outcome=Outcome.DELIVERED, remember=remember)
 
     async def _post_inbound(
         self, message: InboundMessage, recovering_since: datetime | None
@@ -229,7 +399,7 @@ class Sync:
         # Oldest first: the earliest copy nobody accounted for is the one in doubt.
         for candidate in reversed(candidates):
             if candidate.message_id and await self.store.claim(
-                _posted_key(candidate.message_id), self.dedupe_ttl
+                posted_key(candidate.message_id), DEFAULT_DEDUPE_TTL
             ):
                 found = candidate
                 break
@@ -320,39 +490,20 @@ class Sync:
 
     # -- agent → user ----------------------------------------------------------------------
 
-    @staticmethod
-    def is_for_the_user(event: AgentMessage) -> bool:
-        """False for the user's own messages echoed back, system messages and private notes."""
-        if event.actor_type not in _AUTHORS_FOR_THE_USER:
-            return False
-        return not event.private and event.message_type == "normal" and bool(event.parts)
-
-    async def deliver_reply(self, event: AgentMessage, *, dedupe: bool = True) -> Outcome:
-        """Send an agent's message to its channel user, exactly once."""
-        if not self.is_for_the_user(event):
-            return Outcome.IGNORED
+    async def _deliver_reply(self, event: AgentMessage) -> Done:
         target = await self._route(event)
         if target is None:
-            return Outcome.IGNORED
+            return Done(outcome=Outcome.IGNORED)
         channel, link = target
-        key = f"out:{event.message_id}"
-        async with self.store.lock(f"out:{link.channel}:{link.channel_user_id}"):
-            if dedupe and not await self.store.claim(key, self.dedupe_ttl):
-                return Outcome.DUPLICATE
-            outbound = OutboundMessage(
-                message_id=event.message_id,
-                conversation_id=event.conversation_id,
-                parts=event.parts,
-                timestamp=event.created_at,
-            )
-            try:
-                result = await channel.send(link.channel_user_id, outbound)
-            except BaseException:
-                if dedupe:
-                    await self.store.release(key)
-                raise
+        outbound = OutboundMessage(
+            message_id=event.message_id,
+            conversation_id=event.conversation_id,
+            parts=event.parts,
+            timestamp=event.created_at,
+        )
+        result = await channel.send(link.channel_user_id, outbound)
         self.hops.reply_delivered(event, link, result)
-        return Outcome.DELIVERED
+        return Done(outcome=Outcome.DELIVERED)
 
     async def _route(self, event: AgentMessage) -> tuple[Channel, UserLink] | None:
         link = None
@@ -413,24 +564,17 @@ class Sync:
         if len(self._foreign_users) > 10_000:
             self._foreign_users.popitem(last=False)
 
-    @staticmethod
-    def tracks(event: ConversationChanged) -> bool:
-        """Whether the change matters to the bridge: resolutions and reopenings do."""
-        return event.status in ("resolved", "reopened")
+    # -- conversation changes --------------------------------------------------------------
 
-    async def conversation_changed(self, event: ConversationChanged) -> Outcome:
-        """Track resolution so the resolved-conversation policy can apply, and tell the channel
-        when a conversation becomes resolved (once per resolution); no help-desk call."""
-        if not self.tracks(event):
-            return Outcome.IGNORED
+    async def _conversation_changed(self, event: ConversationChanged) -> Done:
         link = await self.store.get_link_by_conversation(event.conversation_id)
         if link is None:
-            return Outcome.IGNORED
+            return Done(outcome=Outcome.IGNORED)
         resolved = event.status == "resolved"
         if link.resolved == resolved:
             # A redelivered webhook: the channel heard already (a dealer would otherwise end
             # the session twice, and run its end-of-session bot message twice).
-            return Outcome.DUPLICATE
+            return Done(outcome=Outcome.DUPLICATE)
         await self.store.save_link(attrs.evolve(link, resolved=resolved))
         channel = self.channels.get(link.channel)
         if resolved and channel is not None:
@@ -445,4 +589,8 @@ class Sync:
                         error=str(exc),
                     )
                 )
-        return Outcome.DELIVERED
+        return Done(outcome=Outcome.DELIVERED)
+
+
+def _reply_lane(helpdesk_user: str) -> str:
+    return f"out:{helpdesk_user}"

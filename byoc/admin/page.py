@@ -13,8 +13,8 @@ from html import escape
 
 from .. import codec
 from ..models import Text
+from ..status import BridgeStatus, ChannelStatus
 from ..store.queue import DeadLetter
-from .view import AdminView, ChannelRow
 
 __all__ = ["admin_page", "login_page", "masked_url", "off_page"]
 
@@ -172,7 +172,7 @@ def login_page(base: str, nonce: str, label: str | None, error: str | None = Non
     return _document("byoc admin: log in", body, nonce, label)
 
 
-def _registration(row: ChannelRow, index: int) -> str:
+def _registration(row: ChannelStatus, index: int) -> str:
     ident = f"channel-{index}"
     if row.target_url is None:
         return (
@@ -196,7 +196,7 @@ def _registration(row: ChannelRow, index: int) -> str:
     return _copyable(row.target_url, ident) + state
 
 
-def _channels(view: AdminView, now: float) -> str:
+def _channels(view: BridgeStatus, now: float) -> str:
     if not view.channels:
         return "<section><h2>Channels</h2><p class=warn>No channel is enabled.</p></section>"
     blocks = []
@@ -220,7 +220,7 @@ def _channels(view: AdminView, now: float) -> str:
     )
 
 
-def _helpdesk(view: AdminView, now: float) -> str:
+def _helpdesk(view: BridgeStatus, now: float) -> str:
     if view.messaging_webhook_url is None:
         url = (
             '<p class="warn">Set <code>BYOC_PUBLIC_URL</code> to see the URL to paste '
@@ -249,7 +249,7 @@ def _summary(dead: DeadLetter) -> str:
     return shown if len(shown) <= 140 else shown[:139] + "…"
 
 
-def _dead_letters(view: AdminView, base: str, csrf: str, now: float) -> str:
+def _dead_letters(view: BridgeStatus, base: str, csrf: str, now: float) -> str:
     if not view.dead_letters:
         return (
             '<section id="dead-letters"><h2>Dead letters</h2>'
@@ -285,7 +285,7 @@ def _dead_letters(view: AdminView, base: str, csrf: str, now: float) -> str:
 
 
 def admin_page(
-    view: AdminView, *, base: str, csrf: str, nonce: str, now: float, flash: str | None = None
+    view: BridgeStatus, *, base: str, csrf: str, nonce: str, now: float, flash: str | None = None
 ) -> str:
     """The whole page for an authenticated admin."""
     notice = ""

@@ -1,4 +1,4 @@
-"""The admin routes under `.../admin`, answered for `byoc.http.BridgeApp`.
+"""The admin routes under `.../admin`, answered for `byoc.http.HttpApp`.
 
 - `GET /admin`: the page (or the login form, 401; or a page saying how to turn it on, 404).
 - `POST /admin/login` (form `token`): sets the session cookie and goes back to the page.
@@ -14,19 +14,17 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qsl, quote, unquote_plus
 
+from ..clock import Clock
 from ..errors import NotFound, RequestError
+from ..status import BridgeStatus
 from ..webhook import WebhookResponse
 from .auth import COOKIE_NAME, AdminAuth
 from .page import admin_page, login_page, off_page
-from .view import gather
 
-if TYPE_CHECKING:
-    from ..bridge import Bridge
-
-__all__ = ["ADMIN_PATH", "AdminRefused", "AdminRoutes"]
+__all__ = ["ADMIN_PATH", "AdminBackend", "AdminRefused", "AdminRoutes"]
 
 ADMIN_PATH = re.compile(r"^(?P<base>(?:.*?/)?admin)(?P<rest>/[^?]*)?$")
 _DEAD_ACTION = re.compile(r"^/dead-letters/(?P<id>\d{1,18})/(?P<action>replay|drop)/?$")
@@ -80,12 +78,27 @@ def _wants_html(headers: Mapping[str, str]) -> bool:
     )
 
 
-class AdminRoutes:
-    """Serves the admin page of one bridge."""
+class AdminBackend(Protocol):
+    """What the admin page reads and does: a status snapshot, and dead-letter actions."""
 
-    def __init__(self, bridge: Bridge) -> None:
-        self.bridge = bridge
-        self.auth = AdminAuth(bridge.admin_token) if bridge.admin_token else None
+    async def status(self) -> BridgeStatus: ...
+
+    async def replay(self, dead_id: int) -> bool: ...
+
+    async def drop(self, dead_id: int) -> bool: ...
+
+
+class AdminRoutes:
+    """Serves the admin page of one bridge; off (a page saying how to turn it on) without a
+    token. `label` marks the page (the demo passes "DEMO")."""
+
+    def __init__(
+        self, backend: AdminBackend, *, token: str | None, label: str | None, clock: Clock
+    ) -> None:
+        self.backend = backend
+        self.label = label
+        self.clock = clock
+        self.auth = AdminAuth(token) if token else None
 
     async def respond(
         self,
@@ -110,7 +123,7 @@ class AdminRoutes:
         via = self.auth.authenticate(headers)
         if not rest and method in ("GET", "HEAD"):
             if via is None:
-                return _html(login_page(base, nonce, self.bridge.label), nonce, status=401)
+                return _html(login_page(base, nonce, self.label), nonce, status=401)
             return await self._page(base, query, nonce)
         if method != "POST":
             return WebhookResponse.json(
@@ -148,20 +161,20 @@ class AdminRoutes:
     def _login(self, base: str, body: bytes, nonce: str, secure: bool) -> WebhookResponse:
         assert self.auth is not None
         if not self.auth.token_matches(_form(body).get("token", "")):
-            page = login_page(base, nonce, self.bridge.label, error="That is not the admin token.")
+            page = login_page(base, nonce, self.label, error="That is not the admin token.")
             return _html(page, nonce, status=401)
         return _redirect(base, **{"set-cookie": self._cookie(base, self.auth.session, secure)})
 
     async def _page(self, base: str, query: Mapping[str, str], nonce: str) -> WebhookResponse:
         assert self.auth is not None
-        view = await gather(self.bridge)
+        view = await self.backend.status()
         flash = query.get("done")
         page = admin_page(
             view,
             base=base,
             csrf=self.auth.csrf,
             nonce=nonce,
-            now=self.bridge.clock.time(),
+            now=self.clock.time(),
             flash=unquote_plus(flash)[:200] if flash else None,
         )
         return _html(page, nonce)
@@ -170,10 +183,10 @@ class AdminRoutes:
         self, dead_id: int, action: str, base: str, headers: Mapping[str, str]
     ) -> WebhookResponse:
         if action == "replay":
-            done = await self.bridge.replay(dead_id)
+            done = await self.backend.replay(dead_id)
             said = f"Dead letter {dead_id} queued again." if done else ""
         else:
-            done = await self.bridge.drop(dead_id)
+            done = await self.backend.drop(dead_id)
             said = f"Dead letter {dead_id} dropped." if done else ""
         if not done:
             said = f"No dead letter {dead_id} (already replayed or dropped?)."

@@ -115,7 +115,7 @@ def _banner(service: Service, settings: Settings, base: str) -> str:
         lines.append("  connect real services: docs/quickstart.md")
     else:
         lines.append(
-            f"  channels: {', '.join(bridge.channels)} · delivery: {bridge.delivery} · "
+            f"  channels: {', '.join(bridge.channels)} · delivery: {bridge.delivery.mode} · "
             f"store: {settings.store}"
         )
         if bridge.admin_token:

@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..asgi import ASGIApp, Receive, Scope, Send, route_path, send_response
+from ..asgi import ASGIApp, Receive, Scope, Send, lifespan, route_path, send_response
 from ..bridge import Bridge
 from ..store import MemoryStore
 from ..testing.freshchat import FreshchatEmulator
@@ -132,7 +132,7 @@ class DemoWorld:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
+            await lifespan(receive, send, self.start, self.aclose)
             return
         if scope["type"] != "http":
             return
@@ -152,22 +152,3 @@ class DemoWorld:
             # A server that leaves the mount point out of `path`: put it back.
             path = root + (mount.group("rest") or "/")
         await app({**scope, "root_path": root, "path": path}, receive, send)
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.start()
-                except Exception as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.aclose()
-                except Exception as exc:
-                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.shutdown.complete"})
-                return

@@ -126,7 +126,7 @@ class BridgeRig:
             await self.bridge.wait_idle()
             if (
                 self.freshchat.webhooks.pending == 0
-                and self.bridge.dispatcher.in_flight == 0
+                and self.bridge.delivery.in_flight == 0
                 and all(emulator.pending == 0 for emulator in self._emulators)
             ):
                 return

@@ -172,7 +172,7 @@ async def test_job_in_flight_at_shutdown_is_finished_within_grace(h: Harness) ->
     await h.say("alice", "two")
     for _ in range(5):
         await asyncio.sleep(0)
-    stopping = asyncio.create_task(h.bridge.dispatcher.stop(grace=5))
+    stopping = asyncio.create_task(h.bridge.delivery.stop(grace=5))
     await asyncio.sleep(0)
     gate.set()
     await stopping
@@ -192,7 +192,7 @@ async def test_job_cut_off_at_shutdown_is_handed_back_marked_recovering(h: Harne
     await h.say("alice", "two")
     for _ in range(5):
         await asyncio.sleep(0)
-    await h.bridge.dispatcher.stop(grace=0.01)
+    await h.bridge.delivery.stop(grace=0.01)
     assert await h.store.depth() == 1
     (job,) = await h.store.take_due(now=h.clock.time() + 1, limit=10)
     assert job.recovering and h.texts() == ["one"]
@@ -203,7 +203,7 @@ async def test_recovered_job_already_in_the_help_desk_is_not_posted_again(h: Har
     await h.say("alice", "one")
     await h.bridge.wait_idle()
     posted_calls = h.messaging.calls.count("post_message")
-    await h.bridge.dispatcher.stop()
+    await h.bridge.delivery.stop()
     # A crash after the help desk took "two" but before the bridge recorded it.
     link = await h.store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
@@ -238,7 +238,7 @@ def _encoded(user: str, text: str) -> str:
 async def test_recovery_tells_a_lost_message_from_an_identical_earlier_one(h: Harness) -> None:
     await h.say("alice", "ok", mid="m1")
     await h.bridge.wait_idle()
-    await h.bridge.dispatcher.stop()
+    await h.bridge.delivery.stop()
     # The user says "ok" again; the bridge dies before the help desk gets it.
     await h.store.enqueue(
         lane="in:fake:alice",

@@ -192,7 +192,7 @@ async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_p
         await rig.settle()
         conversation = world.conversation_of("minjun")
         # Freshchat took "two", then the bridge died before recording it: the job is in flight.
-        await bridge.dispatcher.stop()
+        await bridge.delivery.stop()
         original = rig.messaging.post_message
         accepted = asyncio.Event()
 
@@ -206,7 +206,7 @@ async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_p
         await world.say("minjun", "two")
         await bridge.start()
         await accepted.wait()
-        await bridge.dispatcher.stop(grace=0)
+        await bridge.delivery.stop(grace=0)
         rig.messaging.post_message = original  # type: ignore[method-assign]
         world.freshchat.reset_calls()
         await bridge.start()

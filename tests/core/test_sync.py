@@ -10,10 +10,28 @@ from byoc.errors import PermanentError, RetryableError
 from byoc.messaging import AgentMessage, ConversationChanged
 from byoc.models import Image, InboundMessage, Profile, Text
 from byoc.store import MemoryStore, UserLink
+from byoc.channel import Channel
+from byoc.delivery_modes import InlineDelivery
+from byoc.hops import Hops
 from byoc.sync import Outcome, ReferenceIds, ResolvedPolicy, Sync
 from byoc.testing.fake_channel import FakeChannel
 
 from .recording_messaging import RecordingMessaging
+
+
+def make_sync(
+    messaging: RecordingMessaging, channel: Channel, store: MemoryStore, **options: object
+) -> Sync:
+    """The algorithm with inline delivery: each accepted event is performed at once."""
+    hops = Hops()
+    return Sync(
+        messaging=messaging,
+        channels={"fake": channel},
+        store=store,
+        delivery=InlineDelivery(store=store, hops=hops),
+        hops=hops,
+        **options,  # type: ignore[arg-type]
+    )
 
 
 def inbound(text: str, *, user: str = "alice", mid: str | None = None) -> InboundMessage:
@@ -49,18 +67,18 @@ def store() -> MemoryStore:
 
 @pytest.fixture
 def sync(messaging: RecordingMessaging, channel: FakeChannel, store: MemoryStore) -> Sync:
-    return Sync(messaging=messaging, channels={"fake": channel}, store=store)
+    return make_sync(messaging, channel, store)
 
 
 async def test_new_user_costs_three_calls_then_one_per_message(
     sync: Sync, messaging: RecordingMessaging, store: MemoryStore
 ) -> None:
-    assert await sync.deliver_inbound(inbound("one")) is Outcome.DELIVERED
+    assert await sync.accept(inbound("one")) is Outcome.DELIVERED
     assert messaging.calls == ["find_user", "create_user", "create_conversation"]
     user = next(iter(messaging.users.values()))
     assert user.reference_id == "fake:alice"
     messaging.calls.clear()
-    assert await sync.deliver_inbound(inbound("two")) is Outcome.DELIVERED
+    assert await sync.accept(inbound("two")) is Outcome.DELIVERED
     assert messaging.calls == ["post_message"]
     link = await store.get_link("fake", "alice")
     assert link is not None and link.helpdesk_user_id == user.id
@@ -75,7 +93,7 @@ async def test_known_user_without_mapping_continues_latest_conversation(
     older = (await messaging.create_conversation(user.id, [Text(text="a")])).conversation_id
     latest = (await messaging.create_conversation(user.id, [Text(text="b")])).conversation_id
     messaging.calls.clear()
-    await sync.deliver_inbound(inbound("c"))
+    await sync.accept(inbound("c"))
     assert messaging.calls == ["find_user", "list_conversations", "post_message"]
     assert len(messaging.messages[latest]) == 2 and len(messaging.messages[older]) == 1
 
@@ -85,14 +103,14 @@ async def test_known_user_without_conversations_gets_one(
 ) -> None:
     await messaging.create_user("fake:alice", None)
     messaging.calls.clear()
-    await sync.deliver_inbound(inbound("c"))
+    await sync.accept(inbound("c"))
     assert messaging.calls == ["find_user", "list_conversations", "create_conversation"]
 
 
 async def test_stale_conversation_moves_to_the_latest_other_one(
     sync: Sync, messaging: RecordingMessaging, store: MemoryStore
 ) -> None:
-    await sync.deliver_inbound(inbound("one"))
+    await sync.accept(inbound("one"))
     link = await store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
     newer = (
@@ -100,7 +118,7 @@ async def test_stale_conversation_moves_to_the_latest_other_one(
     ).conversation_id
     messaging.stale.add(link.conversation_id)
     messaging.calls.clear()
-    assert await sync.deliver_inbound(inbound("two")) is Outcome.DELIVERED
+    assert await sync.accept(inbound("two")) is Outcome.DELIVERED
     assert messaging.calls == ["post_message", "list_conversations", "post_message"]
     assert messaging.messages[newer][-1] == (Text(text="two"),)
     relinked = await store.get_link("fake", "alice")
@@ -110,12 +128,12 @@ async def test_stale_conversation_moves_to_the_latest_other_one(
 async def test_stale_conversation_with_no_other_starts_a_new_one(
     sync: Sync, messaging: RecordingMessaging, store: MemoryStore
 ) -> None:
-    await sync.deliver_inbound(inbound("one"))
+    await sync.accept(inbound("one"))
     link = await store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
     messaging.stale.add(link.conversation_id)
     messaging.calls.clear()
-    await sync.deliver_inbound(inbound("two"))
+    await sync.accept(inbound("two"))
     assert messaging.calls == ["post_message", "list_conversations", "create_conversation"]
     relinked = await store.get_link("fake", "alice")
     assert relinked is not None and relinked.conversation_id not in (None, link.conversation_id)
@@ -126,17 +144,17 @@ async def test_duplicate_message_is_delivered_once(
     sync: Sync, messaging: RecordingMessaging
 ) -> None:
     message = inbound("one", mid="m-1")
-    assert await sync.deliver_inbound(message) is Outcome.DELIVERED
-    assert await sync.deliver_inbound(message) is Outcome.DUPLICATE
+    assert await sync.accept(message) is Outcome.DELIVERED
+    assert await sync.accept(message) is Outcome.DUPLICATE
     assert messaging.calls.count("create_conversation") + messaging.calls.count("post_message") == 1
 
 
 async def test_failed_delivery_can_be_retried(sync: Sync, messaging: RecordingMessaging) -> None:
-    await sync.deliver_inbound(inbound("one"))
+    await sync.accept(inbound("one"))
     messaging.fail_posts.append(RetryableError("down", retry_after=3))
     with pytest.raises(RetryableError):
-        await sync.deliver_inbound(inbound("two", mid="m-2"))
-    assert await sync.deliver_inbound(inbound("two", mid="m-2")) is Outcome.DELIVERED
+        await sync.accept(inbound("two", mid="m-2"))
+    assert await sync.accept(inbound("two", mid="m-2")) is Outcome.DELIVERED
     conversation = next(iter(messaging.messages))
     assert messaging.messages[conversation][-1] == (Text(text="two"),)
 
@@ -144,7 +162,7 @@ async def test_failed_delivery_can_be_retried(sync: Sync, messaging: RecordingMe
 async def test_concurrent_first_messages_make_one_user_and_keep_order(
     sync: Sync, messaging: RecordingMessaging
 ) -> None:
-    results = await asyncio.gather(*(sync.deliver_inbound(inbound(f"m{i}")) for i in range(50)))
+    results = await asyncio.gather(*(sync.accept(inbound(f"m{i}")) for i in range(50)))
     assert set(results) == {Outcome.DELIVERED}
     assert len(messaging.users) == 1
     (conversations,) = messaging.conversations.values()
@@ -157,16 +175,14 @@ async def test_concurrent_first_messages_make_one_user_and_keep_order(
 async def test_resolved_conversation_policy(
     messaging: RecordingMessaging, channel: FakeChannel, store: MemoryStore, policy: ResolvedPolicy
 ) -> None:
-    sync = Sync(
-        messaging=messaging, channels={"fake": channel}, store=store, resolved_policy=policy
-    )
-    await sync.deliver_inbound(inbound("one"))
+    sync = make_sync(messaging, channel, store, resolved_policy=policy)
+    await sync.accept(inbound("one"))
     link = await store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
     changed = ConversationChanged(conversation_id=link.conversation_id, status="resolved")
-    assert await sync.conversation_changed(changed) is Outcome.DELIVERED
+    assert await sync.accept(changed) is Outcome.DELIVERED
     messaging.calls.clear()
-    await sync.deliver_inbound(inbound("two"))
+    await sync.accept(inbound("two"))
     after = await store.get_link("fake", "alice")
     assert after is not None and not after.resolved
     if policy is ResolvedPolicy.REOPEN:
@@ -180,20 +196,20 @@ async def test_resolved_conversation_policy(
 async def test_reply_reaches_the_user_once_and_echoes_do_not(
     sync: Sync, messaging: RecordingMessaging, channel: FakeChannel, store: MemoryStore
 ) -> None:
-    await sync.deliver_inbound(inbound("one"))
+    await sync.accept(inbound("one"))
     link = await store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
     conv, user = link.conversation_id, link.helpdesk_user_id
     messaging.calls.clear()
-    assert await sync.deliver_reply(reply("r1", conv, user)) is Outcome.DELIVERED
-    assert await sync.deliver_reply(reply("r1", conv, user)) is Outcome.DUPLICATE
-    assert await sync.deliver_reply(reply("u1", conv, user, actor_type="user")) is Outcome.IGNORED
-    assert await sync.deliver_reply(reply("s1", conv, user, actor_type="system")) is Outcome.IGNORED
+    assert await sync.accept(reply("r1", conv, user)) is Outcome.DELIVERED
+    assert await sync.accept(reply("r1", conv, user)) is Outcome.DUPLICATE
+    assert await sync.accept(reply("u1", conv, user, actor_type="user")) is Outcome.IGNORED
+    assert await sync.accept(reply("s1", conv, user, actor_type="system")) is Outcome.IGNORED
     assert (
-        await sync.deliver_reply(reply("p1", conv, user, message_type="private")) is Outcome.IGNORED
+        await sync.accept(reply("p1", conv, user, message_type="private")) is Outcome.IGNORED
     )
-    assert await sync.deliver_reply(reply("p2", conv, user, private=True)) is Outcome.IGNORED
-    assert await sync.deliver_reply(reply("b1", conv, user, actor_type="bot")) is Outcome.DELIVERED
+    assert await sync.accept(reply("p2", conv, user, private=True)) is Outcome.IGNORED
+    assert await sync.accept(reply("b1", conv, user, actor_type="bot")) is Outcome.DELIVERED
     assert [m.message_id for m in channel.outbox["alice"]] == ["r1", "b1"]
     assert messaging.calls == []  # replies cost the help desk nothing
 
@@ -204,8 +220,8 @@ async def test_reply_routes_by_reference_id_when_the_mapping_is_missing(
     user = await messaging.create_user("fake:bob", None)
     conv = (await messaging.create_conversation(user.id, [Text(text="x")])).conversation_id
     messaging.calls.clear()
-    await sync.deliver_reply(reply("r1", conv, user.id))
-    await sync.deliver_reply(reply("r2", conv, user.id))
+    await sync.accept(reply("r1", conv, user.id))
+    await sync.accept(reply("r2", conv, user.id))
     assert messaging.calls == ["get_user"]
     assert len(channel.outbox["bob"]) == 2
     link = await store.get_link("fake", "bob")
@@ -217,15 +233,15 @@ async def test_reply_to_a_foreign_user_is_ignored_and_remembered(
 ) -> None:
     user = await messaging.create_user("web-visitor-17", None)
     messaging.calls.clear()
-    assert await sync.deliver_reply(reply("r1", "conv-x", user.id)) is Outcome.IGNORED
-    assert await sync.deliver_reply(reply("r2", "conv-x", user.id)) is Outcome.IGNORED
+    assert await sync.accept(reply("r1", "conv-x", user.id)) is Outcome.IGNORED
+    assert await sync.accept(reply("r2", "conv-x", user.id)) is Outcome.IGNORED
     assert messaging.calls == ["get_user"]
     assert not channel.outbox
 
 
 async def test_reply_without_user_or_known_conversation_is_refused(sync: Sync) -> None:
     with pytest.raises(PermanentError):
-        await sync.deliver_reply(reply("r1", "conv-unknown", None))
+        await sync.accept(reply("r1", "conv-unknown", None))
 
 
 async def test_failed_send_is_retried_not_deduped(
@@ -238,8 +254,8 @@ async def test_failed_send_is_retried_not_deduped(
     )
     channel.fail_next = 1
     with pytest.raises(RetryableError):
-        await sync.deliver_reply(reply("r1", "c-1", "u-c"))
-    assert await sync.deliver_reply(reply("r1", "c-1", "u-c")) is Outcome.DELIVERED
+        await sync.accept(reply("r1", "c-1", "u-c"))
+    assert await sync.accept(reply("r1", "c-1", "u-c")) is Outcome.DELIVERED
     assert len(channel.outbox["carol"]) == 1
 
 
@@ -268,11 +284,11 @@ class ExpiringMediaChannel(FakeChannel):
 async def test_expiring_media_is_rehosted_or_kept_visibly(
     messaging: RecordingMessaging, store: MemoryStore, upload_fails: bool
 ) -> None:
-    sync = Sync(messaging=messaging, channels={"fake": ExpiringMediaChannel()}, store=store)
+    sync = make_sync(messaging, ExpiringMediaChannel(), store)
     messaging.fail_rehost = upload_fails
     image = Image(url="https://media.channel.test/p/1.jpg")
     message = InboundMessage(channel="fake", user_id="dan", message_id="1", parts=(image,))
-    await sync.deliver_inbound(message)
+    await sync.accept(message)
     (posted,) = next(iter(messaging.messages.values()))
     if upload_fails:
         assert posted[0] == image
@@ -298,12 +314,12 @@ async def test_resolution_tells_the_channel_best_effort(
     messaging: RecordingMessaging, store: MemoryStore, fail: bool
 ) -> None:
     channel = SessionChannel(fail=fail)
-    sync = Sync(messaging=messaging, channels={"fake": channel}, store=store)
-    await sync.deliver_inbound(inbound("one"))
+    sync = make_sync(messaging, channel, store)
+    await sync.accept(inbound("one"))
     link = await store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
     resolved = ConversationChanged(conversation_id=link.conversation_id, status="resolved")
-    assert await sync.conversation_changed(resolved) is Outcome.DELIVERED
+    assert await sync.accept(resolved) is Outcome.DELIVERED
     assert channel.ended == ([] if fail else ["alice"])
     after = await store.get_link("fake", "alice")
     assert after is not None and after.resolved
@@ -313,15 +329,15 @@ async def test_a_redelivered_resolution_tells_the_channel_once(
     messaging: RecordingMessaging, store: MemoryStore
 ) -> None:
     channel = SessionChannel()
-    sync = Sync(messaging=messaging, channels={"fake": channel}, store=store)
-    await sync.deliver_inbound(inbound("one"))
+    sync = make_sync(messaging, channel, store)
+    await sync.accept(inbound("one"))
     link = await store.get_link("fake", "alice")
     assert link is not None and link.conversation_id is not None
     resolved = ConversationChanged(conversation_id=link.conversation_id, status="resolved")
-    assert await sync.conversation_changed(resolved) is Outcome.DELIVERED
-    assert await sync.conversation_changed(resolved) is Outcome.DUPLICATE
+    assert await sync.accept(resolved) is Outcome.DELIVERED
+    assert await sync.accept(resolved) is Outcome.DUPLICATE
     assert channel.ended == ["alice"]
     reopened = ConversationChanged(conversation_id=link.conversation_id, status="reopened")
-    assert await sync.conversation_changed(reopened) is Outcome.DELIVERED
-    assert await sync.conversation_changed(resolved) is Outcome.DELIVERED
+    assert await sync.accept(reopened) is Outcome.DELIVERED
+    assert await sync.accept(resolved) is Outcome.DELIVERED
     assert channel.ended == ["alice", "alice"]

@@ -141,7 +141,7 @@ def test_after_close_requests_get_503_and_calls_fail(world: World) -> None:
     served.close()
     served.close()  # idempotent
     assert served.loop.is_closed()
-    assert not bridge.dispatcher.started
+    assert not bridge.started
     body, headers = world.channel.user_message("minjun", "too late")
     with world.client(served) as client:
         answer = client.post("/channels/fake/webhook", content=body, headers=headers)
@@ -152,6 +152,6 @@ def test_after_close_requests_get_503_and_calls_fail(world: World) -> None:
 
 def _started(bridge: Bridge) -> Callable[[], Awaitable[bool]]:
     async def started() -> bool:
-        return bridge.dispatcher.started
+        return bridge.started
 
     return started

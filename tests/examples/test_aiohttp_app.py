@@ -63,8 +63,8 @@ async def test_start_up_and_clean_up_start_and_close_the_bridge(tmp_path: Path) 
     helpdesk = Helpdesk()
     bridge = helpdesk.bridge([FakeChannel()], tmp_path / "byoc.sqlite3")
     async with TestClient(TestServer(aiohttp_app.create_app(bridge))):
-        assert bridge.dispatcher.started
-    assert not bridge.dispatcher.started
+        assert bridge.started
+    assert not bridge.started
     with pytest.raises(RuntimeError, match="closed"):
         bridge.store.lock("x")
     await helpdesk.aclose()

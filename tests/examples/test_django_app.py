@@ -70,9 +70,9 @@ def test_the_projects_own_views_and_the_bridges_health(world: World) -> None:
 def test_the_bridge_runs_from_the_start_and_closes_on_shutdown(world: World) -> None:
     assert world.run(lambda: _started(world.bridge))
     django_app.bridge_view.close()
-    assert not world.bridge.dispatcher.started
+    assert not world.bridge.started
     assert world.served.loop.is_closed()
 
 
 async def _started(bridge: Bridge) -> bool:
-    return bridge.dispatcher.started
+    return bridge.started

@@ -65,10 +65,10 @@ def test_the_apps_own_routes_and_the_bridges_health(world: World) -> None:
 def test_the_bridge_runs_from_the_start_and_closes_on_shutdown(world: World) -> None:
     assert world.run(lambda: _started(world.bridge))
     world.served.close()
-    assert not world.bridge.dispatcher.started
+    assert not world.bridge.started
     closed = world.client.post("/byoc/channels/fake/webhook", data=b"{}")
     assert closed.status_code == 503  # the sender retries once the bridge is back
 
 
 async def _started(bridge: Bridge) -> bool:
-    return bridge.dispatcher.started
+    return bridge.started

@@ -109,7 +109,7 @@ async def test_shutdown_finishes_deliveries_and_closes_the_store(tmp_path: Path)
     uvicorn_server.should_exit = True
     await serving
     sock.close()
-    assert not bridge.dispatcher.started
+    assert not bridge.started
     with pytest.raises(RuntimeError, match="closed"):
         bridge.store.lock("x")
     # Delivered before the store closed, or left queued for the next start: never lost.

@@ -48,8 +48,8 @@ async def test_lifespan_starts_and_closes_the_bridge(tmp_path: Path, example: Mo
     bridge = helpdesk.bridge([FakeChannel()], tmp_path / "byoc.sqlite3")
     app = example.create_app(bridge)
     async with app.router.lifespan_context(app):
-        assert bridge.dispatcher.started
-    assert not bridge.dispatcher.started
+        assert bridge.started
+    assert not bridge.started
     with pytest.raises(RuntimeError, match="closed"):
         bridge.store.lock("x")
     await helpdesk.aclose()

@@ -37,7 +37,7 @@ async def run_bridge(store_path: Path, messaging: RecordingMessaging, *texts: st
     await bridge.start()
     for text in texts:
         body, headers = channel.user_message("ana", text, message_id=text)
-        await bridge.handle_channel_webhook("fake", WebhookRequest(body=body, headers=headers))
+        await bridge.sync.channel_webhook("fake", WebhookRequest(body=body, headers=headers))
     await bridge.wait_idle()
     await bridge.aclose()
     return channel

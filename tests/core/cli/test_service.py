@@ -66,7 +66,7 @@ async def test_credentials_build_the_configured_bridge(tmp_path: Path) -> None:
     bridge = build_bridge(settings)
     try:
         assert isinstance(bridge, Bridge) and isinstance(bridge.store, SQLiteStore)
-        assert list(bridge.channels) == ["viber"] and bridge.delivery == "inline"
+        assert list(bridge.channels) == ["viber"] and bridge.delivery.mode == "inline"
         assert bridge.messaging_webhook_url() == "https://byoc.example.com/messaging/webhook"
         assert bridge.admin_token == "b" * 20 and bridge.label is None
     finally:

@@ -1,0 +1,275 @@
+"""The two ways a bridge delivers work: inline, inside the webhook, or durable, from a queue.
+
+The bridge picks one at construction and `Sync` hands it every `Work` item:
+
+- `DurableDelivery` (the default): the webhook is answered only once its work is stored
+  (dedupe and enqueue in one store transaction); a `Dispatcher` performs it afterwards, in lane
+  order, retrying and burying as the `RetryPolicy` says. A failure to store is a 503: the sender
+  retries and nothing acknowledged is lost.
+- `InlineDelivery`: dedupe, then perform at once under the lane's lock; the webhook's answer
+  waits for the peer. Lower latency; a crash mid-delivery loses that message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+
+from . import codec
+from .clock import Clock, SystemClock
+from .delivery import Dispatcher
+from .errors import ByocError, MalformedPayload, RetryableError
+from .hops import Hops, kv
+from .messaging import AgentMessage, ConversationChanged
+from .models import InboundMessage
+from .retry import RetryPolicy
+from .store import Store
+from .store.queue import Job
+from .sync import DEFAULT_DEDUPE_TTL, Done, Event, Outcome, Perform, Receipt, Work, WorkKind
+
+__all__ = ["DurableDelivery", "InlineDelivery", "decode_job", "encode_event"]
+
+log = logging.getLogger("byoc.delivery")
+
+# Clocks of the bridge and the help desk differ; look this far back for a message that a
+# delivery interrupted by a crash may already have posted.
+_RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
+
+_EVENT_TYPES: dict[WorkKind, type] = {
+    "inbound": InboundMessage,
+    "reply": AgentMessage,
+    "change": ConversationChanged,
+}
+
+
+def _direction(kind: str) -> str:
+    return "in" if kind == "inbound" else "out"
+
+
+async def _unbound(event: Event, *, recovering_since: datetime | None = None) -> Done:
+    raise RuntimeError("this delivery was never bound to a Sync")
+
+
+def encode_event(event: Event) -> str:
+    """The event as queue JSON; text no peer could encode is bad input, refused now (400).
+
+    A lone UTF-16 surrogate (`"\\ud83d"`, half an emoji) parses as JSON but can be neither
+    stored nor sent: refusing it at the door beats retrying it for an hour.
+    """
+    payload = json.dumps(codec.encode(event), ensure_ascii=False)
+    try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedPayload(
+            f"the message holds text that is not valid Unicode ({exc.reason})"
+        ) from None
+    return payload
+
+
+def decode_job(job: Job) -> Event:
+    """The event a stored job carries; `MalformedPayload` when it cannot be one."""
+    try:
+        event = codec.decode(json.loads(job.payload))
+    except (ValueError, MalformedPayload) as exc:
+        raise MalformedPayload(f"stored job {job.id} cannot be decoded: {exc}") from exc
+    expected = _EVENT_TYPES.get(job.kind)  # type: ignore[call-overload]
+    if expected is None or not isinstance(event, expected):
+        raise MalformedPayload(f"stored job {job.id} has unknown kind {job.kind!r}")
+    return event  # type: ignore[no-any-return]
+
+
+class InlineDelivery:
+    """Performs work inside the webhook request, under its lane's lock."""
+
+    mode = "inline"
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        hops: Hops,
+        clock: Clock | None = None,
+        dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+    ) -> None:
+        self.store = store
+        self.hops = hops
+        self.clock = clock or SystemClock()
+        self.dedupe_ttl = dedupe_ttl
+        self.in_flight = 0
+        self._perform: Perform = _unbound
+
+    def bind(self, perform: Perform) -> None:
+        self._perform = perform
+
+    async def submit(self, work: Work) -> Receipt:
+        # The same refusal at the door as the durable queue's (text no peer can encode).
+        encode_event(work.event)
+        arrived = self.clock.time()
+        self.in_flight += 1
+        try:
+            # The lock keeps a user's concurrent messages in arrival order, and makes the first
+            # messages of a new user create one help-desk user and one conversation.
+            async with self.store.lock(work.lane):
+                if not await self.store.claim(work.dedupe_key, self.dedupe_ttl):
+                    return Receipt(outcome=Outcome.DUPLICATE)
+                try:
+                    done = await self._perform(work.event)
+                except BaseException:
+                    # Not delivered: let the sender's retry try again.
+                    await self.store.release(work.dedupe_key)
+                    raise
+        finally:
+            self.in_flight -= 1
+        if done.outcome is Outcome.DELIVERED:
+            self.hops.delivered(_direction(work.kind), self.clock.time() - arrived)
+        return Receipt(outcome=done.outcome)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self, grace: float = 10.0) -> None:
+        return None
+
+    async def wait_idle(self) -> None:
+        return None
+
+
+class DurableDelivery:
+    """Stores work, answers, and performs it from the queue (see the module docstring)."""
+
+    mode = "durable"
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        hops: Hops,
+        clock: Clock | None = None,
+        retry_policy: RetryPolicy | None = None,
+        concurrency: int = 32,
+        dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
+    ) -> None:
+        self.store = store
+        self.hops = hops
+        self.clock = clock or SystemClock()
+        self.dedupe_ttl = dedupe_ttl
+        self.dispatcher = Dispatcher(
+            store=store,
+            handler=self._run_job,
+            policy=retry_policy,
+            clock=self.clock,
+            concurrency=concurrency,
+            observer=_Report(store, hops),
+        )
+        self._perform: Perform = _unbound
+        self._start_lock = asyncio.Lock()
+
+    def bind(self, perform: Perform) -> None:
+        self._perform = perform
+
+    @property
+    def in_flight(self) -> int:
+        return self.dispatcher.in_flight
+
+    async def submit(self, work: Work) -> Receipt:
+        payload = encode_event(work.event)
+        await self.start()
+        try:
+            job_id = await self.store.enqueue(
+                lane=work.lane,
+                kind=work.kind,
+                payload=payload,
+                dedupe_key=work.dedupe_key,
+                ttl=self.dedupe_ttl,
+            )
+        except ByocError:
+            raise
+        except Exception as exc:
+            # Not stored means not acknowledged: the sender retries on a 503.
+            error = f"{type(exc).__name__}: {exc}"
+            log.error(kv(hop="enqueue_failed", lane=work.lane, error=error))
+            raise RetryableError(f"the bridge could not store the event ({exc})") from exc
+        if job_id is None:
+            return Receipt(outcome=Outcome.DUPLICATE)
+        self.dispatcher.wake()
+        return Receipt(outcome=Outcome.QUEUED, job=job_id)
+
+    async def _run_job(self, job: Job) -> None:
+        event = decode_job(job)
+        since = None
+        # After a crash, and after any failed try (a timeout may hide a post that went through),
+        # look in the help desk before posting again.
+        if job.kind == "inbound" and (job.recovering or job.attempts):
+            since = datetime.fromtimestamp(job.accepted_at, timezone.utc) - _RECOVERY_CLOCK_SKEW
+        done = await self._perform(event, recovering_since=since)
+        for key in done.remember:
+            await self.store.claim(key, self.dedupe_ttl)
+
+    async def start(self) -> None:
+        """Start the dispatcher (once; also done on the first webhook)."""
+        if not self.dispatcher.started:
+            async with self._start_lock:
+                await self.dispatcher.start()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        await self.dispatcher.stop(grace)
+
+    async def wait_idle(self) -> None:
+        if self.dispatcher.started:
+            await self.dispatcher.wait_idle()
+
+    def wake(self) -> None:
+        """Work was queued behind the dispatcher's back (a dead letter replayed)."""
+        self.dispatcher.wake()
+
+
+class _Report:
+    """Turns what the dispatcher reports into hop log lines and metrics."""
+
+    def __init__(self, store: Store, hops: Hops) -> None:
+        self.store = store
+        self.hops = hops
+
+    def finished(self, job: Job, now: float) -> None:
+        self.hops.delivered(_direction(job.kind), now - job.accepted_at)
+
+    def retrying(self, job: Job, attempt: int, delay: float, error: str) -> None:
+        self.hops.retry(
+            job=job.id,
+            lane=job.lane,
+            direction=_direction(job.kind),
+            attempt=attempt,
+            delay=delay,
+            error=error,
+        )
+
+    async def buried(self, job: Job, reason: str, error: str) -> None:
+        try:
+            channel = await self._channel_of(job)
+        except Exception:  # naming the channel is a nicety; the dead letter is already kept
+            channel = "unknown"
+        self.hops.dead_letter(
+            job=job.id,
+            lane=job.lane,
+            channel=channel,
+            direction=_direction(job.kind),
+            reason=reason,
+            error=error,
+        )
+
+    async def _channel_of(self, job: Job) -> str:
+        """The channel a job was for (a reply's lane names only its help-desk user)."""
+        if job.kind == "inbound":
+            return job.lane.split(":", 2)[1]
+        event = decode_job(job)
+        if isinstance(event, AgentMessage):
+            link = None
+            if event.user_id is not None:
+                link = await self.store.get_link_by_helpdesk_user(event.user_id)
+            if link is None:
+                link = await self.store.get_link_by_conversation(event.conversation_id)
+            if link is not None:
+                return link.channel
+        return "unknown"

@@ -1,0 +1,59 @@
+"""A snapshot of a bridge's state, for the admin page, `/healthz` and anyone who asks.
+
+`Bridge.status()` gathers it in one place; readers (the admin page) depend on these values, not
+on the bridge's internals.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .store.queue import DeadLetter
+
+__all__ = ["BridgeStatus", "ChannelStatus", "Health"]
+
+
+@attrs.frozen(kw_only=True)
+class ChannelStatus:
+    """One channel: where it must call, how that was arranged, what went through."""
+
+    name: str
+    target_url: str | None
+    """The URL recorded at install, else the one install would use (None: no public URL)."""
+    state: str
+    """"registered" (the channel's API points at the URL), "manual" (to paste by hand) or
+    "not installed"."""
+    instructions: str = ""
+    installed_at: float | None = None
+    messages_in: int = 0
+    messages_out: int = 0
+    failed: int = 0
+    last_in: float | None = None
+    last_out: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Health:
+    """Whether the bridge can do its job now; `problems` says what stands in the way."""
+
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@attrs.frozen(kw_only=True)
+class BridgeStatus:
+    """Everything the admin page shows."""
+
+    label: str | None
+    public_url: str | None
+    messaging_webhook_url: str | None
+    last_helpdesk_event: float | None
+    channels: tuple[ChannelStatus, ...]
+    queue_depth: int
+    in_flight: int
+    dead_letters: tuple[DeadLetter, ...]
+    delivery: str
+    health: Health = Health()
