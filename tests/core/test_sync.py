@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 
+from byoc.channel import Channel
+from byoc.delivery_modes import InlineDelivery
 from byoc.errors import PermanentError, RetryableError
+from byoc.hops import Hops
 from byoc.messaging import AgentMessage, ConversationChanged
 from byoc.models import Image, InboundMessage, Profile, Text
 from byoc.store import MemoryStore, UserLink
-from byoc.channel import Channel
-from byoc.delivery_modes import InlineDelivery
-from byoc.hops import Hops
 from byoc.sync import Outcome, ReferenceIds, ResolvedPolicy, Sync
 from byoc.testing.fake_channel import FakeChannel
 
@@ -205,9 +205,7 @@ async def test_reply_reaches_the_user_once_and_echoes_do_not(
     assert await sync.accept(reply("r1", conv, user)) is Outcome.DUPLICATE
     assert await sync.accept(reply("u1", conv, user, actor_type="user")) is Outcome.IGNORED
     assert await sync.accept(reply("s1", conv, user, actor_type="system")) is Outcome.IGNORED
-    assert (
-        await sync.accept(reply("p1", conv, user, message_type="private")) is Outcome.IGNORED
-    )
+    assert await sync.accept(reply("p1", conv, user, message_type="private")) is Outcome.IGNORED
     assert await sync.accept(reply("p2", conv, user, private=True)) is Outcome.IGNORED
     assert await sync.accept(reply("b1", conv, user, actor_type="bot")) is Outcome.DELIVERED
     assert [m.message_id for m in channel.outbox["alice"]] == ["r1", "b1"]
