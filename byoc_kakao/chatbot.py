@@ -26,11 +26,9 @@ result = await channel.install("https://bridge.example.com/channels/kakao-chatbo
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import httpx
 from typing_extensions import Self, override
@@ -121,8 +119,6 @@ class KakaoChatbotChannel(Channel):
         answer_deadline=5.0,
     )
 
-    INSTALL_KEY = "kakao-chatbot:install"
-    """Store setting holding the install result (JSON) shown on the admin page."""
     SENT_TTL = 7 * 24 * 3600.0
     """How long a delivered page is remembered, so retries within it skip it."""
 
@@ -407,22 +403,7 @@ class KakaoChatbotChannel(Channel):
             "The URL contains the skill secret: keep it private."
         )
         result = InstallResult(target_url=url, registered=False, instructions=instructions)
-        if self.store is not None:
-            record = {"target_url": url, "registered": False, "instructions": instructions}
-            await self.store.set_setting(self.INSTALL_KEY, json.dumps(record, ensure_ascii=False))
         return result
-
-    async def installed(self) -> InstallResult | None:
-        """What the last `install` kept in the store (for the admin page), or None."""
-        raw = None if self.store is None else await self.store.get_setting(self.INSTALL_KEY)
-        if raw is None:
-            return None
-        record: dict[str, Any] = json.loads(raw)
-        return InstallResult(
-            target_url=record["target_url"],
-            registered=bool(record["registered"]),
-            instructions=record.get("instructions", ""),
-        )
 
     @override
     async def aclose(self) -> None:

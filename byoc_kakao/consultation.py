@@ -14,7 +14,6 @@ print(result.target_url, result.instructions)       # paste where the instructio
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 
@@ -71,8 +70,6 @@ class KakaoDealerChannel(Channel):
         media_urls_expire=True,
     )
 
-    INSTALL_KEY = "kakao:install"
-    """Store setting holding the install result (JSON) shown on the admin page."""
     SENT_TTL = 7 * 24 * 3600.0
     """How long a delivered payload is remembered, so retries within it skip it."""
 
@@ -183,22 +180,7 @@ class KakaoDealerChannel(Channel):
                 "of BYOC_KAKAO_WEBHOOK_HEADER_SECRET."
             )
         result = InstallResult(target_url=url, registered=registered, instructions=instructions)
-        if self.store is not None:
-            record = {"target_url": url, "registered": registered, "instructions": instructions}
-            await self.store.set_setting(self.INSTALL_KEY, json.dumps(record, ensure_ascii=False))
         return result
-
-    async def installed(self) -> InstallResult | None:
-        """What the last `install` kept in the store (for the admin page), or None."""
-        raw = None if self.store is None else await self.store.get_setting(self.INSTALL_KEY)
-        if raw is None:
-            return None
-        record = json.loads(raw)
-        return InstallResult(
-            target_url=record["target_url"],
-            registered=bool(record["registered"]),
-            instructions=record.get("instructions", ""),
-        )
 
     @override
     async def uninstall(self) -> None:

@@ -317,7 +317,7 @@ async def test_end_session_ends_the_users_consultation(dealer: DealerRig) -> Non
     assert await dealer.channel.end_session("c0eUY5TATGz1") is None  # nothing open any more
 
 
-async def test_install_appends_the_secret_and_keeps_the_url_for_the_admin_page(
+async def test_install_appends_the_secret_to_the_url_to_paste(
     dealer: DealerRig,
 ) -> None:
     result = await dealer.channel.install("https://bridge.example.com/channels/kakao/webhook/")
@@ -326,7 +326,6 @@ async def test_install_appends_the_secret_and_keeps_the_url_for_the_admin_page(
     )
     assert result.registered is False
     assert "HappyTalk" in result.instructions
-    assert await dealer.channel.installed() == result
 
 
 def test_from_env_builds_a_happytalk_channel() -> None:

@@ -39,8 +39,22 @@ async def test_install_gives_the_full_urls_to_paste_and_keeps_them(world: KakaoW
     assert "스킬" in results["kakao-chatbot"].instructions
     assert await world.bridge.installed_url("kakao") == dealer_url
     assert await world.bridge.installed_url("kakao-chatbot") == skill_url
-    assert await world.dealer.installed() == results["kakao"]
-    assert await world.chatbot.installed() == results["kakao-chatbot"]
+    status = await world.bridge.status()
+    shown = {row.name: (row.target_url, row.state) for row in status.channels}
+    assert shown == {"kakao": (dealer_url, "manual"), "kakao-chatbot": (skill_url, "manual")}
+
+
+async def test_after_uninstall_the_admin_page_shows_kakao_not_installed(
+    world: KakaoWorld,
+) -> None:
+    await world.bridge.install(["kakao", "kakao-chatbot"])
+    await world.bridge.uninstall(["kakao", "kakao-chatbot"])
+    status = await world.bridge.status()
+    assert {row.name: row.state for row in status.channels} == {
+        "kakao": "not installed",
+        "kakao-chatbot": "not installed",
+    }
+    assert await world.bridge.installed("kakao") is None
 
 
 async def test_the_pasted_urls_take_the_emulators_calls_through_the_bridge(
