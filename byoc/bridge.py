@@ -31,7 +31,6 @@ wait for the help desk, so the bridge refuses to build with both.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Literal
@@ -44,8 +43,9 @@ from .channel import Channel, InstallResult
 from .clock import Clock, SystemClock
 from .delivery_modes import DurableDelivery, InlineDelivery
 from .errors import ConfigurationError
-from .hops import Hops, kv
+from .hops import Hops
 from .http import HttpApp
+from .installs import Installs
 from .messaging import Messaging
 from .retry import RetryPolicy
 from .status import BridgeStatus, ChannelStatus, Health
@@ -62,14 +62,6 @@ DEAD_LETTERS_SHOWN = 200
 """How many dead letters `status()` lists."""
 
 Delivery = Literal["durable", "inline"]
-
-
-def _target_url_key(name: str) -> str:
-    return f"target_url:{name}"
-
-
-def _install_key(name: str) -> str:
-    return f"install:{name}"
 
 
 def _refuse_inline_deadlines(channels: Sequence[Channel]) -> None:
@@ -140,6 +132,7 @@ class Bridge:
         self.shutdown_grace = shutdown_grace
         for channel in channels:
             channel.bind(store)
+        self.installs = Installs(self.channels, store, public_url=public_url, clock=self.clock)
         self.delivery: InlineDelivery | DurableDelivery
         if delivery == "inline":
             self.delivery = InlineDelivery(store=store, hops=self.hops, clock=self.clock)
@@ -216,21 +209,15 @@ class Bridge:
     async def drop(self, dead_id: int) -> bool:
         return await self.store.drop(dead_id)
 
-    # -- installation ----------------------------------------------------------------------
+    # -- installation (kept by `self.installs`) -------------------------------------------
 
     def target_url(self, name: str, public_url: str | None = None) -> str:
         """The URL a channel must call: `<public URL>/channels/<name>/webhook`."""
-        base = (public_url or self.public_url or "").rstrip("/")
-        if not base:
-            raise ConfigurationError(
-                "the bridge's public URL is not set; set BYOC_PUBLIC_URL (or pass public_url=) "
-                "to the HTTPS address where this bridge is reachable, e.g. https://byoc.example.com"
-            )
-        return f"{base}/channels/{name}/webhook"
+        return self.installs.target_url(name, public_url)
 
     def messaging_webhook_url(self, public_url: str | None = None) -> str:
         """The URL to paste into the help desk's webhook settings."""
-        return self.target_url("_", public_url).replace("/channels/_/webhook", "/messaging/webhook")
+        return self.installs.messaging_webhook_url(public_url)
 
     async def install(
         self, names: Iterable[str] | None = None, *, public_url: str | None = None
@@ -240,65 +227,19 @@ class Bridge:
         Channels such as Viber call the URL back while registering it, so the bridge must
         already be serving it when this runs.
         """
-        results: dict[str, InstallResult] = {}
-        for name in names if names is not None else list(self.channels):
-            channel = self.channels.get(name)
-            if channel is None:
-                raise ConfigurationError(f"no channel named {name!r} is enabled")
-            result = await channel.install(self.target_url(name, public_url))
-            await self.store.set_setting(_target_url_key(name), result.target_url)
-            record = {
-                "target_url": result.target_url,
-                "registered": result.registered,
-                "instructions": result.instructions,
-                "at": self.clock.time(),
-            }
-            await self.store.set_setting(_install_key(name), json.dumps(record))
-            log.info(
-                kv(
-                    hop="install",
-                    channel=name,
-                    registered="yes" if result.registered else "paste by hand",
-                )
-            )
-            results[name] = result
-        return results
+        return await self.installs.install(names, public_url=public_url)
 
     async def uninstall(self, names: Iterable[str] | None = None) -> None:
         """Unregister each channel's webhook and forget what `install()` recorded."""
-        for name in names if names is not None else list(self.channels):
-            channel = self.channels.get(name)
-            if channel is None:
-                raise ConfigurationError(f"no channel named {name!r} is enabled")
-            await channel.uninstall()
-            await self.store.delete_setting(_target_url_key(name))
-            await self.store.delete_setting(_install_key(name))
-            log.info(kv(hop="uninstall", channel=name))
+        await self.installs.uninstall(names)
 
     async def installed_url(self, name: str) -> str | None:
         """The target URL recorded by the last `install()` of a channel."""
-        return await self.store.get_setting(_target_url_key(name)) or None
+        return await self.installs.installed_url(name)
 
     async def installed(self, name: str) -> tuple[InstallResult, float | None] | None:
         """What the last `install()` of a channel recorded, and when (None: not installed)."""
-        raw = await self.store.get_setting(_install_key(name))
-        if raw:
-            try:
-                record = json.loads(raw)
-                result = InstallResult(
-                    target_url=str(record["target_url"]),
-                    registered=bool(record["registered"]),
-                    instructions=str(record.get("instructions", "")),
-                )
-                at = record.get("at")
-                return result, float(at) if isinstance(at, (int, float)) else None
-            except (ValueError, KeyError, TypeError):
-                log.warning("the install record of %s is unreadable; ignoring it", name)
-        url = await self.installed_url(name)
-        if url:
-            # Recorded by an older version, which kept only the URL.
-            return InstallResult(target_url=url, registered=False), None
-        return None
+        return await self.installs.recorded(name)
 
     # -- status --------------------------------------------------------------------------
 

@@ -15,11 +15,12 @@ import attrs
 
 from .asgi import ASGIApp
 from .bridge import Bridge
+from .channel import Channel
 from .errors import ConfigurationError
 from .settings import Settings
 from .store import Store
 
-__all__ = ["Service", "build_bridge", "build_service", "open_store"]
+__all__ = ["Service", "build_bridge", "build_channels", "build_service", "open_store"]
 
 
 @attrs.frozen(kw_only=True)
@@ -37,10 +38,8 @@ class Service:
     admin_token_generated: str | None = None
 
 
-def build_bridge(settings: Settings) -> Bridge:
-    """The bridge the settings describe: Freshchat, the enabled channels, the SQLite store."""
-    from .freshchat import FreshchatMessaging
-
+def build_channels(settings: Settings) -> list[Channel]:
+    """The channels the settings enable; a `ConfigurationError` saying why when there is none."""
     choice = settings.choose_channels()
     if not choice.enabled:
         why = "; ".join(f"{name}: {reason}" for name, reason in sorted(choice.skipped.items()))
@@ -49,10 +48,18 @@ def build_bridge(settings: Settings) -> Bridge:
             "channel's settings (e.g. BYOC_VIBER_AUTH_TOKEN and BYOC_VIBER_SENDER_NAME; "
             f"`byoc channels` lists the installed ones). {why}"
         )
+    return list(choice.enabled)
+
+
+def build_bridge(settings: Settings) -> Bridge:
+    """The bridge the settings describe: Freshchat, the enabled channels, the store."""
+    from .freshchat import FreshchatMessaging
+
+    channels = build_channels(settings)
     messaging = FreshchatMessaging.from_env(settings.values)
     return Bridge(
         messaging=messaging,
-        channels=list(choice.enabled),
+        channels=channels,
         store=open_store(settings.store),
         public_url=settings.public_url,
         delivery=settings.delivery,

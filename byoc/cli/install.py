@@ -3,7 +3,8 @@
 `install` registers `<BYOC_PUBLIC_URL>/channels/<name>/webhook` with each channel that has an
 API for it (Viber calls the URL back while registering it, so `byoc serve` must be running and
 reachable there), prints the URL to paste for the others, and the Freshchat webhook URL. What
-it did is kept in the store, where the admin page shows it.
+it did is kept in the store, where the admin page shows it. It needs the channels and the store,
+not the help desk: no Freshchat call is made.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ..bridge import Bridge
 from ..errors import ByocError, ConfigurationError
-from ..service import build_bridge
+from ..installs import Installs
+from ..service import build_channels, open_store
 from ..settings import Settings
 from .config import add_config_option, redact_logs, settings_from
 
@@ -35,27 +36,38 @@ def register(sub: Any) -> None:
         parser.set_defaults(run=run)
 
 
-def _bridge(settings: Settings, verb: str) -> Bridge:
+def _installs(settings: Settings, verb: str) -> Installs:
+    """The channels' registrations, from the settings: no help desk, no delivery workers."""
     if settings.demo:
         raise ConfigurationError(
             f"nothing to {verb}: no Freshchat credentials are set (BYOC_FRESHCHAT_API_URL, "
             "BYOC_FRESHCHAT_API_TOKEN), so `byoc serve` runs the demo, which registers its "
             "emulated channels itself. Set them to connect real services (docs/quickstart.md)"
         )
-    return build_bridge(settings)
+    channels = build_channels(settings)
+    store = open_store(settings.store)
+    for channel in channels:
+        channel.bind(store)
+    return Installs({c.name: c for c in channels}, store, public_url=settings.public_url)
 
 
-async def install_channels(bridge: Bridge, names: Sequence[str] | None, *, out: TextIO) -> bool:
+async def _close(installs: Installs) -> None:
+    for channel in installs.channels.values():
+        await channel.aclose()
+    await installs.store.aclose()
+
+
+async def install_channels(installs: Installs, names: Sequence[str] | None, *, out: TextIO) -> bool:
     """Install each channel, printing what was done or what to paste; False if one failed."""
     ok = True
-    for name in names or list(bridge.channels):
+    for name in names or list(installs.channels):
         try:
-            results = await bridge.install([name])
+            results = await installs.install([name])
         except ByocError as exc:
             ok = False
             print(f"{name}: FAILED: {exc}", file=out)
             print(
-                f"  Is `byoc serve` running and reachable at {bridge.public_url}? Channels "
+                f"  Is `byoc serve` running and reachable at {installs.public_url}? Channels "
                 "that register by API call the URL back while registering it.",
                 file=out,
             )
@@ -69,43 +81,43 @@ async def install_channels(bridge: Bridge, names: Sequence[str] | None, *, out: 
             print(f"  {result.instructions}", file=out)
     print(
         "freshchat: paste this URL in Freshchat Admin > Marketplace & Integrations > "
-        f"Conversation Webhooks:\n  {bridge.messaging_webhook_url()}\n"
+        f"Conversation Webhooks:\n  {installs.messaging_webhook_url()}\n"
         "  and copy the public key shown there into BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY.",
         file=out,
     )
     return ok
 
 
-async def _run_install(bridge: Bridge, names: Sequence[str] | None) -> int:
+async def _run_install(installs: Installs, names: Sequence[str] | None) -> int:
     import sys
 
     try:
-        return 0 if await install_channels(bridge, names, out=sys.stdout) else 1
+        return 0 if await install_channels(installs, names, out=sys.stdout) else 1
     finally:
-        await bridge.aclose(grace=0)
+        await _close(installs)
 
 
-async def _run_uninstall(bridge: Bridge, names: Sequence[str] | None) -> int:
+async def _run_uninstall(installs: Installs, names: Sequence[str] | None) -> int:
     failed = False
     try:
-        for name in names or list(bridge.channels):
+        for name in names or list(installs.channels):
             try:
-                await bridge.uninstall([name])
+                await installs.uninstall([name])
             except ByocError as exc:
                 failed = True
                 print(f"{name}: FAILED: {exc}")
                 continue
             print(f"{name}: uninstalled (the channel no longer calls the bridge)")
     finally:
-        await bridge.aclose(grace=0)
+        await _close(installs)
     return 1 if failed else 0
 
 
-def _check_names(bridge: Bridge, names: Sequence[str]) -> None:
-    unknown = [n for n in names if n not in bridge.channels]
+def _check_names(installs: Installs, names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in installs.channels]
     if unknown:
         raise ConfigurationError(
-            f"{', '.join(unknown)}: not enabled (enabled: {', '.join(bridge.channels)}); "
+            f"{', '.join(unknown)}: not enabled (enabled: {', '.join(installs.channels)}); "
             "configure it or add it to BYOC_CHANNELS"
         )
 
@@ -114,14 +126,14 @@ def _install(args: argparse.Namespace, rest: list[str]) -> int:
     settings = settings_from(args)
     redact_logs(settings)
     settings.require_public_url("`byoc install` registers <public URL>/channels/<name>/webhook")
-    bridge = _bridge(settings, "install")
-    _check_names(bridge, args.channels)
-    return asyncio.run(_run_install(bridge, args.channels or None))
+    installs = _installs(settings, "install")
+    _check_names(installs, args.channels)
+    return asyncio.run(_run_install(installs, args.channels or None))
 
 
 def _uninstall(args: argparse.Namespace, rest: list[str]) -> int:
     settings = settings_from(args)
     redact_logs(settings)
-    bridge = _bridge(settings, "uninstall")
-    _check_names(bridge, args.channels)
-    return asyncio.run(_run_uninstall(bridge, args.channels or None))
+    installs = _installs(settings, "uninstall")
+    _check_names(installs, args.channels)
+    return asyncio.run(_run_uninstall(installs, args.channels or None))

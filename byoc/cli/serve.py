@@ -133,7 +133,7 @@ def _banner(service: Service, settings: Settings, base: str) -> str:
 async def _install(service: Service) -> None:
     from .install import install_channels
 
-    await install_channels(service.bridge, None, out=sys.stdout)
+    await install_channels(service.bridge.installs, None, out=sys.stdout)
 
 
 async def _serve(service: Service, settings: Settings, args: argparse.Namespace) -> int:
