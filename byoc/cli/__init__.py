@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from ..errors import ByocError
 from ..redaction import Redactor
+from ..settings import load_settings
 from . import channels, check, dead_letters, demo, emulate, install, serve
+from .config import add_config_option
 
 __all__ = ["main"]
 
@@ -30,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in _COMMANDS:
         command.register(sub)
+    # Every command reads its settings from the environment over one TOML file.
+    for command_parser in sub.choices.values():
+        if not any("--config" in action.option_strings for action in command_parser._actions):
+            add_config_option(command_parser)
     return parser
 
 
@@ -47,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # One line per HTTP request is the hop log's job, with the ids that matter.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
+        if args.config is not None:
+            # A missing or malformed file is the same clear error whatever the command.
+            load_settings(config_file=args.config)
         code: int = args.run(args, rest)
     except ByocError as exc:
         # Messages never quote a credential on purpose; this catches one that slipped in.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from ..errors import ConfigurationError
 from ..redaction import install_redaction
 from ..service import open_store as _open_sqlite
 from ..settings import DEFAULT_STORE, Settings, load_settings, store_path
@@ -14,15 +15,25 @@ __all__ = [
     "DEFAULT_STORE",
     "add_config_option",
     "log_format",
-    "open_store",
+    "open_existing_store",
     "redact_logs",
     "settings_from",
 ]
 
 
-def open_store(location: str | None = None) -> Store:
-    """The store named by `location`, else `$BYOC_STORE`, else `byoc.sqlite3` here."""
-    return _open_sqlite(store_path(location or os.environ.get("BYOC_STORE")))
+def open_existing_store(location: str) -> Store:
+    """The store at `location` (a `BYOC_STORE` value), which must exist already.
+
+    A command that reads the store (`byoc dead-letters`) must not create an empty one where a
+    path was mistyped and then report that it holds nothing.
+    """
+    path = store_path(location)
+    if not os.path.exists(path):
+        raise ConfigurationError(
+            f"there is no store at {path}: check --store, BYOC_STORE or the config file's "
+            "`store` (it must name the file `byoc serve` uses)"
+        )
+    return _open_sqlite(path)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

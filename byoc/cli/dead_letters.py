@@ -9,14 +9,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..store.queue import DeadLetter
-from .config import open_store
+from .config import open_existing_store, settings_from
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "dead-letters", help="list, inspect, replay or drop messages that could not be delivered"
     )
-    parser.add_argument("--store", help="store location (default: $BYOC_STORE or byoc.sqlite3)")
+    parser.add_argument(
+        "--store",
+        help="store location (default: BYOC_STORE, from the environment or --config, else "
+        "byoc.sqlite3)",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="one line per dead letter")
     for name, text in (
@@ -42,7 +46,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    store = open_store(args.store)
+    store = open_existing_store(args.store or settings_from(args).store)
     try:
         if args.action == "list":
             letters = await store.dead_letters(limit=1000)

@@ -19,13 +19,17 @@ from ..recording_messaging import RecordingMessaging
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def byoc(*args: str, store: Path) -> subprocess.CompletedProcess[str]:
+def byoc(
+    *args: str, store: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    where = ["--store", str(store)] if store is not None else []
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BYOC_")}
     return subprocess.run(
-        [sys.executable, "-m", "byoc", "dead-letters", "--store", str(store), *args],
+        [sys.executable, "-m", "byoc", "dead-letters", *where, *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**clean, "PYTHONPATH": str(ROOT), **(env or {})},
         timeout=60,
     )
 
@@ -85,3 +89,28 @@ def test_bad_usage_is_exit_2_with_help() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 2 and "id" in result.stderr
+
+
+async def test_the_store_comes_from_the_config_file_or_the_environment(tmp_path: Path) -> None:
+    store = tmp_path / "kept.sqlite3"
+    messaging = RecordingMessaging()
+    await run_bridge(store, messaging, "first")
+    messaging.fail_posts.append(PermanentError("400 refused"))
+    await run_bridge(store, messaging, "lost")
+    config = tmp_path / "byoc.toml"
+    config.write_text(f'store = "{store}"\n', encoding="utf-8")
+
+    from_file = byoc("--config", str(config), "list")
+    assert from_file.returncode == 0 and "in:fake:ana" in from_file.stdout, from_file.stderr
+    from_env = byoc("list", env={"BYOC_CONFIG": str(config)})
+    assert from_env.returncode == 0 and "in:fake:ana" in from_env.stdout, from_env.stderr
+    from_store_setting = byoc("list", env={"BYOC_STORE": f"sqlite:///{store}"})
+    assert from_store_setting.returncode == 0 and "in:fake:ana" in from_store_setting.stdout
+
+
+def test_a_mistyped_store_is_an_error_not_an_empty_list(tmp_path: Path) -> None:
+    missing = tmp_path / "byoc.sqlit3"
+    result = byoc("list", store=missing)
+    assert result.returncode == 1
+    assert "there is no store at" in result.stderr and "--store" in result.stderr
+    assert not missing.exists()
