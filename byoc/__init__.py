@@ -52,6 +52,8 @@ from .models import (
     Video,
 )
 from .retry import RetryPolicy
+from .service import build_bridge
+from .settings import Settings, load_settings
 from .store import MemoryStore, Store, UserLink
 from .sync import Outcome, ReferenceIds, ResolvedPolicy
 from .transport import default_http_client, transport_name
@@ -104,6 +106,7 @@ __all__ = [
     "RetryableError",
     "Seen",
     "SendResult",
+    "Settings",
     "SignatureError",
     "StaleConversation",
     "Sticker",
@@ -117,7 +120,9 @@ __all__ = [
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
+    "build_bridge",
     "default_http_client",
+    "load_settings",
     "require_setting",
     "transport_name",
 ]

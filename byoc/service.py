@@ -17,7 +17,7 @@ from .asgi import ASGIApp
 from .bridge import Bridge
 from .channel import Channel
 from .errors import ConfigurationError
-from .settings import Settings
+from .settings import Settings, load_settings
 from .store import Store
 
 __all__ = ["Service", "build_bridge", "build_channels", "build_service", "open_store"]
@@ -51,9 +51,22 @@ def build_channels(settings: Settings) -> list[Channel]:
     return list(choice.enabled)
 
 
-def build_bridge(settings: Settings) -> Bridge:
-    """The bridge the settings describe: Freshchat, the enabled channels, the store."""
+def build_bridge(settings: Settings | None = None) -> Bridge:
+    """The bridge the settings describe: Freshchat, the enabled channels, the store.
+
+    The one way settings become a bridge: `byoc serve`, the CLI and the framework examples all
+    call it. Without `settings`, they are read from the environment and `BYOC_CONFIG`.
+
+    ```python
+    from byoc import build_bridge
+
+    bridge = build_bridge()          # BYOC_* settings; mount it in any ASGI framework
+    ```
+    """
     from .freshchat import FreshchatMessaging
+
+    if settings is None:
+        settings = load_settings()
 
     channels = build_channels(settings)
     messaging = FreshchatMessaging.from_env(settings.values)

@@ -18,30 +18,14 @@ in flight finish before the store closes.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
 from aiohttp import web
 from aiohttp_asgi import ASGIResource
 
-from byoc.bridge import Bridge
-from byoc.freshchat import FreshchatMessaging
-from byoc.store import SQLiteStore
-from byoc_viber import ViberChannel
+from byoc import Bridge, build_bridge
 
 # With the trailing slash: the resource matches paths by prefix, and "/byoc" alone would
 # also take "/byoc-shop/...".
 PREFIX = "/byoc/"
-
-
-def bridge_from_env(env: Mapping[str, str] = os.environ) -> Bridge:
-    """Freshchat, Viber and the SQLite store, configured from `BYOC_*` settings."""
-    return Bridge(
-        messaging=FreshchatMessaging.from_env(env),
-        channels=[ViberChannel.from_env(env)],
-        store=SQLiteStore(env.get("BYOC_STORE") or "byoc.sqlite3"),
-        public_url=env.get("BYOC_PUBLIC_URL") or None,
-    )
 
 
 async def index(request: web.Request) -> web.Response:
@@ -52,7 +36,7 @@ def create_app(bridge: Bridge | None = None) -> web.Application:
     """The shop's aiohttp app with the bridge under `/byoc/` (from the environment by default)."""
     app = web.Application()
     app.router.add_get("/", index)
-    resource = ASGIResource(bridge or bridge_from_env(), root_path=PREFIX)
+    resource = ASGIResource(bridge or build_bridge(), root_path=PREFIX)
     app.router.register_resource(resource)
     resource.lifespan_mount(app)
     return app

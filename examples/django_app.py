@@ -38,7 +38,7 @@ import os
 import secrets
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import django
@@ -47,11 +47,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
-from byoc.bridge import Bridge
-from byoc.freshchat import FreshchatMessaging
-from byoc.store import SQLiteStore
+from byoc import Bridge, build_bridge
 from byoc.wsgi import WSGIBridge
-from byoc_viber import ViberChannel
 
 PREFIX = "byoc/"
 
@@ -68,16 +65,6 @@ if not settings.configured:
         ],
     )
     django.setup()
-
-
-def bridge_from_env(env: Mapping[str, str] = os.environ) -> Bridge:
-    """Freshchat, Viber and the SQLite store, configured from `BYOC_*` settings."""
-    return Bridge(
-        messaging=FreshchatMessaging.from_env(env),
-        channels=[ViberChannel.from_env(env)],
-        store=SQLiteStore(env.get("BYOC_STORE") or "byoc.sqlite3"),
-        public_url=env.get("BYOC_PUBLIC_URL") or None,
-    )
 
 
 class BridgeView:
@@ -141,7 +128,7 @@ def index(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"shop": "open"})
 
 
-bridge_view = BridgeView(bridge_from_env)
+bridge_view = BridgeView(build_bridge)
 
 urlpatterns = [
     path("", index),

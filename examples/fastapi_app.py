@@ -23,33 +23,19 @@ Two things matter when mounting the bridge in FastAPI (or Starlette):
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from byoc.bridge import Bridge
-from byoc.freshchat import FreshchatMessaging
-from byoc.store import SQLiteStore
-from byoc_viber import ViberChannel
+from byoc import Bridge, build_bridge
 
 PREFIX = "/byoc"
 
 
-def bridge_from_env(env: Mapping[str, str] = os.environ) -> Bridge:
-    """Freshchat, Viber and the SQLite store, configured from `BYOC_*` settings."""
-    return Bridge(
-        messaging=FreshchatMessaging.from_env(env),
-        channels=[ViberChannel.from_env(env)],
-        store=SQLiteStore(env.get("BYOC_STORE") or "byoc.sqlite3"),
-        public_url=env.get("BYOC_PUBLIC_URL") or None,
-    )
-
-
 def create_app(bridge: Bridge | None = None) -> FastAPI:
     """The shop's FastAPI app with the bridge under `/byoc` (from the environment by default)."""
-    bridge = bridge or bridge_from_env()
+    bridge = bridge or build_bridge()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

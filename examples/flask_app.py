@@ -26,29 +26,14 @@ seconds to finish; anything left stays queued and is delivered after the next st
 from __future__ import annotations
 
 import atexit
-import os
-from collections.abc import Mapping
 
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from byoc.bridge import Bridge
-from byoc.freshchat import FreshchatMessaging
-from byoc.store import SQLiteStore
+from byoc import Bridge, build_bridge
 from byoc.wsgi import WSGIBridge
-from byoc_viber import ViberChannel
 
 PREFIX = "/byoc"
-
-
-def bridge_from_env(env: Mapping[str, str] = os.environ) -> Bridge:
-    """Freshchat, Viber and the SQLite store, configured from `BYOC_*` settings."""
-    return Bridge(
-        messaging=FreshchatMessaging.from_env(env),
-        channels=[ViberChannel.from_env(env)],
-        store=SQLiteStore(env.get("BYOC_STORE") or "byoc.sqlite3"),
-        public_url=env.get("BYOC_PUBLIC_URL") or None,
-    )
 
 
 def create_app(bridge: Bridge | None = None) -> Flask:
@@ -58,7 +43,7 @@ def create_app(bridge: Bridge | None = None) -> Flask:
     from Flask code (`.run(bridge.dead_letters())`), `.close()` shuts it down.
     """
     app = Flask(__name__)
-    served = WSGIBridge(bridge or bridge_from_env())
+    served = WSGIBridge(bridge or build_bridge())
     atexit.register(served.close)
     app.extensions["byoc"] = served
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PREFIX: served})  # type: ignore[method-assign]

@@ -26,25 +26,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import uvicorn
 
-from byoc.bridge import Bridge
-from byoc.freshchat import FreshchatMessaging
-from byoc.store import SQLiteStore
-from byoc_viber import ViberChannel
-
-
-def bridge_from_env(env: Mapping[str, str] = os.environ) -> Bridge:
-    """Freshchat, Viber and the SQLite store, configured from `BYOC_*` settings."""
-    return Bridge(
-        messaging=FreshchatMessaging.from_env(env),
-        channels=[ViberChannel.from_env(env)],
-        store=SQLiteStore(env.get("BYOC_STORE") or "byoc.sqlite3"),
-        public_url=env.get("BYOC_PUBLIC_URL") or None,
-    )
+from byoc import Bridge, build_bridge
 
 
 def build_server(
@@ -94,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # byoc logs one line per message; httpx would add one per upstream call.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     server = build_server(
-        bridge_from_env(),
+        build_bridge(),
         host=args.host,
         port=args.port,
         root_path=args.root_path,

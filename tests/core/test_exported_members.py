@@ -47,6 +47,7 @@ EXPECTED = {
     "RetryableError",
     "Seen",
     "SendResult",
+    "Settings",
     "SignatureError",
     "StaleConversation",
     "Sticker",
@@ -60,7 +61,9 @@ EXPECTED = {
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
+    "build_bridge",
     "default_http_client",
+    "load_settings",
     "transport_name",
     "require_setting",
 }
