@@ -1,41 +1,22 @@
-"""From `Settings` to what `byoc serve` runs: the configured bridge, or the demo.
+"""From `Settings` to a bridge: the one way settings become a `Bridge`.
 
 ```python
-settings = load_settings()
-service = build_service(settings)     # settings.demo → DemoWorld, else a Bridge on SQLite
-# service.app is the ASGI app to serve; service.bridge the bridge inside it
+bridge = build_bridge(load_settings())   # Freshchat, the configured channels, the store
 ```
+
+`byoc serve` runs this bridge, or the demo when no Freshchat credential is set
+(`byoc.cli.service`).
 """
 
 from __future__ import annotations
 
-import secrets
-
-import attrs
-
-from .asgi import ASGIApp
 from .bridge import Bridge
 from .channel import Channel
 from .errors import ConfigurationError
 from .settings import Settings, load_settings
 from .store import Store
 
-__all__ = ["Service", "build_bridge", "build_channels", "build_service", "open_store"]
-
-
-@attrs.frozen(kw_only=True)
-class Service:
-    """What one `byoc serve` process runs.
-
-    `admin_token_generated` is set in the demo when no `BYOC_ADMIN_TOKEN` was given: a token
-    made for this run, printed so the newcomer can open the admin page.
-    """
-
-    app: ASGIApp
-    bridge: Bridge
-    demo: bool
-    hints: tuple[str, ...] = ()
-    admin_token_generated: str | None = None
+__all__ = ["build_bridge", "build_channels", "open_store"]
 
 
 def build_channels(settings: Settings) -> list[Channel]:
@@ -94,26 +75,3 @@ def open_store(path: str) -> Store:
             f"cannot open the store {path} ({type(exc).__name__}: {exc}); check BYOC_STORE and "
             "that its directory exists and is writable"
         ) from exc
-
-
-def build_service(settings: Settings) -> Service:
-    """The demo when no Freshchat credential is set, else the configured bridge."""
-    if not settings.demo:
-        bridge = build_bridge(settings)
-        return Service(app=bridge, bridge=bridge, demo=False)
-    from .demo import DemoWorld, choose_kits
-
-    generated = None
-    token = settings.admin_token.reveal() if settings.admin_token else None
-    if token is None:
-        token = generated = secrets.token_urlsafe(18)
-    kits = choose_kits(settings.channel_names, every=True)
-    world = DemoWorld(kits, admin_token=token, delivery=settings.delivery)
-    world.bridge.shutdown_grace = settings.shutdown_grace
-    return Service(
-        app=world,
-        bridge=world.bridge,
-        demo=True,
-        hints=tuple(world.control_hints("{base}")),
-        admin_token_generated=generated,
-    )

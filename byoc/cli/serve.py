@@ -23,9 +23,9 @@ from typing import Any
 
 from ..asgi import ASGIApp, Receive, Scope, Send
 from ..errors import ByocError
-from ..service import Service, build_service
 from ..settings import Settings
 from .config import add_config_option, redact_logs, settings_from
+from .service import Service, build_service
 
 __all__ = ["register", "run"]
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from byoc.testing.routing import Request, Response, Router, json_response
 
+from .callbacks import CallbackRecord
 from .users import SentMessage, SimulatedUser
-
-if TYPE_CHECKING:
-    from .emulator import ViberEmulator
 
 __all__ = ["add_control_routes"]
 
@@ -52,7 +50,42 @@ def _sent_json(message: SentMessage) -> dict[str, Any]:
     }
 
 
-def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
+class ControlledEmulator(Protocol):
+    """What the control routes drive (`ViberEmulator` is one)."""
+
+    users: dict[str, SimulatedUser]
+    sent: list[SentMessage]
+    webhook: str | None
+    event_types: tuple[str, ...]
+
+    @property
+    def callbacks(self) -> list[CallbackRecord]: ...
+
+    def user(self, **profile: Any) -> SimulatedUser: ...
+
+    def sent_to(self, user_id: str) -> list[SentMessage]: ...
+
+    def host_media(self, data: bytes, file_name: str, content_type: str | None = None) -> str: ...
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        status_message: str | None = None,
+        http_status: int | None = None,
+        retry_after: float | None = None,
+        times: int = 1,
+    ) -> None: ...
+
+    def clear_faults(self) -> None: ...
+
+    async def fail_message(self, token: int, desc: str = "message validation failed") -> None: ...
+
+    async def drain(self) -> None: ...
+
+
+def add_control_routes(router: Router, emulator: ControlledEmulator) -> None:
     """Register the control endpoints of `emulator` on `router`."""
 
     def find(body: dict[str, Any] | None) -> SimulatedUser | None:

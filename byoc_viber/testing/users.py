@@ -5,19 +5,30 @@ from __future__ import annotations
 import base64
 import secrets
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 
-if TYPE_CHECKING:
-    from .emulator import ViberEmulator
-
-__all__ = ["SentMessage", "SimulatedUser"]
+__all__ = ["SentMessage", "SimulatedUser", "UserNetwork"]
 
 # Tiny but well-formed files, so a bridge that inspects what it downloads sees the right type.
 _JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 _MP4 = bytes.fromhex("000000186674797069736f6d0000020069736f6d6d703432")
 _PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class UserNetwork(Protocol):
+    """What a simulated user does through the emulator (`ViberEmulator` is one)."""
+
+    async def user_sends(self, user: SimulatedUser, message: dict[str, Any]) -> int: ...
+
+    def host_media(self, data: bytes, file_name: str, content_type: str | None = None) -> str: ...
+
+    async def user_subscribes(self, user: SimulatedUser) -> None: ...
+
+    async def user_unsubscribes(self, user: SimulatedUser) -> None: ...
+
+    async def user_opens(self, user: SimulatedUser, context: str | None) -> None: ...
 
 
 @attrs.frozen(kw_only=True)
@@ -57,7 +68,7 @@ class SimulatedUser:
 
     def __init__(
         self,
-        emulator: ViberEmulator,
+        emulator: UserNetwork,
         *,
         id: str | None = None,
         name: str | None = "Viber User",

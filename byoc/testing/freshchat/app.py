@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ..routing import Handler, Request, Response, Router, json_response
 from .control import register_control
+from .host import EmulatorHost
 from .payloads import (
     conversation_draft,
     conversation_update,
@@ -55,9 +56,6 @@ from .wire import (
     user_json,
 )
 
-if TYPE_CHECKING:
-    from .emulator import FreshchatEmulator
-
 __all__ = ["USER_FILTERS", "build_app"]
 
 USER_FILTERS = (
@@ -72,7 +70,7 @@ USER_FILTERS = (
 MESSAGES_PAGE_SIZE = 50
 
 
-def build_app(emulator: FreshchatEmulator) -> Router:
+def build_app(emulator: EmulatorHost) -> Router:
     """The whole ASGI app of one emulator."""
 
     def not_found(request: Request) -> Response:
@@ -123,7 +121,7 @@ def _user_filters(query: Mapping[str, str]) -> dict[str, Any]:
     return filters
 
 
-def _register_api(router: Router, emulator: FreshchatEmulator) -> None:
+def _register_api(router: Router, emulator: EmulatorHost) -> None:
     desk, state = emulator.desk, emulator.state
 
     def api(method: str, pattern: str) -> Callable[[Handler], Handler]:

@@ -41,16 +41,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..routing import Request, Response, Router, json_response
 from .events import PAYLOAD_MODES
 from .faults import Fault
+from .host import EmulatorHost
 from .payloads import json_object
 from .wire import ApiError, conversation_json, not_found, user_json
-
-if TYPE_CHECKING:
-    from .emulator import FreshchatEmulator
 
 __all__ = ["register_control"]
 
@@ -68,7 +66,7 @@ def _optional_str(body: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def register_control(router: Router, emulator: FreshchatEmulator) -> None:
+def register_control(router: Router, emulator: EmulatorHost) -> None:
     """Add the `/_emulator` routes of `emulator` to `router`."""
 
     def control(

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from byoc.bridge import Bridge
+from byoc.cli.service import build_service
 from byoc.demo import DEMO_LABEL, DemoWorld
 from byoc.errors import ConfigurationError
-from byoc.service import build_bridge, build_service, open_store
+from byoc.service import build_bridge, open_store
 from byoc.settings import load_settings
 from byoc.store import SQLiteStore
 from byoc.testing.freshchat.webhooks import WebhookKey
