@@ -48,7 +48,7 @@ from .http import HttpApp
 from .installs import Installs
 from .messaging import Messaging
 from .retry import RetryPolicy
-from .status import BridgeStatus, ChannelStatus, Health
+from .status import BridgeStatus, ChannelStatus, Health, RefusedWebhooks
 from .store import MemoryStore, Store
 from .store.queue import DeadLetter
 from .sync import ReferenceIds, ResolvedPolicy, Sync
@@ -85,6 +85,8 @@ class Bridge:
     - `hops`: where hop log lines and metrics go (one `Hops` per bridge by default).
     - `admin_token`: turns the admin page on (`byoc.admin`); `label` marks the page and the
       metrics (the demo passes "DEMO").
+    - `metrics_token`: the bearer token `/metrics` asks for (the admin token works too); with
+      neither token set, `/metrics` is open.
     - `shutdown_grace`: how long `aclose()` lets deliveries in flight finish.
     """
 
@@ -104,6 +106,7 @@ class Bridge:
         clock: Clock | None = None,
         hops: Hops | None = None,
         admin_token: str | None = None,
+        metrics_token: str | None = None,
         label: str | None = None,
         shutdown_grace: float = 10.0,
     ) -> None:
@@ -157,9 +160,17 @@ class Bridge:
             webhooks=self.sync,
             monitor=self,
             lifecycle=self,
-            admin=AdminRoutes(self, token=self.admin_token, label=label, clock=self.clock),
+            admin=AdminRoutes(
+                self,
+                token=self.admin_token,
+                store=store,
+                label=label,
+                clock=self.clock,
+                secure_cookies=(self.public_url or "").startswith("https://"),
+            ),
             hops=self.hops,
             max_body_size=max_body_size,
+            metrics_tokens=tuple(t for t in (metrics_token, self.admin_token) if t),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -264,6 +275,17 @@ class Bridge:
             in_flight=self.delivery.in_flight,
             dead_letters=tuple(await self.dead_letters(limit=DEAD_LETTERS_SHOWN)),
             delivery=self.delivery.mode,
+            helpdesk_signatures=self.messaging.verifies_signatures,
+            refused=tuple(
+                RefusedWebhooks(
+                    endpoint=endpoint,
+                    count=int(self.hops.refused.total(endpoint=endpoint)),
+                    last_at=last.at,
+                    last_status=last.status,
+                    last_reason=last.reason,
+                )
+                for endpoint, last in sorted(self.hops.last_refusal.items())
+            ),
             health=await self.health(),
         )
 

@@ -26,17 +26,32 @@ import json
 import logging
 from collections.abc import Sequence
 
+import attrs
+
 from .clock import Clock, SystemClock
 from .messaging import AgentMessage, Posted
 from .metrics import Registry
 from .models import InboundMessage, SendResult
 from .store import UserLink
 
-__all__ = ["Hops", "kv"]
+__all__ = ["Hops", "Refusal", "kv"]
 
 log = logging.getLogger("byoc.hops")
 
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/+=@,")
+
+
+# Enough to say why; a refused body can put anything in a parser's message.
+_REASON_KEPT = 300
+
+
+@attrs.frozen(kw_only=True)
+class Refusal:
+    """A refused webhook: when, with which status, and why."""
+
+    at: float
+    status: int
+    reason: str
 
 
 def _value(value: object) -> str:
@@ -87,8 +102,9 @@ class Hops:
         )
         self.refused = r.counter(
             "byoc_webhooks_refused_total",
-            "Webhooks answered with an error, by status.",
-            ("status",),
+            "Webhooks answered with an error, by endpoint (channel:<name>, helpdesk, unknown) "
+            "and status.",
+            ("endpoint", "status"),
         )
         self.latency = r.histogram(
             "byoc_delivery_seconds",
@@ -106,6 +122,8 @@ class Hops:
         self.last_event: dict[tuple[str, str], float] = {}
         """When a channel last sent (`(name, "in")`) or received (`(name, "out")`) a message."""
         self.last_helpdesk_event: float | None = None
+        self.last_refusal: dict[str, Refusal] = {}
+        """The last webhook each endpoint refused, and why (shown on the admin page)."""
 
     # -- user → agent ------------------------------------------------------------------------
 
@@ -208,8 +226,11 @@ class Hops:
             kv(hop="dead_letter", job=job, lane=lane, channel=channel, reason=reason, error=error)
         )
 
-    def refused_webhook(self, status: int) -> None:
-        self.refused.inc(str(status))
+    def refused_webhook(self, endpoint: str, status: int, reason: str) -> None:
+        self.refused.inc(endpoint, str(status))
+        self.last_refusal[endpoint] = Refusal(
+            at=self.clock.time(), status=status, reason=reason[:_REASON_KEPT]
+        )
 
     # -- what the admin page shows -----------------------------------------------------------
 

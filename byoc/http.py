@@ -15,6 +15,7 @@ the server or framework sets `root_path`:
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import re
@@ -40,6 +41,7 @@ from .errors import (
     PermanentError,
     RequestError,
     RetryableError,
+    SignatureError,
 )
 from .hops import Hops
 from .status import Health
@@ -69,6 +71,11 @@ def error_response(exc: Exception) -> WebhookResponse:
     throttling, or a credential is being fixed) → 503, with Retry-After when known, so the
     channel retries and nothing is lost. A refusal that no retry can cure → 502.
     """
+    if isinstance(exc, SignatureError):
+        # The reason (which setting holds the wrong key) is for the operator, in the log and
+        # on the admin page; the sender, maybe a prober, learns only that it failed.
+        log.warning("refused webhook (401): %s", exc)
+        return _error(401, "the request's signature or secret does not verify")
     if isinstance(exc, RequestError):
         log.info("refused webhook (%d): %s", exc.status_code, exc)
         return _error(exc.status_code, str(exc))
@@ -124,13 +131,16 @@ class HttpApp:
         admin: AdminRoutes,
         hops: Hops,
         max_body_size: int,
+        metrics_tokens: tuple[str, ...] = (),
     ) -> None:
+        """`metrics_tokens`: bearer tokens that may read `/metrics` (none: it is open)."""
         self.webhooks = webhooks
         self.monitor = monitor
         self.lifecycle = lifecycle
         self.admin = admin
         self.hops = hops
         self.max_body_size = max_body_size
+        self.metrics_tokens = tuple(t for t in metrics_tokens if t)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -161,8 +171,7 @@ class HttpApp:
             if _HEALTHZ.match(path) and method in ("GET", "HEAD"):
                 return await self._health()
             if _METRICS.match(path) and method in ("GET", "HEAD"):
-                text = await self.monitor.metrics_text()
-                return WebhookResponse(body=text.encode(), content_type=_METRICS_TYPE)
+                return await self._metrics(request_headers(scope))
             admin = ADMIN_PATH.match(path)
             if admin is not None:
                 return await self._admin(scope, receive, admin.group("base"), admin.group("rest"))
@@ -183,8 +192,27 @@ class HttpApp:
             return await self.webhooks.messaging_webhook(request)
         except Exception as exc:
             response = error_response(exc)
-            self.hops.refused_webhook(response.status)
+            # Unknown channel names are not labels: a prober would grow the metrics at will.
+            endpoint = "helpdesk" if channel is None else f"channel:{channel.group('name')}"
+            if response.status == 404:
+                endpoint = "unknown"
+            self.hops.refused_webhook(endpoint, response.status, str(exc))
             return response
+
+    async def _metrics(self, headers: dict[str, str]) -> WebhookResponse:
+        if self.metrics_tokens:
+            scheme, _, given = headers.get("authorization", "").partition(" ")
+            presented = given.strip().encode("utf-8", "surrogateescape")
+            if scheme.lower() != "bearer" or not any(
+                hmac.compare_digest(presented, token.encode()) for token in self.metrics_tokens
+            ):
+                return _error(
+                    401,
+                    "metrics need Authorization: Bearer <metrics or admin token>",
+                    {"www-authenticate": "Bearer"},
+                )
+        text = await self.monitor.metrics_text()
+        return WebhookResponse(body=text.encode(), content_type=_METRICS_TYPE)
 
     async def _health(self) -> WebhookResponse:
         health = await self.monitor.health()
@@ -199,8 +227,8 @@ class HttpApp:
         self, scope: Scope, receive: Receive, base: str, rest: str | None
     ) -> WebhookResponse:
         headers = request_headers(scope)
-        forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
         method = scope["method"].upper()
+        client = scope.get("client")
         return await self.admin.respond(
             method=method,
             base=scope.get("root_path", "") + base,
@@ -208,5 +236,8 @@ class HttpApp:
             headers=headers,
             query=query_params(scope),
             body=await read_body(receive, _ADMIN_BODY_LIMIT) if method == "POST" else b"",
-            secure=scope.get("scheme") == "https" or forwarded == "https",
+            # The scheme as the server saw it: a server behind a proxy sets it from
+            # X-Forwarded-Proto only for the proxies it trusts (uvicorn --forwarded-allow-ips).
+            secure=scope.get("scheme") == "https",
+            client=str(client[0]) if client else "",
         )

@@ -132,5 +132,11 @@ class Messaging(ABC):
         """
         return part
 
+    @property
+    def verifies_signatures(self) -> bool:
+        """Whether `parse_webhook` verifies signatures; False only when turned off explicitly
+        (the admin page says so)."""
+        return True
+
     async def aclose(self) -> None:
         """Release connections; called once when the bridge shuts down."""

@@ -58,6 +58,7 @@ def build_bridge(settings: Settings | None = None) -> Bridge:
         public_url=settings.public_url,
         delivery=settings.delivery,
         admin_token=settings.admin_token.reveal() if settings.admin_token else None,
+        metrics_token=settings.metrics_token.reveal() if settings.metrics_token else None,
         shutdown_grace=settings.shutdown_grace,
     )
 

@@ -68,6 +68,7 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_CHANNELS": "comma-separated channels to enable (default: every configured one)",
     "BYOC_DELIVERY": "durable (default: stored, then delivered with retries) or inline",
     "BYOC_ADMIN_TOKEN": "turns the /admin page on; at least 16 random characters",
+    "BYOC_METRICS_TOKEN": "bearer token for /metrics (default: the admin token; none set: open)",
     "BYOC_SHUTDOWN_GRACE": "seconds deliveries in flight get to finish at shutdown (default 10)",
     "BYOC_FRESHCHAT_API_URL": "your Freshchat API URL, e.g. https://acme.freshchat.com/v2",
     "BYOC_FRESHCHAT_API_TOKEN": "a Freshchat API token (Admin > API Tokens)",
@@ -80,7 +81,15 @@ CORE_SETTINGS: Mapping[str, str] = {
 
 # The TOML keys that map to core settings; channel tables are the channels' business.
 _TOP_LEVEL_KEYS = frozenset(
-    {"public_url", "store", "channels", "delivery", "admin_token", "shutdown_grace"}
+    {
+        "public_url",
+        "store",
+        "channels",
+        "delivery",
+        "admin_token",
+        "metrics_token",
+        "shutdown_grace",
+    }
 )
 _FRESHCHAT_KEYS = frozenset(
     name.removeprefix("BYOC_FRESHCHAT_").lower()
@@ -213,13 +222,13 @@ def _channel_names(value: str | None) -> tuple[str, ...] | None:
     return names
 
 
-def _admin_token(value: str | None) -> Secret | None:
+def _admin_token(value: str | None, name: str = "BYOC_ADMIN_TOKEN") -> Secret | None:
     text = (value or "").strip()
     if not text:
         return None
     if len(text) < MIN_ADMIN_TOKEN:
         raise ConfigurationError(
-            f"BYOC_ADMIN_TOKEN is too short ({len(text)} characters); use at least "
+            f"{name} is too short ({len(text)} characters); use at least "
             f"{MIN_ADMIN_TOKEN} random characters, e.g. the output of "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
         )
@@ -263,6 +272,7 @@ class Settings:
     channel_names: tuple[str, ...] | None
     delivery: Delivery
     admin_token: Secret | None
+    metrics_token: Secret | None
     shutdown_grace: float
     config_file: str | None = None
 
@@ -336,6 +346,7 @@ def load_settings(
         channel_names=_channel_names(values.get("BYOC_CHANNELS")),
         delivery=_delivery(values.get("BYOC_DELIVERY")),
         admin_token=_admin_token(values.get("BYOC_ADMIN_TOKEN")),
+        metrics_token=_admin_token(values.get("BYOC_METRICS_TOKEN"), "BYOC_METRICS_TOKEN"),
         shutdown_grace=_grace(values.get("BYOC_SHUTDOWN_GRACE")),
         config_file=str(path) if path else None,
     )

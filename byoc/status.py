@@ -10,7 +10,7 @@ import attrs
 
 from .store.queue import DeadLetter
 
-__all__ = ["BridgeStatus", "ChannelStatus", "Health"]
+__all__ = ["BridgeStatus", "ChannelStatus", "Health", "RefusedWebhooks"]
 
 
 @attrs.frozen(kw_only=True)
@@ -30,6 +30,22 @@ class ChannelStatus:
     failed: int = 0
     last_in: float | None = None
     last_out: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RefusedWebhooks:
+    """Webhooks one endpoint refused since the bridge started, and the last one's reason.
+
+    A storm of 401s looks like silence from outside; here it shows, with the cause (a wrong
+    Freshchat public key is the usual one).
+    """
+
+    endpoint: str
+    """`channel:<name>`, `helpdesk` or `unknown` (a route to no enabled channel)."""
+    count: int
+    last_at: float
+    last_status: int
+    last_reason: str
 
 
 @attrs.frozen(kw_only=True)
@@ -56,4 +72,7 @@ class BridgeStatus:
     in_flight: int
     dead_letters: tuple[DeadLetter, ...]
     delivery: str
+    helpdesk_signatures: bool = True
+    """Whether the help desk's webhooks are verified (off only when turned off explicitly)."""
+    refused: tuple[RefusedWebhooks, ...] = ()
     health: Health = Health()

@@ -234,7 +234,40 @@ def _helpdesk(view: BridgeStatus, now: float) -> str:
         "&gt; Conversation Webhooks, tick <em>Message Create</em> (and the conversation "
         "events), then copy the page's public key into "
         "<code>BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY</code>.</p>"
-        f"{url}<p>Last help-desk event: {_when(view.last_helpdesk_event, now)}</p></section>"
+        f"{url}<p>Last help-desk event: {_when(view.last_helpdesk_event, now)}</p>"
+        f"{_signature_state(view.helpdesk_signatures)}</section>"
+    )
+
+
+def _signature_state(on: bool) -> str:
+    if on:
+        return '<p class="ok" id="helpdesk-signatures">Signatures are verified.</p>'
+    return (
+        '<p class="bad" id="helpdesk-signatures"><b>Signatures are NOT verified</b> '
+        "(<code>BYOC_FRESHCHAT_VERIFY_SIGNATURES=false</code>): anyone who can reach the "
+        "webhook URL can send messages to your users as an agent.</p>"
+    )
+
+
+def _refused(view: BridgeStatus, now: float) -> str:
+    if not view.refused:
+        return (
+            '<section id="refused"><h2>Refused webhooks</h2>'
+            '<p class="ok" id="no-refusals">None since the bridge started.</p></section>'
+        )
+    rows = "".join(
+        f'<tr id="refused-{escape(r.endpoint)}"><td><code>{escape(r.endpoint)}</code></td>'
+        f'<td class="num">{r.count}</td><td>{_when(r.last_at, now)}</td>'
+        f"<td>{r.last_status}</td><td>{escape(r.last_reason)}</td></tr>"
+        for r in view.refused
+    )
+    return (
+        '<section id="refused"><h2>Refused webhooks</h2>'
+        "<p class=hint>Webhooks answered with an error since the bridge started. A run of 401s "
+        "means a signature or secret does not match: usually a key or token from another "
+        "account (see docs/troubleshooting.md).</p>"
+        "<table><tr><th>endpoint</th><th>refused</th><th>last</th><th>status</th>"
+        "<th>last reason</th></tr>" + rows + "</table></section>"
     )
 
 
@@ -316,6 +349,7 @@ def admin_page(
         + demo
         + _helpdesk(view, now)
         + _channels(view, now)
+        + _refused(view, now)
         + stats
         + _dead_letters(view, base, csrf, now)
     )

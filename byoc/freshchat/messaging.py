@@ -134,6 +134,11 @@ class FreshchatMessaging(Messaging):
         )
 
     @property
+    @override
+    def verifies_signatures(self) -> bool:
+        return self._public_key is not None
+
+    @property
     def client(self) -> FreshchatClient:
         """The REST client, for calls outside the `Messaging` contract."""
         return self._client

@@ -102,7 +102,8 @@ def make_dead_letter(base: str) -> None:
     httpx.post(
         f"{agent}/conversations/{conversation}/reply", json={"text": "It ships today."}
     ).raise_for_status()
-    poll(lambda: "byoc_dead_letters 1" in httpx.get(f"{base}/metrics").text)
+    scrape = {"Authorization": f"Bearer {TOKEN}"}
+    poll(lambda: "byoc_dead_letters 1" in httpx.get(f"{base}/metrics", headers=scrape).text)
 
 
 def test_admin_page_in_chromium(browser: Any, demo: tuple[Running, str]) -> None:

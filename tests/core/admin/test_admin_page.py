@@ -192,7 +192,7 @@ async def test_bearer_clients_drop_with_json(admin: Admin) -> None:
     assert unknown.status_code == 404
 
 
-async def test_logout_clears_the_cookie(admin: Admin) -> None:
+async def test_logout_ends_the_session_even_for_a_copied_cookie(admin: Admin) -> None:
     session = await admin.login()
     page = (await admin.http.get(ADMIN, headers=session)).text
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
@@ -201,6 +201,69 @@ async def test_logout_clears_the_cookie(admin: Admin) -> None:
         f"{ADMIN}/logout", data={"csrf": csrf.group(1)}, headers={**FORM, **session}
     )
     assert response.status_code == 303 and "Max-Age=0" in response.headers["set-cookie"]
+    # Someone who copied the cookie before the logout is out too.
+    assert (await admin.http.get(ADMIN, headers=session)).status_code == 401
+
+
+async def test_each_login_is_its_own_session(admin: Admin) -> None:
+    first, second = await admin.login(), await admin.login()
+    assert first != second
+    page = (await admin.http.get(ADMIN, headers=first)).text
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
+    assert csrf is not None
+    await admin.http.post(
+        f"{ADMIN}/logout", data={"csrf": csrf.group(1)}, headers={**FORM, **first}
+    )
+    assert (await admin.http.get(ADMIN, headers=first)).status_code == 401
+    assert (await admin.http.get(ADMIN, headers=second)).status_code == 200
+    # A form token belongs to its session: the first session's is refused on the second.
+    refused = await admin.http.post(
+        f"{ADMIN}/dead-letters/1/drop", data={"csrf": csrf.group(1)}, headers={**FORM, **second}
+    )
+    assert refused.status_code == 403
+
+
+async def test_failed_logins_are_throttled_per_address(admin: Admin) -> None:
+    for _ in range(5):
+        wrong = await admin.http.post(f"{ADMIN}/login", data={"token": "guess"}, headers=FORM)
+        assert wrong.status_code == 401
+    throttled = await admin.http.post(f"{ADMIN}/login", data={"token": TOKEN}, headers=FORM)
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+    assert "too many failed logins" in throttled.text
+    # Another address is not held back.
+    transport = httpx.ASGITransport(app=admin.rig.bridge, client=("10.0.0.9", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url=BRIDGE_URL) as other:
+        allowed = await other.post(f"{ADMIN}/login", data={"token": TOKEN}, headers=FORM)
+        assert allowed.status_code == 303
+
+
+async def test_a_double_slash_prefix_cannot_send_the_forms_to_another_host(admin: Admin) -> None:
+    transport = httpx.ASGITransport(app=admin.rig.bridge, root_path="//evil.example")
+    async with httpx.AsyncClient(transport=transport, base_url="http://host") as client:
+        page = await client.get("//evil.example/admin", headers={"accept": "text/html"})
+        assert page.status_code == 401
+        assert 'action="/evil.example/admin/login"' in page.text
+        assert "//evil.example" not in page.text
+
+
+async def test_the_secure_flag_follows_the_servers_scheme_not_a_clients_header(
+    admin: Admin,
+) -> None:
+    spoofed = await admin.http.post(
+        f"{ADMIN}/login", data={"token": TOKEN}, headers={**FORM, "x-forwarded-proto": "https"}
+    )
+    assert "Secure" not in spoofed.headers["set-cookie"]
+    transport = httpx.ASGITransport(app=admin.rig.bridge)
+    async with httpx.AsyncClient(transport=transport, base_url="https://bridge.test") as client:
+        over_https = await client.post("/admin/login", data={"token": TOKEN}, headers=FORM)
+        assert "Secure" in over_https.headers["set-cookie"]
+
+
+async def test_the_page_never_shows_text_from_its_url(admin: Admin) -> None:
+    page = await admin.http.get(f"{ADMIN}?done=Call+0800-SCAM+now", headers=BEARER)
+    assert page.status_code == 200 and "SCAM" not in page.text and 'id="flash"' not in page.text
+    known = await admin.http.get(f"{ADMIN}?done=dropped:7", headers=BEARER)
+    assert "Dead letter 7 dropped." in known.text
 
 
 async def test_under_a_prefix_links_and_cookie_keep_the_prefix(admin: Admin) -> None:
@@ -234,3 +297,14 @@ def test_any_request_to_the_admin_pages_gets_an_answer_below_500(
             return response.status_code
 
     assert asyncio.run(go()) < 500
+
+
+async def test_refused_webhooks_and_the_signature_state_are_on_the_page(admin: Admin) -> None:
+    page = (await admin.http.get(ADMIN, headers=BEARER)).text
+    assert 'id="no-refusals"' in page and "Signatures are verified." in page
+    forged = await admin.http.post(
+        f"{BRIDGE_URL}/channels/fake/webhook", content=b"{}", headers={"x-fake-signature": "00"}
+    )
+    assert forged.status_code == 401
+    page = (await admin.http.get(ADMIN, headers=BEARER)).text
+    assert 'id="refused-channel:fake"' in page and "X-Fake-Signature" in page

@@ -138,7 +138,7 @@ async def test_metrics_count_a_round_trip_duplicates_and_dead_letters(world: Wor
     assert found['byoc_messages_out_total{channel="fake"}'] == 1
     assert found['byoc_duplicates_total{direction="in"}'] == 1
     assert found['byoc_messages_failed_total{channel="fake",direction="out"}'] == 1
-    assert found['byoc_webhooks_refused_total{status="401"}'] == 1
+    assert found['byoc_webhooks_refused_total{endpoint="channel:fake",status="401"}'] == 1
     assert found['byoc_delivery_seconds_count{direction="in"}'] == 1
     assert found['byoc_delivery_seconds_count{direction="out"}'] == 1
     assert found["byoc_queue_depth"] == 0 and found["byoc_dead_letters"] == 1
@@ -193,3 +193,50 @@ async def test_each_hop_logs_one_line_with_the_ids_that_tie_it_together(
         channel="fake",
         channel_user="minjun",
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "allowed", "refused"),
+    [
+        ({}, [None], []),
+        ({"admin_token": "admin-token-0123456789"}, ["admin-token-0123456789"], [None, "x"]),
+        (
+            {"admin_token": "admin-token-0123456789", "metrics_token": "scrape-token-0123456789"},
+            ["scrape-token-0123456789", "admin-token-0123456789"],
+            [None, "nope"],
+        ),
+    ],
+)
+async def test_metrics_are_behind_the_metrics_or_admin_token_when_one_is_set(
+    options: dict[str, str], allowed: list[str | None], refused: list[str | None]
+) -> None:
+    async with BridgeRig() as rig:
+        rig.attach([FakeChannel()], store=CountingStore(), **options)
+
+        async def scrape(token: str | None) -> int:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            return (await rig.http.get(f"{BRIDGE_URL}/metrics", headers=headers)).status_code
+
+        assert [await scrape(t) for t in allowed] == [200] * len(allowed)
+        assert [await scrape(t) for t in refused] == [401] * len(refused)
+
+
+async def test_refused_webhooks_show_per_endpoint_with_the_last_reason(world: World) -> None:
+    forged = await world.rig.http.post(
+        f"{BRIDGE_URL}/channels/fake/webhook", content=b"{}", headers={"x-fake-signature": "0"}
+    )
+    assert forged.status_code == 401
+    # The sender learns that the check failed, not which setting holds the key.
+    assert forged.json()["error"] == "the request's signature or secret does not verify"
+    await world.rig.http.post(f"{BRIDGE_URL}/messaging/webhook", content=b"{}")
+    await world.rig.http.post(f"{BRIDGE_URL}/channels/no-such-channel/webhook", content=b"{}")
+
+    status = await world.rig.bridge.status()
+    shown = {r.endpoint: (r.count, r.last_status) for r in status.refused}
+    assert shown == {"channel:fake": (1, 401), "helpdesk": (1, 401), "unknown": (1, 404)}
+    reasons = {r.endpoint: r.last_reason for r in status.refused}
+    assert "X-Fake-Signature" in reasons["channel:fake"]
+    assert "X-Freshchat-Signature" in reasons["helpdesk"]
+    found = await world.metrics()
+    assert found['byoc_webhooks_refused_total{endpoint="unknown",status="404"}'] == 1
+    assert status.helpdesk_signatures is True

@@ -144,11 +144,11 @@ def test_serve_without_credentials_runs_the_demo_with_its_emulators_mounted() ->
             return [m["body"].get("text") for m in answer]
 
         poll(lambda: received() == ["Hello"])
-        page = httpx.get(
-            f"{base}/admin", headers={"Authorization": "Bearer demo-admin-token-0123456789"}
-        )
+        admin = {"Authorization": "Bearer demo-admin-token-0123456789"}
+        page = httpx.get(f"{base}/admin", headers=admin)
         assert page.status_code == 200 and 'id="mode">DEMO<' in page.text
-        metrics = httpx.get(f"{base}/metrics").text
+        assert httpx.get(f"{base}/metrics").status_code == 401  # the admin token guards them
+        metrics = httpx.get(f"{base}/metrics", headers=admin).text
         assert 'byoc_info{mode="demo"} 1' in metrics
         assert 'byoc_messages_out_total{channel="viber"} 1' in metrics
     finally:
