@@ -17,6 +17,7 @@ from .errors import (
     SignatureError,
     StaleConversation,
 )
+from .logs import log_to_stderr
 from .messaging import (
     AgentMessage,
     ConversationChanged,
@@ -123,6 +124,7 @@ __all__ = [
     "build_bridge",
     "default_http_client",
     "load_settings",
+    "log_to_stderr",
     "require_setting",
     "transport_name",
 ]

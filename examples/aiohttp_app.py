@@ -1,7 +1,9 @@
 """byoc inside an aiohttp app, mounted under /byoc/ with the `aiohttp-asgi` adapter.
 
-Run it with the settings the bundled server reads (docs/configuration.md):
+Install the frameworks of the examples, then run it with the settings the bundled server
+reads (docs/configuration.md):
 
+    pip install -e '.[examples]'
     export BYOC_FRESHCHAT_API_URL=https://<account>.freshchat.com/v2
     export BYOC_FRESHCHAT_API_TOKEN=... BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=...
     export BYOC_VIBER_AUTH_TOKEN=... BYOC_VIBER_SENDER_NAME="Acme Support"
@@ -21,7 +23,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp_asgi import ASGIResource
 
-from byoc import Bridge, build_bridge
+from byoc import Bridge, build_bridge, log_to_stderr
 
 # With the trailing slash: the resource matches paths by prefix, and "/byoc" alone would
 # also take "/byoc-shop/...".
@@ -36,6 +38,7 @@ def create_app(bridge: Bridge | None = None) -> web.Application:
     """The shop's aiohttp app with the bridge under `/byoc/` (from the environment by default)."""
     app = web.Application()
     app.router.add_get("/", index)
+    log_to_stderr()  # aiohttp's access log is its own; these are the bridge's, one per hop
     resource = ASGIResource(bridge or build_bridge(), root_path=PREFIX)
     app.router.register_resource(resource)
     resource.lifespan_mount(app)

@@ -1,7 +1,9 @@
 """byoc inside a Django project, as a view under /byoc/ (a one-file project, for brevity).
 
-Run it with the settings the bundled server reads (docs/configuration.md):
+Install the frameworks of the examples, then run it with the settings the bundled server
+reads (docs/configuration.md):
 
+    pip install -e '.[examples]'
     export BYOC_FRESHCHAT_API_URL=https://<account>.freshchat.com/v2
     export BYOC_FRESHCHAT_API_TOKEN=... BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=...
     export BYOC_VIBER_AUTH_TOKEN=... BYOC_VIBER_SENDER_NAME="Acme Support"
@@ -47,7 +49,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
-from byoc import Bridge, build_bridge
+from byoc import Bridge, build_bridge, log_to_stderr
 from byoc.wsgi import WSGIBridge
 
 PREFIX = "byoc/"
@@ -90,6 +92,7 @@ class BridgeView:
         """Start serving `bridge` (by default `make_bridge()`), unless already serving one."""
         with self._lock:
             if self._served is None:
+                log_to_stderr()  # the bridge's lines, one per hop, next to the server's
                 self._served = WSGIBridge(bridge or self.make_bridge())
                 atexit.register(self._served.close)
             return self._served

@@ -1,7 +1,9 @@
 """byoc inside a FastAPI app, mounted under /byoc.
 
-Run it with the settings the bundled server reads (docs/configuration.md):
+Install the frameworks of the examples, then run it with the settings the bundled server
+reads (docs/configuration.md):
 
+    pip install -e '.[examples]'
     export BYOC_FRESHCHAT_API_URL=https://<account>.freshchat.com/v2
     export BYOC_FRESHCHAT_API_TOKEN=... BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=...
     export BYOC_VIBER_AUTH_TOKEN=... BYOC_VIBER_SENDER_NAME="Acme Support"
@@ -28,13 +30,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from byoc import Bridge, build_bridge
+from byoc import Bridge, build_bridge, log_to_stderr
 
 PREFIX = "/byoc"
 
 
 def create_app(bridge: Bridge | None = None) -> FastAPI:
     """The shop's FastAPI app with the bridge under `/byoc` (from the environment by default)."""
+    log_to_stderr()  # uvicorn shows its own lines only; these are the bridge's, one per hop
     bridge = bridge or build_bridge()
 
     @asynccontextmanager

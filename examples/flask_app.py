@@ -1,7 +1,9 @@
 """byoc inside a Flask app, mounted under /byoc.
 
-Run it with the settings the bundled server reads (docs/configuration.md):
+Install the frameworks of the examples, then run it with the settings the bundled server
+reads (docs/configuration.md):
 
+    pip install -e '.[examples]'
     export BYOC_FRESHCHAT_API_URL=https://<account>.freshchat.com/v2
     export BYOC_FRESHCHAT_API_TOKEN=... BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=...
     export BYOC_VIBER_AUTH_TOKEN=... BYOC_VIBER_SENDER_NAME="Acme Support"
@@ -30,7 +32,7 @@ import atexit
 from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
-from byoc import Bridge, build_bridge
+from byoc import Bridge, build_bridge, log_to_stderr
 from byoc.wsgi import WSGIBridge
 
 PREFIX = "/byoc"
@@ -42,6 +44,7 @@ def create_app(bridge: Bridge | None = None) -> Flask:
     The running `WSGIBridge` is `app.extensions["byoc"]`: `.run(coroutine)` calls the bridge
     from Flask code (`.run(bridge.dead_letters())`), `.close()` shuts it down.
     """
+    log_to_stderr()  # gunicorn shows its own lines only; these are the bridge's, one per hop
     app = Flask(__name__)
     served = WSGIBridge(bridge or build_bridge())
     atexit.register(served.close)

@@ -1,13 +1,14 @@
 """The smallest production-style server: the bridge alone, served by uvicorn.
 
+    pip install -e '.[server]'
     export BYOC_FRESHCHAT_API_URL=https://<account>.freshchat.com/v2
     export BYOC_FRESHCHAT_API_TOKEN=... BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY=...
     export BYOC_VIBER_AUTH_TOKEN=... BYOC_VIBER_SENDER_NAME="Acme Support"
     export BYOC_STORE=/var/lib/byoc/byoc.sqlite3 BYOC_PUBLIC_URL=https://byoc.example.com
     python examples/server.py --host 127.0.0.1 --port 8000
 
-- **Settings** come from the environment, with the names the bundled server reads
-  (docs/configuration.md), through `FreshchatMessaging.from_env` and `ViberChannel.from_env`.
+- **Settings** come from the environment (and `BYOC_CONFIG`), with the names the bundled
+  server reads (docs/configuration.md), through `byoc.build_bridge()`.
 - **State** lives in the SQLite file at `BYOC_STORE`: user mappings, the delivery queue and
   dead letters survive restarts. One server process per file (docs/operations.md).
 - **Start-up** (the ASGI lifespan, `lifespan="on"`): the delivery workers start and resume

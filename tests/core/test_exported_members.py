@@ -64,6 +64,7 @@ EXPECTED = {
     "build_bridge",
     "default_http_client",
     "load_settings",
+    "log_to_stderr",
     "transport_name",
     "require_setting",
 }

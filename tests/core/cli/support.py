@@ -87,13 +87,20 @@ def run_byoc(
 
 
 class Running:
-    """A long-running `byoc` process (serve, emulate) whose output is read as it comes."""
+    """A long-running `byoc` process (serve, emulate) whose output is read as it comes.
+
+    `command` runs another program instead (uvicorn or gunicorn serving an example).
+    """
 
     def __init__(
-        self, *args: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        command: list[str] | None = None,
     ) -> None:
         self.process = subprocess.Popen(
-            byoc_command(*args),
+            command if command is not None else byoc_command(*args),
             env=dict(env) if env is not None else clean_env(),
             cwd=cwd,
             stdout=subprocess.PIPE,
