@@ -68,13 +68,25 @@ async def _freshchat(settings: Settings) -> list[Finding]:
     finally:
         await messaging.aclose()
     name = account.get("account_domain") or account.get("account_id") or "the account"
-    return [
+    found = [
         Finding(
             subject="freshchat",
             status="ok",
             message=f"API URL and token work ({name} at {url})",
         )
     ]
+    if messaging.webhook_key_missing:
+        found.append(
+            Finding(
+                subject="freshchat webhooks",
+                status="fail",
+                message="BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY is not set, so agent replies are "
+                "refused: paste the bridge's /messaging/webhook URL (printed by `byoc install`) "
+                "in Freshchat Admin > Marketplace & Integrations > Conversation Webhooks, then "
+                "copy the public key shown there into it and restart the bridge",
+            )
+        )
+    return found
 
 
 async def _probe(channel: Channel) -> Any:

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from typing_extensions import Self, override
 
 from ..channel import require_setting
-from ..errors import ConfigurationError, PermanentError
+from ..errors import ConfigurationError, PermanentError, SignatureError
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from ..models import File, Image, Part, Profile, Video
 from ..webhook import WebhookRequest
@@ -61,8 +61,11 @@ class FreshchatMessaging(Messaging):
 
     - `channel_id`: the Freshchat channel (topic/inbox) new conversations go to; None picks the
       first enabled one on first use.
-    - `webhook_public_key`: the RSA key that verifies `X-Freshchat-Signature`; required unless
-      `verify_signatures=False`, which logs a warning because it lets anyone fake agent replies.
+    - `webhook_public_key`: the RSA key that verifies `X-Freshchat-Signature`. Until it is
+      given, every Freshchat webhook is refused (401) and `webhook_key_missing` is True: the
+      key appears in Freshchat only once the bridge's URL is pasted there.
+      `verify_signatures=False` accepts unsigned webhooks and logs a warning, because it lets
+      anyone fake agent replies.
     - `app_id`, `assigned_group_id`: sent with new conversations when given.
     - `http`: an httpx client to share (it stays the caller's to close).
     - `max_media_bytes`, `media_timeout`: bounds of a `rehost` download.
@@ -84,12 +87,17 @@ class FreshchatMessaging(Messaging):
         media_timeout: float = 60.0,
     ) -> None:
         self._public_key: RSAPublicKey | None = None
-        if verify_signatures:
-            if not webhook_public_key or not webhook_public_key.strip():
-                raise ConfigurationError(
-                    f"no Freshchat webhook public key to verify signatures with; {_KEY_HELP}"
-                )
-            self._public_key = load_public_key(webhook_public_key)
+        # Freshchat shows the key only once the bridge's URL is pasted in its webhook settings,
+        # which comes after the bridge is up: until then the bridge runs and refuses (never
+        # accepts unchecked) the help desk's webhooks.
+        self.webhook_key_missing = verify_signatures and not (webhook_public_key or "").strip()
+        if self.webhook_key_missing:
+            _LOG.warning(
+                "Freshchat webhooks are refused until the webhook public key is set; %s",
+                _KEY_HELP,
+            )
+        elif verify_signatures:
+            self._public_key = load_public_key(webhook_public_key or "")
         else:
             _LOG.warning(
                 "Freshchat webhook signatures are NOT verified "
@@ -136,7 +144,8 @@ class FreshchatMessaging(Messaging):
     @property
     @override
     def verifies_signatures(self) -> bool:
-        return self._public_key is not None
+        # Without a key yet every webhook is refused: nothing unchecked gets in.
+        return self._public_key is not None or self.webhook_key_missing
 
     @property
     def client(self) -> FreshchatClient:
@@ -285,6 +294,11 @@ class FreshchatMessaging(Messaging):
 
     @override
     async def parse_webhook(self, request: WebhookRequest) -> Sequence[MessagingEvent]:
+        if self.webhook_key_missing:
+            raise SignatureError(
+                f"no Freshchat webhook public key is set, so this webhook cannot be verified; "
+                f"{_KEY_HELP}"
+            )
         if self._public_key is not None:
             verify_signature(self._public_key, request.body, request.header(SIGNATURE_HEADER))
         return parse_webhook_body(request.body)
