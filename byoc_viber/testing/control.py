@@ -102,6 +102,21 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
         token = await user.send(message)
         return json_response({"message_token": token})
 
+    @router.route("POST", "/_emulator/tap")
+    async def user_taps(request: Request) -> Response:
+        body = _body(request)
+        user = find(body)
+        if body is None or user is None:
+            return _error("no user with that 'user_id'", 404)
+        text = body.get("text")
+        if not isinstance(text, str):
+            return _error("'text' must name a button of the keyboard the user sees")
+        try:
+            token = await user.tap(text)
+        except LookupError as exc:
+            return _error(str(exc), 409)
+        return json_response({"message_token": token})
+
     @router.route("POST", "/_emulator/subscribe")
     async def subscribe(request: Request) -> Response:
         user = find(_body(request))

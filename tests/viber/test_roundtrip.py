@@ -167,12 +167,12 @@ async def test_agent_replies_of_every_kind_reach_the_viber_user_once_within_limi
     received = [dict(message.body) for message in minjun.received]
     for body in received:
         assert validate_message(body) is None
-        assert body["receiver"] == minjun.id and body["tracking_data"] == conversation
+        assert body["receiver"] == minjun.id and "tracking_data" not in body
         assert body["sender"] == {"name": "Acme Support"}
-    first, second, caption, picture, upload, pdf, video, buttons, replies = received
+    first, second, caption, picture, upload, pdf, video, intro, buttons, replies = received
     assert [body["type"] for body in received] == [
         *("text", "text", "text", "picture"),
-        *("file", "file", "video", "text", "text"),
+        *("file", "file", "video", "text", "rich_media", "text"),
     ]
     assert all(viber_length(body["text"]) <= MAX_TEXT for body in (first, second))
     assert f"{first['text']} {second['text']}" == long_text
@@ -183,8 +183,8 @@ async def test_agent_replies_of_every_kind_reach_the_viber_user_once_within_limi
     assert (pdf["file_name"], pdf["size"]) == ("보증서.pdf", len(PDF))
     assert pdf["media"].startswith(FILES)
     assert (video["media"], video["size"]) == (clip, len(MP4))
-    assert buttons["text"] == "주문 내역은 여기서 보세요"
-    assert [(b["ActionType"], b["ActionBody"]) for b in buttons["keyboard"]["Buttons"]] == [
+    assert intro["text"] == "주문 내역은 여기서 보세요"
+    assert [(b["ActionType"], b["ActionBody"]) for b in buttons["rich_media"]["Buttons"]] == [
         ("open-url", "https://shop.example/orders")
     ]
     assert replies["text"] == "해결되었나요?"

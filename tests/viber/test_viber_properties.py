@@ -27,6 +27,7 @@ from byoc_viber.api import encode_body
 from byoc_viber.limits import FORBIDDEN_FILE_EXTENSIONS, extension, viber_length
 from byoc_viber.outbound import wanted_sizes
 from byoc_viber.testing import validate_message
+from byoc_viber.tracking import decode_replies, encode_replies
 
 from .support import TOKEN, signed
 
@@ -126,20 +127,26 @@ def assert_within_viber_limits(body: dict[str, Any]) -> None:
         assert 0 < viber_length(body["contact"]["phone_number"]) <= 18
     elif kind == "url":
         assert len(body["media"]) <= 2000
+    elif kind == "rich_media":
+        rich = body["rich_media"]
+        assert 1 <= rich["ButtonsGroupRows"] <= 7 and rich["ButtonsGroupColumns"] == 6
+        assert all(viber_length(b["Text"]) <= 250 for b in rich["Buttons"])
+        assert viber_length(body["alt_text"]) <= 7000
+    if "tracking_data" in body:
+        assert len(body["tracking_data"].encode()) <= 2048
+        assert decode_replies(body["tracking_data"])
     if "keyboard" in body:
         buttons = body["keyboard"]["Buttons"]
         assert 0 < len(buttons) <= 12
         assert all(viber_length(b["Text"]) <= 250 for b in buttons)
+        taps = [b["ActionBody"] for b in buttons if b["ActionType"] == "reply"]
+        assert all(viber_length(t) <= 7000 and t.strip() for t in taps)
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    parts=st.lists(parts, max_size=6),
-    conversation_id=st.text(max_size=40) | st.text(min_size=3990, max_size=4010),
-    data=st.data(),
-)
+@given(parts=st.lists(parts, max_size=6), data=st.data())
 def test_any_reply_maps_to_bodies_within_every_viber_limit(
-    parts: list[Part], conversation_id: str, data: st.DataObject
+    parts: list[Part], data: st.DataObject
 ) -> None:
     wanted = wanted_sizes(parts)
     found = {url: data.draw(sizes, label=url) for url in wanted}
@@ -148,7 +155,6 @@ def test_any_reply_maps_to_bodies_within_every_viber_limit(
         parts,
         sender=SENDER,
         receiver="jc9HsWTZ2Yf2NkRZ8KcNug==",
-        tracking_data=conversation_id,
         sizes=found,
         content_types=types,
     )
@@ -343,3 +349,25 @@ async def test_any_signed_json_gives_events_or_a_request_error(payload: Any) -> 
 @given(st.binary(max_size=300))
 async def test_any_signed_bytes_give_events_or_a_request_error(body: bytes) -> None:
     await parses_or_refuses(body)
+
+
+# -- tracking data --------------------------------------------------------------------------------
+
+
+@given(st.dictionaries(st.text(max_size=300), texts, max_size=14))
+def test_reply_payloads_round_trip_through_tracking_data_within_limits(
+    replies: dict[str, str],
+) -> None:
+    encoded, left_out = encode_replies(replies)
+    decoded = decode_replies(encoded)
+    assert decoded == {k: v for k, v in replies.items() if k not in left_out}
+    if encoded is not None:
+        assert viber_length(encoded) <= 4000 and len(encoded.encode()) <= 2048
+    else:
+        assert set(left_out) == set(replies)
+
+
+@given(json_values | st.text())
+def test_any_tracking_data_decodes_to_a_map_of_strings(value: Any) -> None:
+    decoded = decode_replies(value if isinstance(value, str) else json.dumps(value))
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in decoded.items())
