@@ -504,7 +504,7 @@ class _Builder:
                 },
                 overflow=label or action_body,
             )
-            if added and payload is not None and payload != action_body:
+            if added and payload and payload.strip() and payload != action_body:
                 self.reply_payloads.setdefault(action_body, payload)
 
     def _button(self, button: dict[str, Any], *, overflow: str) -> bool:
