@@ -188,8 +188,8 @@ def _outputs(
         if part.url:
             notes.append("a sticker was sent as its picture")
             return [{"simpleImage": {"imageUrl": part.url, "altText": labels.sticker}}]
-        notes.append("a sticker without a picture was left out")
-        return []
+        notes.append("a sticker without a picture was sent as a label")
+        return _simple_texts(labels.sticker)
     raise TypeError(f"not a message part: {part!r}")
 
 

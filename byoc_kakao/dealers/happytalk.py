@@ -6,7 +6,8 @@ marketplace app uses with HappyTalk:
 - **Inbound webhook** (HappyTalk → bridge): `{"user_key", "sender_key", "serial_number",
   "message_type": "TX"|"IM"|"FI", "message"}`. The same app also reads a second spelling,
   `{"type": "text"|"photo"|"file", "content": "<text or URL>" | {"url": ...}, "session_id",
-  "time"}`; HappyTalk's own documentation of this webhook was not found, so both are accepted.
+  "time"}`; HappyTalk's own documentation of this webhook was not found, so both are accepted,
+  and so are video (`VI`/`video`) and audio (`AU`/`audio`/`voice`: a file) messages.
   `serial_number` is the message's id: the bridge dedupes redeliveries on it.
 - **Send** `POST {api}/v1/chat/write` with headers `HT-Client-Id` / `HT-Client-Secret` and
   `{"user_key" ≤20, "sender_key" ≤40, "serial_number" ≤30 unique, "message_type",
@@ -148,6 +149,10 @@ _KINDS = {
     "FILE": "FI",
     "VI": "VI",
     "VIDEO": "VI",
+    # Voice and audio messages are not in the marketplace app's shapes; taken as files.
+    "AU": "AU",
+    "AUDIO": "AU",
+    "VOICE": "AU",
     "LI": "LI",
     "LINK": "LI",
 }
@@ -247,7 +252,7 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
     details: Mapping[str, Any] = content if isinstance(content, dict) else {}
 
     text = _optional_str(payload, "message")
-    if text is None and isinstance(content, str) and kind not in ("IM", "FI", "VI"):
+    if text is None and isinstance(content, str) and kind not in ("IM", "FI", "VI", "AU"):
         text = None if kind != "TX" and _looks_like_url(content) else content
     if text is None:
         text = _optional_str(details, "text")
@@ -255,9 +260,11 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
     if kind == "TX":
         return Text(text=text) if text else None
 
-    url_field = {"IM": "image_url", "FI": "file_url", "VI": "video_url"}.get(kind, "url")
+    url_field = {"IM": "image_url", "FI": "file_url", "VI": "video_url", "AU": "audio_url"}.get(
+        kind, "url"
+    )
     raw_url = _optional_str(payload, url_field) or _optional_str(details, "url")
-    media = kind in ("IM", "FI", "VI")
+    media = kind in ("IM", "FI", "VI", "AU")
     if raw_url is None and isinstance(content, str) and (media or _looks_like_url(content)):
         raw_url = content
     url = _http_url(raw_url, url_field)
@@ -270,6 +277,11 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
         return File(url=url, name=name or _name_from_url(url, "file"), size=size)
     if kind == "VI" and url:
         return Video(url=url, caption=text or "", size=size)
+    if kind == "AU" and url:
+        name = name or _name_from_url(url, "audio.m4a")
+        mime = mimetypes.guess_type(name, strict=False)[0]
+        audio = mime if mime and mime.startswith("audio/") else "audio/mp4"
+        return File(url=url, name=name, size=size, mime_type=audio)
     if media:
         raise MalformedPayload(f"{_WHAT}: a {kind} message without a media URL")
     # LI and types this module does not know: keep what the user sent, visibly.
@@ -390,8 +402,8 @@ def _entries(part: Part, notes: list[str], labels: Labels) -> list[_Entry]:
             notes.append("a sticker was sent as its picture")
             sticker = MediaUpload(url=part.url, kind="image", name="sticker.png")
             return [({"message_type": "IM"}, sticker)]
-        notes.append("a sticker without a picture was left out")
-        return []
+        notes.append("a sticker without a picture was sent as a label")
+        return _texts(labels.sticker)
     raise TypeError(f"not a message part: {part!r}")
 
 

@@ -106,6 +106,14 @@ def test_documented_text_webhook() -> None:
             {"type": "video", "content": {"url": "https://x.kr/v.mp4"}},
             Video(url="https://x.kr/v.mp4"),
         ),
+        (
+            {"type": "audio", "content": {"url": "https://x.kr/voice.m4a"}},
+            File(url="https://x.kr/voice.m4a", name="voice.m4a", mime_type="audio/mp4"),
+        ),
+        (
+            {"message_type": "AU", "audio_url": "https://x.kr/a", "file_name": "녹음"},
+            File(url="https://x.kr/a", name="녹음", mime_type="audio/mp4"),
+        ),
     ],
 )
 def test_both_spellings_of_every_shape(payload: dict[str, Any], expected: Part) -> None:
@@ -285,6 +293,7 @@ def test_everything_else_degrades_to_text_with_notes() -> None:
     assert texts[1] == "고객센터\n1588-0000"
     assert texts[2] == "더 보기\n홈: https://x.kr"
     assert texts[3] == "선택\n- 예\n- 아니요"
+    assert texts[4] == "(스티커)"
     assert len(result.notes) == 3
 
 
