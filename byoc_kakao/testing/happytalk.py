@@ -213,6 +213,31 @@ class DealerUser:
             self.user_key, "FI", url=url, name=name, size=len(data), shape=shape
         )
 
+    def send_media(
+        self,
+        kind: Literal["VI", "AU"],
+        data: bytes,
+        *,
+        name: str,
+        content_type: str,
+        shape: WebhookShape | None = None,
+    ) -> str:
+        """Send a video (`VI`) or a voice recording (`AU`); its serial number.
+
+        HappyTalk documents neither webhook; they are spelled like the documented ones, the
+        URL in `video_url` / `audio_url` (or `content.url`) [inferred].
+        """
+        url = self.emulator.media.put(data, name=name, content_type=content_type)
+        return self.emulator.deliver_message(
+            self.user_key, kind, url=url, name=name, size=len(data), shape=shape
+        )
+
+    def send_link(self, url: str, text: str = "", *, shape: WebhookShape | None = None) -> str:
+        """Share a link (`LI`); its serial number."""
+        return self.emulator.deliver_message(
+            self.user_key, "LI", text=text or None, url=url, shape=shape
+        )
+
     @property
     def received(self) -> list[SentMessage]:
         """What the business sent this user, in order."""
@@ -337,19 +362,24 @@ class HappyTalkEmulator:
             "time": int(self.clock.time() * 1000),
         }
         if (shape or self.webhook_shape) == "type":
-            body["type"] = {"TX": "text", "IM": "photo", "FI": "file"}[kind]
+            words = {"TX": "text", "IM": "photo", "FI": "file", "VI": "video", "AU": "audio"}
+            body["type"] = words.get(kind, "link")
             if kind == "TX":
                 body["content"] = text
             else:
-                body["content"] = {"url": url, "name": name, "size": size}
+                content = {"url": url, "name": name, "size": size, "text": text}
+                body["content"] = {k: v for k, v in content.items() if v is not None}
             return body
         body["message_type"] = kind
-        if kind == "TX":
+        if kind in ("TX", "LI") and text is not None:
             body["message"] = text
-        elif kind == "IM":
+        if kind == "IM":
             body["image_url"] = url
-        else:
-            body.update(file_url=url, file_name=name, file_size=size)
+        elif kind == "LI":
+            body["url"] = url
+        elif kind != "TX":
+            field = {"FI": "file_url", "VI": "video_url", "AU": "audio_url"}.get(kind, "url")
+            body.update({field: url, "file_name": name, "file_size": size})
         return body
 
     def deliver_message(
