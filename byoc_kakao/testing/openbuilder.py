@@ -185,11 +185,18 @@ def skill_payload(
     }
 
 
+def _bubble_json(bubble: Bubble) -> dict[str, Any]:
+    shown: dict[str, Any] = {"via": bubble.via, "output": dict(bubble.output)}
+    if bubble.quick_replies:
+        shown["quickReplies"] = [dict(reply) for reply in bubble.quick_replies]
+    return shown
+
+
 def _exchange_json(exchange: SkillExchange) -> dict[str, Any]:
     return {
         "status": exchange.status,
         "problems": list(exchange.problems),
-        "bubbles": [{"via": b.via, "output": dict(b.output)} for b in exchange.bubbles],
+        "bubbles": [_bubble_json(b) for b in exchange.bubbles],
     }
 
 
@@ -623,7 +630,7 @@ class OpenBuilderEmulator:
     async def _control_bubbles(self, request: Request) -> Response:
         user = self.users.get(request.params["key"])
         bubbles = [] if user is None else user.bubbles
-        return json_response([{"via": b.via, "output": dict(b.output)} for b in bubbles])
+        return json_response([_bubble_json(b) for b in bubbles])
 
     async def _control_skill(self, request: Request) -> Response:
         try:
