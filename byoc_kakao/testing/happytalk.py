@@ -515,23 +515,22 @@ class HappyTalkEmulator:
 
     def _media_problem(self, body: Mapping[str, Any]) -> str | None:
         """Why an IM / FI message cannot go: its media is not a file uploaded to Kakao."""
+        media = {
+            "IM": ("image_url", "image", IMAGE_UPLOAD_PATH),
+            "FI": ("file_url", "file", FILE_UPLOAD_PATH),
+        }
         kind = body.get("message_type", "TX")
-        if kind == "IM":
-            upload = self.uploads.get(str(body.get("image_url")))
-            if upload is None or upload.kind != "image":
-                return (
-                    "image_url must be an image uploaded to Kakao's servers "
-                    f"(POST {IMAGE_UPLOAD_PATH}); 상담톡 sends no other"
-                )
-        elif kind == "FI":
-            upload = self.uploads.get(str(body.get("file_url")))
-            if upload is None or upload.kind != "file":
-                return (
-                    "file_url must be a file uploaded to Kakao's servers "
-                    f"(POST {FILE_UPLOAD_PATH}); 상담톡 sends no other"
-                )
-            if body.get("file_size") != len(upload.data):
-                return f"file_size must be the uploaded file's size ({len(upload.data)})"
+        if kind not in media:
+            return None
+        field, upload_kind, path = media[kind]
+        upload = self.uploads.get(str(body.get(field)))
+        if upload is None or upload.kind != upload_kind:
+            return (
+                f"{field} must be a {upload_kind} uploaded to Kakao's servers (POST {path}); "
+                "상담톡 sends no other"
+            )
+        if kind == "FI" and body.get("file_size") != len(upload.data):
+            return f"file_size must be the uploaded file's size ({len(upload.data)})"
         return None
 
     async def _upload_image(self, request: Request) -> Response:

@@ -185,6 +185,16 @@ def skill_payload(
     }
 
 
+def _string_field(request: Request, field: str) -> str | None:
+    """`field` of a JSON object body when it is a string, else None."""
+    try:
+        body = request.json()
+    except ValueError:
+        return None
+    value = body.get(field) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
 def _bubble_json(bubble: Bubble) -> dict[str, Any]:
     shown: dict[str, Any] = {"via": bubble.via, "output": dict(bubble.output)}
     if bubble.quick_replies:
@@ -605,24 +615,18 @@ class OpenBuilderEmulator:
     # -- control endpoints for `byoc emulate kakao-chatbot` ------------------------------------
 
     async def _control_say(self, request: Request) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        text = _string_field(request, "text")
+        if text is None:
             return json_response({"error": "expected {text}"}, 400)
-        exchange = await self.user(request.params["key"]).say(body["text"])
+        exchange = await self.user(request.params["key"]).say(text)
         return json_response(_exchange_json(exchange))
 
     async def _control_tap(self, request: Request) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("label"), str):
+        label = _string_field(request, "label")
+        if label is None:
             return json_response({"error": "expected {label}"}, 400)
         try:
-            exchange = await self.user(request.params["key"]).tap(body["label"])
+            exchange = await self.user(request.params["key"]).tap(label)
         except LookupError as exc:
             return json_response({"error": str(exc)}, 409)
         return json_response(_exchange_json(exchange))

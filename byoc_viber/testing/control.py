@@ -59,6 +59,14 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
         user_id = body.get("user_id") if body else None
         return emulator.users.get(user_id) if isinstance(user_id, str) else None
 
+    def user_request(request: Request) -> tuple[dict[str, Any], SimulatedUser] | Response:
+        """The body and the user it names, or the 404 saying there is no such user."""
+        body = _body(request)
+        user = find(body)
+        if body is None or user is None:
+            return _error("no user with that 'user_id'", 404)
+        return body, user
+
     @router.route("POST", "/_emulator/users")
     async def create_user(request: Request) -> Response:
         body = _body(request)
@@ -77,10 +85,10 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
 
     @router.route("POST", "/_emulator/send")
     async def user_sends(request: Request) -> Response:
-        body = _body(request)
-        user = find(body)
-        if body is None or user is None:
-            return _error("no user with that 'user_id'", 404)
+        found = user_request(request)
+        if isinstance(found, Response):
+            return found
+        body, user = found
         message = body.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return _error("'message' must be a Viber message object with a 'type'")
@@ -104,10 +112,10 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
 
     @router.route("POST", "/_emulator/tap")
     async def user_taps(request: Request) -> Response:
-        body = _body(request)
-        user = find(body)
-        if body is None or user is None:
-            return _error("no user with that 'user_id'", 404)
+        found = user_request(request)
+        if isinstance(found, Response):
+            return found
+        body, user = found
         text = body.get("text")
         if not isinstance(text, str):
             return _error("'text' must name a button of the keyboard the user sees")
@@ -135,10 +143,10 @@ def add_control_routes(router: Router, emulator: ViberEmulator) -> None:
 
     @router.route("POST", "/_emulator/open")
     async def open_chat(request: Request) -> Response:
-        body = _body(request)
-        user = find(body)
-        if body is None or user is None:
-            return _error("no user with that 'user_id'", 404)
+        found = user_request(request)
+        if isinstance(found, Response):
+            return found
+        body, user = found
         context = body.get("context")
         await user.open(context if isinstance(context, str) else None)
         return json_response(_user_json(user))

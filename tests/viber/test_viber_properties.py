@@ -1,5 +1,6 @@
 """Properties: any reply maps within Viber's limits; any callback parses or is refused cleanly."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -371,3 +372,54 @@ def test_reply_payloads_round_trip_through_tracking_data_within_limits(
 def test_any_tracking_data_decodes_to_a_map_of_strings(value: Any) -> None:
     decoded = decode_replies(value if isinstance(value, str) else json.dumps(value))
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in decoded.items())
+
+
+def _tap(said: str, tracking_data: object) -> Text:
+    tap = {
+        "event": "message",
+        "message_token": 1,
+        "sender": {"id": "u"},
+        "message": {"type": "text", "text": said, "tracking_data": tracking_data},
+    }
+    [message] = asyncio.run(CHANNEL.parse(signed(tap)))
+    [part] = message.parts
+    assert isinstance(part, Text) and part.text == said
+    return part
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.builds(QuickReply, label=st.text(max_size=60), payload=st.none() | st.text(max_size=60)),
+        min_size=1,
+        max_size=14,
+    )
+)
+def test_a_tap_on_any_reply_button_comes_back_with_the_payload_it_shows(
+    replies: list[QuickReply],
+) -> None:
+    result = map_message([QuickReplies(replies=replies)], sender=SENDER, receiver="u")
+    if not result.bodies:
+        assert all(not r.label.strip() and not (r.payload or "").strip() for r in replies)
+        return
+    last = result.bodies[-1]
+    tracking = last.get("tracking_data")
+    buttons = last.get("keyboard", {}).get("Buttons", [])
+    for button in buttons:
+        said = button["ActionBody"]
+        payload = _tap(said, tracking).reply_payload
+        # Never a payload of another button: the one of a reply that says this text.
+        assert payload is None or any(
+            r.payload == payload and said in (r.label.strip(), r.payload) for r in replies
+        )
+    # A reply whose label no earlier button says, with a payload that says more, comes back
+    # with that payload.
+    shown = {b["ActionBody"] for b in buttons}
+    fits = not any("did not fit" in note for note in result.notes)
+    said_before: set[str] = set()
+    for reply in replies:
+        label, payload = reply.label.strip(), reply.payload
+        own = label and label not in said_before
+        if fits and own and label in shown and payload and payload.strip() and payload != label:
+            assert _tap(label, tracking).reply_payload == payload
+        said_before.update(t for t in (label, payload) if t)
