@@ -72,9 +72,14 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
 
 @attrs.frozen(kw_only=True)
 class Text:
-    """Plain text. Channels split it when it is over their limit."""
+    """Plain text. Channels split it when it is over their limit.
+
+    `reply_payload` is set on what a user sent by tapping a quick reply that carried a payload
+    (see `QuickReply`): `text` is then the reply's label, as the user saw it.
+    """
 
     text: str
+    reply_payload: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -156,7 +161,8 @@ class UrlButton:
 
 @attrs.frozen(kw_only=True)
 class QuickReply:
-    """A suggested answer; tapping it sends `payload` (or the label) back as the user's message."""
+    """A suggested answer. Tapping it sends the label back as the user's message, with the
+    `payload` alongside (`Text.reply_payload`) where the channel can carry it."""
 
     label: str
     payload: str | None = None

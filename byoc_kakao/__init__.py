@@ -13,7 +13,7 @@ Emulators of both live in `byoc_kakao.testing`.
 from .chatbot import KakaoChatbotChannel
 from .chunking import kakao_length, split_text
 from .consultation import KakaoDealerChannel
-from .dealers import DEALERS, Dealer, DealerOutbound, DealerPayload, dealer_from_env
+from .dealers import DEALERS, Dealer, DealerOutbound, DealerPayload, MediaUpload, dealer_from_env
 from .dealers.happytalk import HappyTalkDealer
 from .event_api import EventApiClient, EventUser, TalkAccepted, TaskFailure, TaskResult
 from .fallback_text import Labels
@@ -31,6 +31,7 @@ __all__ = [
     "KakaoChatbotChannel",
     "KakaoDealerChannel",
     "Labels",
+    "MediaUpload",
     "SkillPages",
     "SkillRequest",
     "TalkAccepted",

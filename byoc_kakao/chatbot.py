@@ -12,6 +12,10 @@ there are two ways back to the user:
    the event block for that user; the block calls the skill, and `ack` answers that call with the
    queued reply. One call per page of at most 3 outputs.
 
+Quick replies send their label as the user's utterance; the payloads the labels stand for are
+kept in the store for that user until the next reply goes out, so a tap reaches the agent as the
+label with its payload (`Text.reply_payload`).
+
 Setup in the chatbot admin center: a skill with the URL from `install`; the fallback and welcome
 blocks use that skill's data; a block with the event name (default `agent_reply`) uses it too;
 optionally enable the callback on the fallback block.
@@ -65,6 +69,7 @@ from .shared_secret import HOW_TO_CHOOSE, secret_matches, validate_secret
 from .skill_request import PAGE_PARAM, SkillRequest, inbound_parts, parse_skill_request
 from .skill_response import (
     MAX_SIMPLE_TEXT,
+    SkillPages,
     Template,
     callback_response,
     clip,
@@ -276,6 +281,10 @@ class KakaoChatbotChannel(Channel):
         parts = inbound_parts(skill, self.media_origins)
         if not parts:
             return []
+        if parts == (Text(text=skill.utterance),):
+            payload = (await self._reply_payloads(skill.user_id)).get(skill.utterance)
+            if payload is not None:
+                parts = (Text(text=skill.utterance, reply_payload=payload),)
         return [
             InboundMessage(
                 channel=self.name,
@@ -284,6 +293,32 @@ class KakaoChatbotChannel(Channel):
                 parts=parts,
             )
         ]
+
+    # A quick reply sends its messageText as the user's utterance. The payloads those stand for
+    # are kept per user while the quick replies show, i.e. until the next reply goes out.
+
+    def _replies_key(self, user_id: str) -> str:
+        return f"{self.name}:replies:{user_id}"
+
+    async def _reply_payloads(self, user_id: str) -> dict[str, str]:
+        if self.store is None:
+            return {}
+        try:
+            raw = await self.store.get_setting(self._replies_key(user_id))
+            value = json.loads(raw) if raw else {}
+        except Exception as exc:  # the message goes on without its payload
+            log.warning("kakao-chatbot: quick reply payloads unreadable: %s", exc)
+            return {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+    async def _remember_replies(self, store: Store, user_id: str, pages: SkillPages) -> None:
+        key = self._replies_key(user_id)
+        if pages.reply_payloads:
+            await store.set_setting(key, json.dumps(dict(pages.reply_payloads), ensure_ascii=False))
+        else:
+            await store.delete_setting(key)
 
     @override
     async def ack(self, request: WebhookRequest, events: Sequence[ChannelEvent]) -> WebhookResponse:
@@ -323,6 +358,7 @@ class KakaoChatbotChannel(Channel):
         if not pages.templates:
             notes.append("the message had nothing KakaoTalk can show; nothing was sent")
             return SendResult(notes=notes)
+        await self._remember_replies(store, user_id, pages)
         ids: list[str] = []
         # A reply queued moments ago may still be on its way through the Event API; a callback
         # reply now could overtake it, so the callback is left unused then.

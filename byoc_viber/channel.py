@@ -221,7 +221,6 @@ class ViberChannel(Channel):
             message.parts,
             sender=self.sender,
             receiver=user_id,
-            tracking_data=message.conversation_id,
             sizes={url: media.size for url, media in probed.items()},
             content_types={url: media.content_type for url, media in probed.items()},
         )

@@ -45,6 +45,7 @@ from byoc.models import (
 )
 
 from .limits import extension
+from .tracking import decode_replies
 
 __all__ = ["CHANNEL", "load_callback", "parse_callback", "parse_profile"]
 
@@ -240,7 +241,10 @@ def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
     text = _optional_str(message, "text", f"{kind} message") or ""
     where = f"{kind} message"
     if kind == "text":
-        return (Text(text=text),)
+        # A tap on a reply button: its ActionBody comes back as the text, and the payload it
+        # stands for in the tracking data of the message that showed the keyboard.
+        payload = decode_replies(message.get("tracking_data")).get(text)
+        return (Text(text=text, reply_payload=payload),)
     if kind in ("picture", "video", "file"):
         url = _required_str(message, "media", where)
         name = _media_name(message, url)
@@ -264,6 +268,11 @@ def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
         sticker_id = _integer(message.get("sticker_id"))
         if sticker_id is None:
             raise MalformedPayload("Viber sticker message: 'sticker_id' is missing or not a number")
+        # The documented callback names only the sticker; a picture URL is used when present.
+        media = _lenient_str(message, "media")
+        if media is not None and media.lower().startswith(("https://", "http://")):
+            name = _media_name(message, media) or f"sticker-{sticker_id}.png"
+            return (Image(url=media, name=name, mime_type=_mime(name, media)),)
         return (Sticker(sticker_id=str(sticker_id)),)
     if kind == "contact":
         contact = _object(message, "contact", where)

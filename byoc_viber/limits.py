@@ -20,6 +20,10 @@ __all__ = [
     "MAX_PHONE",
     "MAX_PICTURE_SIZE",
     "MAX_REQUEST_BYTES",
+    "MAX_RICH_MEDIA_ALT_TEXT",
+    "MAX_RICH_MEDIA_CARDS",
+    "MAX_RICH_MEDIA_COLUMNS",
+    "MAX_RICH_MEDIA_ROWS",
     "MAX_SENDER_NAME",
     "MAX_TEXT",
     "MAX_TRACKING_DATA",
@@ -51,6 +55,12 @@ MAX_TRACKING_DATA = 4000
 MAX_KEYBOARD_BUTTONS = 12
 # Longer button texts are cropped by the client with "...".
 MAX_BUTTON_TEXT = 250
+# A rich media message: 1 to 6 cards of up to 6 columns by 7 rows; `alt_text` (shown by clients
+# older than Viber 6.7) up to 7,000 characters.
+MAX_RICH_MEDIA_CARDS = 6
+MAX_RICH_MEDIA_COLUMNS = 6
+MAX_RICH_MEDIA_ROWS = 7
+MAX_RICH_MEDIA_ALT_TEXT = 7000
 KEYBOARD_ACTIONS = frozenset({"reply", "open-url", "location-picker", "share-phone", "none"})
 
 PICTURE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif"})

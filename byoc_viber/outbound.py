@@ -13,10 +13,17 @@
 | `Contact` | `contact` (name ≤ 28) | text when the phone is over 18 characters |
 | `Sticker` | `sticker` (Viber's numeric ids) | the sticker's picture, or text |
 | `Link` | `url` (≤ 2,000) | text (also when it has a title) |
-| `Buttons`, `QuickReplies` | one keyboard on the last message | text beyond 12 buttons |
+| `Buttons` | `rich_media` card of open-url buttons (intro text before it) | text: no http(s) URL |
+| `QuickReplies` | one keyboard of reply buttons on the last message | text beyond 12 buttons |
+
+URL buttons go in a rich media message, which stays in the chat; a keyboard shows only until
+the next message. Its `alt_text` lists the links for Viber clients older than 6.7.
 
 The Viber app shows the keyboard of the last message received, so the keyboard of a reply goes
-on its last message, wherever the buttons were among the parts.
+on its last message, wherever the quick replies were among the parts. A reply button sends its
+`ActionBody` as the user's text: that is the label the user tapped, and the payloads the labels
+stand for travel in the messages' `tracking_data` (`byoc_viber.tracking`), so the tap reaches
+the agent with its payload.
 
 Sizes of videos and files come from the part or, when unknown, from `probe_media` (HEAD, then
 a one-byte ranged GET); `wanted_sizes` says which URLs need one, so the mapper stays pure. The
@@ -26,6 +33,7 @@ upload URL): the user's phone opens `picture.png`, not `picture`.
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import mimetypes
@@ -62,8 +70,11 @@ from .limits import (
     MAX_PHONE,
     MAX_PICTURE_SIZE,
     MAX_REQUEST_BYTES,
+    MAX_RICH_MEDIA_ALT_TEXT,
+    MAX_RICH_MEDIA_CARDS,
+    MAX_RICH_MEDIA_COLUMNS,
+    MAX_RICH_MEDIA_ROWS,
     MAX_TEXT,
-    MAX_TRACKING_DATA,
     MAX_URL,
     MAX_VIDEO_DURATION,
     MAX_VIDEO_SIZE,
@@ -72,6 +83,7 @@ from .limits import (
     extension,
     viber_length,
 )
+from .tracking import encode_replies
 
 __all__ = [
     "Mapped",
@@ -84,9 +96,6 @@ __all__ = [
     "wanted_sizes",
 ]
 
-# Tracking data only carries the conversation id: a bigger one is left out rather than eat the
-# 30 KB budget of the message itself.
-_MAX_TRACKING_BYTES = 1024
 _STICKER_ID = re.compile(r"[0-9]{1,18}")
 _CONTENT_RANGE = re.compile(r"bytes\s+\d+-\d+/(\d+)", re.IGNORECASE)
 _UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
@@ -127,7 +136,6 @@ def map_message(
     *,
     sender: Sender,
     receiver: str | None,
-    tracking_data: str | None = None,
     sizes: Mapping[str, int | None] | None = None,
     content_types: Mapping[str, str | None] | None = None,
 ) -> Mapped:
@@ -135,7 +143,8 @@ def map_message(
 
     `receiver` is None for a welcome message (the answer to `conversation_started`), which Viber
     takes without one. `sizes` holds the byte sizes found for the URLs `wanted_sizes` listed,
-    `content_types` their media types, when known.
+    `content_types` their media types, when known. The bodies carry `tracking_data` when quick
+    replies with payloads are shown (see `byoc_viber.tracking`).
     """
     builder = _Builder(sizes or {}, content_types or {})
     for part in parts:
@@ -144,8 +153,14 @@ def map_message(
     if receiver is not None:
         common["receiver"] = receiver
     common["sender"] = sender.as_json()
-    if tracking_data and _fits_tracking(tracking_data):
+    tracking_data, left_out = encode_replies(builder.reply_payloads)
+    if tracking_data is not None:
         common["tracking_data"] = tracking_data
+    for action_body in left_out:
+        builder.notes.append(
+            f"the payload of quick reply {action_body!r} did not fit Viber's tracking data; "
+            "a tap on it comes back as its label alone"
+        )
     return builder.finish(common)
 
 
@@ -247,15 +262,31 @@ class _Body:
     fallback: str
 
 
+@attrs.frozen
+class _Link:
+    """A URL button, in a rich media message."""
+
+    label: str
+    url: str
+
+
+@attrs.define
+class _LinkCard:
+    """URL buttons to send as rich media; laid out once the common fields are known."""
+
+    links: list[_Link]
+
+
 class _Builder:
     def __init__(
         self, sizes: Mapping[str, int | None], content_types: Mapping[str, str | None]
     ) -> None:
         self._sizes = sizes
         self._content_types = content_types
-        self.items: list[str | _Body] = []
+        self.items: list[str | _Body | _LinkCard] = []
         self.notes: list[str] = []
         self.buttons: list[dict[str, Any]] = []
+        self.reply_payloads: dict[str, str] = {}
         self.missing_sizes: dict[str, None] = {}
 
     # -- collecting ---------------------------------------------------------------------------
@@ -435,60 +466,65 @@ class _Builder:
 
     def _buttons(self, part: Buttons) -> None:
         self._text(part.text)
+        links: list[_Link] = []
         for button in part.buttons:
             label, url = _clean(button.label).strip(), _clean(button.url).strip()
             if not _is_http(url) or len(url) > MAX_URL:
                 self._text(f"{label}: {url}" if label else url)
                 self.notes.append(f"button {label!r} was sent as text: its URL cannot be opened")
                 continue
-            self._button(
-                {
-                    "Columns": 6,
-                    "Rows": 1,
-                    "ActionType": "open-url",
-                    "ActionBody": url,
-                    "Text": _truncate(label or url, MAX_BUTTON_TEXT),
-                    "Silent": True,
-                },
-                overflow=f"{label}: {url}" if label else url,
-            )
+            links.append(_Link(label=label or url, url=url))
+        if links:
+            self.items.append(_LinkCard(links=links))
 
     def _quick_replies(self, part: QuickReplies) -> None:
         self._text(part.text)
         for reply in part.replies:
             label = _clean(reply.label).strip()
-            payload = _clean(reply.payload) if reply.payload is not None else label
-            if not payload.strip():
+            payload = _clean(reply.payload) if reply.payload is not None else None
+            # The tap sends ActionBody as the user's text: the label, unless another button
+            # of the keyboard already says it (or there is none), then the payload.
+            action_body = label
+            used = {b["ActionBody"] for b in self.buttons if b["ActionType"] == "reply"}
+            if (not action_body or action_body in used) and payload and payload.strip():
+                action_body = payload
+            if not action_body.strip():
                 self.notes.append("a quick reply without a label or payload was left out")
                 continue
-            if viber_length(payload) > MAX_TEXT:
-                payload = _truncate(payload, MAX_TEXT)
-                self.notes.append(f"the payload of quick reply {label!r} was shortened")
-            self._button(
+            if viber_length(action_body) > MAX_TEXT:
+                action_body = _truncate(action_body, MAX_TEXT)
+                self.notes.append(f"the text quick reply {label!r} sends was shortened")
+            added = self._button(
                 {
                     "Columns": 6,
                     "Rows": 1,
                     "ActionType": "reply",
-                    "ActionBody": payload,
-                    "Text": _truncate(label or payload, MAX_BUTTON_TEXT),
+                    "ActionBody": action_body,
+                    "Text": _truncate(label or action_body, MAX_BUTTON_TEXT),
                 },
-                overflow=label or payload,
+                overflow=label or action_body,
             )
+            if added and payload and payload.strip() and payload != action_body:
+                self.reply_payloads.setdefault(action_body, payload)
 
-    def _button(self, button: dict[str, Any], *, overflow: str) -> None:
+    def _button(self, button: dict[str, Any], *, overflow: str) -> bool:
         if len(self.buttons) < MAX_KEYBOARD_BUTTONS:
             self.buttons.append(button)
-            return
+            return True
         self._text(overflow)
         self.notes.append(
             f"Viber shows {MAX_KEYBOARD_BUTTONS} keyboard buttons; {overflow!r} was sent as text"
         )
+        return False
 
     # -- assembling ---------------------------------------------------------------------------
 
     def finish(self, common: dict[str, Any]) -> Mapped:
         bodies: list[dict[str, Any]] = []
         for item in self.items:
+            if isinstance(item, _LinkCard):
+                bodies.extend(self._rich_media(item.links, common))
+                continue
             if isinstance(item, _Body):
                 body = {**common, **item.fields}
                 if _fits(body):
@@ -511,6 +547,25 @@ class _Builder:
                 f"a text of {len(text)} characters was split into {len(pieces)} Viber messages"
             )
         return [{**common, "type": "text", "text": piece} for piece in pieces]
+
+    def _rich_media(self, links: list[_Link], common: dict[str, Any]) -> list[dict[str, Any]]:
+        """Rich media messages showing `links`: as many cards as needed, halved until each
+        message fits 30 KB; a link that fits in none goes as text."""
+        per_message = MAX_RICH_MEDIA_CARDS * MAX_RICH_MEDIA_ROWS
+        pending = [links[i : i + per_message] for i in range(0, len(links), per_message)]
+        bodies: list[dict[str, Any]] = []
+        while pending:
+            group = pending.pop(0)
+            body = {**common, **_rich_media_fields(group)}
+            if _fits(body):
+                bodies.append(body)
+            elif len(group) > 1:
+                half = len(group) // 2
+                pending[:0] = [group[:half], group[half:]]
+            else:
+                self.notes.append("a URL button was too large for rich media; sent as text")
+                bodies.extend(self._text_bodies(_link_lines(group), common))
+        return bodies
 
     def _keyboard(
         self, bodies: list[dict[str, Any]], common: dict[str, Any]
@@ -599,10 +654,60 @@ def _fits(body: Mapping[str, Any]) -> bool:
     return len(encode_body(body)) <= MAX_REQUEST_BYTES
 
 
-def _fits_tracking(tracking_data: str) -> bool:
-    return (
-        viber_length(tracking_data) <= MAX_TRACKING_DATA
-        and len(json.dumps(tracking_data, ensure_ascii=False).encode()) <= _MAX_TRACKING_BYTES
+def _rich_media_fields(links: Sequence[_Link]) -> dict[str, Any]:
+    """A `rich_media` message of one open-url button per row, in cards of up to 7 rows.
+
+    Cards share one grid: with `n` links in `c` cards, each card has `ceil(n / c)` rows and the
+    last button of a shorter last card stretches to fill it.
+    """
+    cards = math.ceil(len(links) / MAX_RICH_MEDIA_ROWS)
+    rows = math.ceil(len(links) / cards)
+    buttons: list[dict[str, Any]] = []
+    for start in range(0, len(links), rows):
+        card = links[start : start + rows]
+        for index, link in enumerate(card):
+            last = index == len(card) - 1
+            buttons.append(
+                {
+                    "Columns": MAX_RICH_MEDIA_COLUMNS,
+                    "Rows": rows - len(card) + 1 if last else 1,
+                    "ActionType": "open-url",
+                    "ActionBody": link.url,
+                    "Text": _rich_text(link.label),
+                    "TextSize": "regular",
+                    "TextVAlign": "middle",
+                    "TextHAlign": "center",
+                    "Silent": True,
+                }
+            )
+    return {
+        "type": "rich_media",
+        "rich_media": {
+            "Type": "rich_media",
+            "ButtonsGroupColumns": MAX_RICH_MEDIA_COLUMNS,
+            "ButtonsGroupRows": rows,
+            "BgColor": "#FFFFFF",
+            "Buttons": buttons,
+        },
+        "alt_text": _truncate(_link_lines(links), MAX_RICH_MEDIA_ALT_TEXT),
+    }
+
+
+def _rich_text(label: str) -> str:
+    """A button text: rich media reads a few HTML tags, so the label's own `<&>` are escaped."""
+    limit = MAX_BUTTON_TEXT
+    while True:
+        # Shortened before escaping, so no entity is cut in half.
+        escaped = html.escape(_truncate(label, limit), quote=False)
+        over = viber_length(escaped) - MAX_BUTTON_TEXT
+        if over <= 0:
+            return escaped
+        limit = max(2, limit - over)
+
+
+def _link_lines(links: Sequence[_Link]) -> str:
+    return "\n".join(
+        link.url if link.label == link.url else f"{link.label}: {link.url}" for link in links
     )
 
 

@@ -3,8 +3,10 @@
 Two directions, both total: nothing is silently dropped.
 
 - `to_freshchat(parts)` builds what a user message becomes in Freshchat. Freshchat shows text,
-  images, files, videos and URL buttons; locations, contacts and stickers without a picture become
-  readable text, and quick replies travel in a `reply_parts` collection.
+  images, files, videos and URL buttons; locations become a map link, contacts their name and
+  number, stickers their picture (or a label saying there is none), and quick replies travel in
+  a `reply_parts` collection. A tapped quick reply is its label, with its payload on a second
+  line when the two differ.
 - `from_freshchat(message_parts, reply_parts)` reads an agent's reply. Freshchat part objects hold
   exactly one key, but webhook payloads pad them with nulls (`{"text": {...}, "image": null}`);
   a part type byoc does not know becomes `Text("[unsupported Freshchat part: <key>]")`, so the
@@ -73,12 +75,12 @@ def to_freshchat(parts: Iterable[Part]) -> tuple[list[JsonObject], list[JsonObje
 def _outbound(part: Part, quick_replies: list[JsonObject]) -> list[JsonObject]:
     match part:
         case Text():
-            return _text(part.text)
+            return _text(_tapped(part))
         case Image():
             # After `rehost`, `url` is Freshchat's own copy: the image part is the same shape.
             return [{"image": {"url": part.url}}, *_text(part.caption)]
         case Video():
-            return [_video(part), *_text(part.caption)]
+            return [*_video(part), *_text(part.caption)]
         case File():
             return [_file(part)]
         case Location():
@@ -89,7 +91,7 @@ def _outbound(part: Part, quick_replies: list[JsonObject]) -> list[JsonObject]:
         case Sticker():
             if part.url:
                 return [{"image": {"url": part.url}}]
-            return _text(f"[sticker {part.sticker_id}]" if part.sticker_id else "[sticker]")
+            return _text(_sticker_text(part))
         case Link():
             return _text(f"{part.title}\n{part.url}" if part.title else part.url)
         case Buttons():
@@ -110,12 +112,28 @@ def _text(content: str) -> list[JsonObject]:
     return [{"text": {"content": content}}] if content.strip() else []
 
 
-def _video(part: Video) -> JsonObject:
+def _tapped(part: Text) -> str:
+    payload = part.reply_payload
+    if payload is None or not payload.strip() or payload == part.text:
+        return part.text
+    return f"{part.text}\n(quick reply payload: {payload})"
+
+
+def _sticker_text(part: Sticker) -> str:
+    if part.sticker_id.strip():
+        return f"[Sticker {part.sticker_id}: the channel gives no picture of it]"
+    return "[Sticker: the channel gives no picture of it]"
+
+
+def _video(part: Video) -> list[JsonObject]:
     content_type = part.mime_type or _guess_type(part.url, prefix="video/") or "video/mp4"
+    video = {"video": {"url": part.url, "content_type": content_type}}
     if part.helpdesk_ref:
-        # Re-hosted videos went through /files/upload: only a file part can point at the hash.
-        return _hosted_file(part.helpdesk_ref, filename_from_url(part.url, "video"), content_type)
-    return {"video": {"url": part.url, "content_type": content_type}}
+        # Freshchat's video part takes a URL only, and the channel's link expires (Viber's in an
+        # hour): the copy re-hosted through /files/upload follows as a file part that stays.
+        name = filename_from_url(part.url, "video")
+        return [video, _hosted_file(part.helpdesk_ref, name, content_type)]
+    return [video]
 
 
 def _file(part: File) -> JsonObject:

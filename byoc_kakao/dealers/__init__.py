@@ -11,9 +11,16 @@ from collections.abc import Mapping
 
 from byoc.errors import ConfigurationError
 
-from .base import Dealer, DealerOutbound, DealerPayload
+from .base import Dealer, DealerOutbound, DealerPayload, MediaUpload
 
-__all__ = ["DEALERS", "Dealer", "DealerOutbound", "DealerPayload", "dealer_from_env"]
+__all__ = [
+    "DEALERS",
+    "Dealer",
+    "DealerOutbound",
+    "DealerPayload",
+    "MediaUpload",
+    "dealer_from_env",
+]
 
 DEALERS: dict[str, str] = {
     "happytalk": "byoc_kakao.dealers.happytalk:HappyTalkDealer",

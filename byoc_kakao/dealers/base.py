@@ -10,14 +10,31 @@ each payload once) and hands the rest to a `Dealer`: one module per dealer, e.g.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 
 from byoc.models import InboundMessage, OutboundMessage
 from byoc.webhook import WebhookResponse
 
-__all__ = ["Dealer", "DealerOutbound", "DealerPayload"]
+__all__ = ["Dealer", "DealerOutbound", "DealerPayload", "MediaUpload"]
+
+
+@attrs.frozen(kw_only=True)
+class MediaUpload:
+    """Media a payload shows, to be copied to the dealer before the payload goes out.
+
+    상담톡 sends only files stored on Kakao's servers, so `Dealer.deliver` downloads `url` (the
+    help desk's copy), uploads it, and puts the stored file's URL in the body. `kind` says which
+    upload (an image or any other file); `file_type` is the dealer's category of a file
+    ("file", "video", "audio").
+    """
+
+    url: str
+    kind: Literal["image", "file"]
+    name: str
+    content_type: str | None = None
+    file_type: str = "file"
 
 
 @attrs.frozen(kw_only=True)
@@ -26,10 +43,12 @@ class DealerPayload:
 
     `serial` identifies it: it is the same every time the same part of the same agent message
     is prepared for the same user, so a retried delivery can skip what already went out.
+    `upload` is the media to upload first, whose stored URL completes `body`.
     """
 
     serial: str
     body: Mapping[str, Any]
+    upload: MediaUpload | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -66,7 +85,7 @@ class Dealer(Protocol):
         ...
 
     async def deliver(self, payload: DealerPayload) -> None:
-        """Send one payload."""
+        """Send one payload, uploading its media first when it has some."""
         ...
 
     async def end_session(self, user_key: str) -> str | None:

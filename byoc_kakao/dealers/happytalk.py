@@ -6,7 +6,8 @@ marketplace app uses with HappyTalk:
 - **Inbound webhook** (HappyTalk → bridge): `{"user_key", "sender_key", "serial_number",
   "message_type": "TX"|"IM"|"FI", "message"}`. The same app also reads a second spelling,
   `{"type": "text"|"photo"|"file", "content": "<text or URL>" | {"url": ...}, "session_id",
-  "time"}`; HappyTalk's own documentation of this webhook was not found, so both are accepted.
+  "time"}`; HappyTalk's own documentation of this webhook was not found, so both are accepted,
+  and so are video (`VI`/`video`) and audio (`AU`/`audio`/`voice`: a file) messages.
   `serial_number` is the message's id: the bridge dedupes redeliveries on it.
 - **Send** `POST {api}/v1/chat/write` with headers `HT-Client-Id` / `HT-Client-Secret` and
   `{"user_key" ≤20, "sender_key" ≤40, "serial_number" ≤30 unique, "message_type",
@@ -14,9 +15,17 @@ marketplace app uses with HappyTalk:
 - **Session end** `POST {api}/kakaoWebhook/v3/bzc/chat/endWithBot` `{"user_key", "sender_key",
   "bot_event"?}` → `{"code": 0, "session_id"}` or `{"code": -501, "message":
   "InvalidSenderException(...)"}` (the documented v3 end call; the v1 API documents none).
+- **Uploads**: 상담톡 sends only images and files stored on Kakao's servers (`image_url` /
+  `file_url` "must be files already uploaded to Kakao via an upload API"). HappyTalk's upload
+  calls take multipart forms with the same headers: `POST {api}/kakaoWebhook/v3/bzc/image/upload`
+  (`sender_key`, `image`) → `{"code": "0000", "image": "<Kakao URL>"}`, and
+  `POST {api}/kakaoWebhook/v3/bzc/file/upload` (`sender_key`, `file`, `file_type` file|audio|
+  video) → `{"code": "0000", "file": "<Kakao URL>", "name", "size"}`; failures like
+  `{"code": "-505", "message": "InvalidImageSizeException"}` (HappyTalk developer center,
+  KakaoWebhook/Upload). So an agent's picture, file or video is downloaded from the help desk,
+  uploaded, and sent as `IM` / `FI` with the stored URL; media that cannot be uploaded goes as a
+  text with its link.
 
-HappyTalk documents that `image_url` / `file_url` must point at files uploaded to Kakao through
-its upload API; like the marketplace app, this module passes the help desk's URLs as they are.
 Buttons and quick replies (`LI` messages with `links` / `supplement`) have no documented
 shape here, so they are sent as text.
 
@@ -30,11 +39,13 @@ import base64
 import hashlib
 import json
 import logging
+import mimetypes
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import attrs
 import httpx
 from typing_extensions import Self
 
@@ -46,6 +57,7 @@ from byoc.errors import (
     RateLimited,
     RetryableError,
 )
+from byoc.freshchat.media import download
 from byoc.models import (
     Buttons,
     Contact,
@@ -75,12 +87,16 @@ from ..fallback_text import (
     location_text,
     quick_replies_text,
 )
-from .base import DealerOutbound, DealerPayload
+from .base import DealerOutbound, DealerPayload, MediaUpload
 
 __all__ = [
     "DEFAULT_API_URL",
     "END_PATH",
+    "FILE_UPLOAD_PATH",
+    "IMAGE_UPLOAD_PATH",
+    "MAX_FILE_BYTES",
     "MAX_FILE_NAME",
+    "MAX_IMAGE_BYTES",
     "MAX_MESSAGE",
     "MAX_SENDER_KEY",
     "MAX_SERIAL",
@@ -89,10 +105,12 @@ __all__ = [
     "MESSAGE_TYPES",
     "WRITE_PATH",
     "HappyTalkDealer",
+    "Stored",
     "outbound_payloads",
     "parse_webhook",
     "raise_for_answer",
     "serial_prefix",
+    "uploaded_body",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,6 +118,13 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://kakao-api.happytalk.io"
 WRITE_PATH = "/v1/chat/write"
 END_PATH = "/kakaoWebhook/v3/bzc/chat/endWithBot"
+IMAGE_UPLOAD_PATH = "/kakaoWebhook/v3/bzc/image/upload"
+FILE_UPLOAD_PATH = "/kakaoWebhook/v3/bzc/file/upload"
+
+# KakaoTalk consultation images are capped at 5 MB; a bound for other files is not documented,
+# 50 MB is taken [inferred].
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = 50 * 1024 * 1024
 
 MAX_USER_KEY = 20
 MAX_SENDER_KEY = 40
@@ -124,6 +149,10 @@ _KINDS = {
     "FILE": "FI",
     "VI": "VI",
     "VIDEO": "VI",
+    # Voice and audio messages are not in the marketplace app's shapes; taken as files.
+    "AU": "AU",
+    "AUDIO": "AU",
+    "VOICE": "AU",
     "LI": "LI",
     "LINK": "LI",
 }
@@ -223,7 +252,7 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
     details: Mapping[str, Any] = content if isinstance(content, dict) else {}
 
     text = _optional_str(payload, "message")
-    if text is None and isinstance(content, str) and kind not in ("IM", "FI", "VI"):
+    if text is None and isinstance(content, str) and kind not in ("IM", "FI", "VI", "AU"):
         text = None if kind != "TX" and _looks_like_url(content) else content
     if text is None:
         text = _optional_str(details, "text")
@@ -231,9 +260,11 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
     if kind == "TX":
         return Text(text=text) if text else None
 
-    url_field = {"IM": "image_url", "FI": "file_url", "VI": "video_url"}.get(kind, "url")
+    url_field = {"IM": "image_url", "FI": "file_url", "VI": "video_url", "AU": "audio_url"}.get(
+        kind, "url"
+    )
     raw_url = _optional_str(payload, url_field) or _optional_str(details, "url")
-    media = kind in ("IM", "FI", "VI")
+    media = kind in ("IM", "FI", "VI", "AU")
     if raw_url is None and isinstance(content, str) and (media or _looks_like_url(content)):
         raw_url = content
     url = _http_url(raw_url, url_field)
@@ -246,6 +277,11 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
         return File(url=url, name=name or _name_from_url(url, "file"), size=size)
     if kind == "VI" and url:
         return Video(url=url, caption=text or "", size=size)
+    if kind == "AU" and url:
+        name = name or _name_from_url(url, "audio.m4a")
+        mime = mimetypes.guess_type(name, strict=False)[0]
+        audio = mime if mime and mime.startswith("audio/") else "audio/mp4"
+        return File(url=url, name=name, size=size, mime_type=audio)
     if media:
         raise MalformedPayload(f"{_WHAT}: a {kind} message without a media URL")
     # LI and types this module does not know: keep what the user sent, visibly.
@@ -296,16 +332,15 @@ def serial_prefix(user_key: str, message_id: str) -> str:
     return base64.b32encode(digest).decode("ascii")[:20].lower()
 
 
-def _texts(text: str) -> list[dict[str, Any]]:
+_Entry = tuple[dict[str, Any], MediaUpload | None]
+
+
+def _texts(text: str) -> list[_Entry]:
     return [
-        {"message_type": "TX", "message": chunk}
+        ({"message_type": "TX", "message": chunk}, None)
         for chunk in split_text(text, MAX_MESSAGE)
         if chunk.strip()
     ]
-
-
-def _link_message(url: str, title: str | None) -> list[dict[str, Any]]:
-    return _texts(f"{title}\n{url}" if title else url)
 
 
 def outbound_payloads(
@@ -316,18 +351,20 @@ def outbound_payloads(
 ) -> DealerOutbound:
     """An agent message as `/v1/chat/write` bodies, each within HappyTalk's limits.
 
-    Text is split at 1,000 characters on word boundaries; images go as `IM`, files with a known
-    size as `FI`; everything else is degraded to text and named in `notes`.
+    Text is split at 1,000 characters on word boundaries; pictures go as `IM` and files and
+    videos as `FI`, each with the media to upload first (`DealerPayload.upload`: the body gets
+    the stored file's URL then, see `uploaded_body`); everything else is degraded to text and
+    named in `notes`.
     """
     if not user_key or kakao_length(user_key) > MAX_USER_KEY:
         raise PermanentError(f"{user_key!r} is not a HappyTalk user key (1-20 characters)")
-    entries: list[dict[str, Any]] = []
+    entries: list[_Entry] = []
     notes: list[str] = []
     for part in message.parts:
         entries.extend(_entries(part, notes, labels))
     prefix = serial_prefix(user_key, message.message_id)
     payloads = []
-    for index, entry in enumerate(entries):
+    for index, (entry, upload) in enumerate(entries):
         serial = f"{prefix}-{index}"
         body = {
             "user_key": user_key,
@@ -335,20 +372,19 @@ def outbound_payloads(
             "serial_number": serial,
             **entry,
         }
-        payloads.append(DealerPayload(serial=serial, body=body))
+        payloads.append(DealerPayload(serial=serial, body=body, upload=upload))
     return DealerOutbound(payloads=tuple(payloads), notes=tuple(notes))
 
 
-def _entries(part: Part, notes: list[str], labels: Labels) -> list[dict[str, Any]]:
+def _entries(part: Part, notes: list[str], labels: Labels) -> list[_Entry]:
     if isinstance(part, Text):
         return _texts(part.text)
     if isinstance(part, Image):
-        if len(part.url) > MAX_URL:
-            notes.append("an image URL longer than 1000 characters was left out")
-            return _texts(part.caption)
-        return [{"message_type": "IM", "image_url": part.url}, *_texts(part.caption)]
+        name = part.name or _name_from_url(part.url, "image.jpg")
+        image = MediaUpload(url=part.url, kind="image", name=name, content_type=part.mime_type)
+        return [({"message_type": "IM"}, image), *_texts(part.caption)]
     if isinstance(part, (File, Video)):
-        return _file_entries(part, notes, labels)
+        return _file_entries(part)
     if isinstance(part, Link):
         return _texts(link_text(part))
     if isinstance(part, Location):
@@ -362,35 +398,30 @@ def _entries(part: Part, notes: list[str], labels: Labels) -> list[dict[str, Any
         notes.append("quick replies were sent as a text list")
         return _texts(quick_replies_text(part))
     if isinstance(part, Sticker):
-        if part.url and len(part.url) <= MAX_URL:
+        if part.url:
             notes.append("a sticker was sent as its picture")
-            return [{"message_type": "IM", "image_url": part.url}]
-        notes.append("a sticker without a picture was left out")
-        return []
+            sticker = MediaUpload(url=part.url, kind="image", name="sticker.png")
+            return [({"message_type": "IM"}, sticker)]
+        notes.append("a sticker without a picture was sent as a label")
+        return _texts(labels.sticker)
     raise TypeError(f"not a message part: {part!r}")
 
 
-def _file_entries(part: File | Video, notes: list[str], labels: Labels) -> list[dict[str, Any]]:
-    caption = part.caption if isinstance(part, Video) else ""
+def _file_entries(part: File | Video) -> list[_Entry]:
     if isinstance(part, Video):
-        name = _name_from_url(part.url, "video.mp4")
-        what = "a video"
+        name, caption = _name_from_url(part.url, "video.mp4"), part.caption
     else:
-        name = part.name
-        what = "a file"
-    if part.size is None or len(part.url) > MAX_URL:
-        # HappyTalk requires file_size for FI messages; without it, the link is what we have.
-        notes.append(f"{what} was sent as a link (its size is unknown or its URL too long)")
-        return [*_link_message(part.url, name), *_texts(caption)]
-    if isinstance(part, Video):
-        notes.append("a video was sent as a file")
-    entry = {
-        "message_type": "FI",
-        "file_url": part.url,
-        "file_name": _clip_name(name),
-        "file_size": part.size,
-    }
-    return [entry, *_texts(caption)]
+        name, caption = part.name, ""
+    kind = (part.mime_type or mimetypes.guess_type(name, strict=False)[0] or "").split("/")[0]
+    upload = MediaUpload(
+        url=part.url,
+        kind="file",
+        name=_clip_name(name),
+        content_type=part.mime_type,
+        # HappyTalk's file categories; a video is a file to KakaoTalk consultation either way.
+        file_type=kind if kind in ("video", "audio") else "file",
+    )
+    return [({"message_type": "FI"}, upload), *_texts(caption)]
 
 
 def _clip_name(name: str) -> str:
@@ -398,6 +429,34 @@ def _clip_name(name: str) -> str:
     if kakao_length(name) <= MAX_FILE_NAME:
         return name
     return split_text(name, MAX_FILE_NAME)[0]
+
+
+@attrs.frozen(kw_only=True)
+class Stored:
+    """A file HappyTalk keeps on Kakao's servers: its URL, and the name and size it reports."""
+
+    url: str
+    name: str | None = None
+    size: int | None = None
+
+
+def uploaded_body(body: Mapping[str, Any], upload: MediaUpload, stored: Stored) -> dict[str, Any]:
+    """`body` completed with the stored copy of its media (the `IM` / `FI` fields)."""
+    if upload.kind == "image":
+        return {**body, "image_url": stored.url}
+    return {
+        **body,
+        "file_url": stored.url,
+        "file_name": _clip_name(stored.name or upload.name),
+        "file_size": stored.size if stored.size is not None else 0,
+    }
+
+
+def _as_link(body: Mapping[str, Any], upload: MediaUpload) -> dict[str, Any]:
+    """`body` as a text message with the media's link, for media that cannot be uploaded."""
+    fields = {k: v for k, v in body.items() if k in ("user_key", "sender_key", "serial_number")}
+    text = f"{upload.name}\n{upload.url}" if upload.kind == "file" else upload.url
+    return {**fields, "message_type": "TX", "message": split_text(text, MAX_MESSAGE)[0]}
 
 
 # -- HTTP --------------------------------------------------------------------------------------
@@ -426,6 +485,7 @@ class HappyTalkDealer:
         bot_event: str | None = None,
         http: httpx.AsyncClient | None = None,
         timeout: float = 10.0,
+        media_timeout: float = 60.0,
         labels: Labels = DEFAULT_LABELS,
     ) -> None:
         if not sender_key or kakao_length(sender_key) > MAX_SENDER_KEY:
@@ -442,6 +502,7 @@ class HappyTalkDealer:
         self._owns_http = http is None
         self._http = http
         self._timeout = timeout
+        self._media_timeout = media_timeout
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -477,7 +538,63 @@ class HappyTalkDealer:
         return outbound_payloads(user_key, self.sender_key, message, self.labels)
 
     async def deliver(self, payload: DealerPayload) -> None:
-        await self._post(WRITE_PATH, payload.body, action="send a message")
+        body: Mapping[str, Any] = payload.body
+        if payload.upload is not None:
+            body = await self._with_upload(body, payload.upload)
+        await self._post(WRITE_PATH, body, action="send a message")
+
+    async def _with_upload(self, body: Mapping[str, Any], upload: MediaUpload) -> dict[str, Any]:
+        """`body` with its media uploaded; with the media's link when it cannot be (too big,
+        gone, refused by HappyTalk). Outages and throttling raise, for the bridge to retry."""
+        image = upload.kind == "image"
+        try:
+            fetched = await download(
+                self.http,
+                upload.url,
+                max_bytes=MAX_IMAGE_BYTES if image else MAX_FILE_BYTES,
+                timeout=self._media_timeout,
+            )
+            stored = await self.upload(upload, fetched.content, fetched.content_type)
+        except PermanentError as exc:
+            log.warning(
+                "HappyTalk: %s sent as a link, it could not be uploaded: %s", upload.name, exc
+            )
+            return _as_link(body, upload)
+        if stored.size is None:
+            stored = attrs.evolve(stored, size=len(fetched.content))
+        return uploaded_body(body, upload, stored)
+
+    async def upload(
+        self, upload: MediaUpload, content: bytes, served_type: str | None = None
+    ) -> Stored:
+        """Store `content` on Kakao's servers through HappyTalk's image or file upload."""
+        image = upload.kind == "image"
+        content_type = (
+            upload.content_type
+            or served_type
+            or mimetypes.guess_type(upload.name, strict=False)[0]
+            or "application/octet-stream"
+        )
+        form = {"sender_key": self.sender_key}
+        if not image:
+            form["file_type"] = upload.file_type
+        field = "image" if image else "file"
+        answer = await self._post(
+            IMAGE_UPLOAD_PATH if image else FILE_UPLOAD_PATH,
+            None,
+            form=form,
+            files={field: (upload.name, content, content_type)},
+            action=f"upload {upload.name}",
+        )
+        url = answer.get(field)
+        if not isinstance(url, str) or not url.strip():
+            raise PermanentError(f"HappyTalk's {field} upload answered without the stored URL")
+        name = answer.get("name")
+        return Stored(
+            url=url.strip(),
+            name=name if isinstance(name, str) and name.strip() else None,
+            size=_size(answer.get("size")),
+        )
 
     async def end_session(self, user_key: str) -> str | None:
         body: dict[str, Any] = {"user_key": user_key, "sender_key": self.sender_key}
@@ -506,16 +623,26 @@ class HappyTalkDealer:
             await self._http.aclose()
             self._http = None
 
-    async def _post(self, path: str, body: Mapping[str, Any], *, action: str) -> dict[str, Any]:
+    async def _post(
+        self,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        action: str,
+        form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+    ) -> dict[str, Any]:
+        """POST `body` as JSON, or `form` and `files` as multipart (the upload calls)."""
+        headers = {"HT-Client-Id": self.client_id, "HT-Client-Secret": self.client_secret}
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=UTF-8"
         try:
             response = await self.http.post(
                 self.api_url + path,
-                content=json.dumps(body, ensure_ascii=False).encode(),
-                headers={
-                    "HT-Client-Id": self.client_id,
-                    "HT-Client-Secret": self.client_secret,
-                    "Content-Type": "application/json; charset=UTF-8",
-                },
+                content=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
+                data=form,
+                files=files,
+                headers=headers,
                 timeout=self._timeout,
             )
         except httpx.TimeoutException:
@@ -551,7 +678,10 @@ def raise_for_answer(response: httpx.Response, *, action: str) -> dict[str, Any]
         raise RetryableError(
             f"HappyTalk failed to {action} ({detail})", retry_after=_retry_after(response)
         )
-    failed = status >= 400 or code_text not in ("", "0", "200") or body.get("result") == "fail"
+    # Success is code 0 (v1, session end) or "0000" (the upload calls).
+    failed = (
+        status >= 400 or code_text not in ("", "0", "0000", "200") or body.get("result") == "fail"
+    )
     if not failed:
         return body
     if code_text == "-501" or "InvalidSender" in message:

@@ -7,7 +7,14 @@ Both are plain ASGI apps (`emulator.app`) built on `byoc.testing.routing`; `serv
 them with uvicorn (`byoc emulate kakao`, `byoc emulate kakao-chatbot`).
 """
 
-from .happytalk import DealerUser, HappyTalkEmulator, SentMessage, WebhookDelivery, write_problem
+from .happytalk import (
+    DealerUser,
+    HappyTalkEmulator,
+    SentMessage,
+    Upload,
+    WebhookDelivery,
+    write_problem,
+)
 from .media import MediaShelf
 from .openbuilder import Bubble, KakaoUser, OpenBuilderEmulator, SkillExchange, skill_payload
 from .skill_checks import skill_response_problems
@@ -21,6 +28,7 @@ __all__ = [
     "OpenBuilderEmulator",
     "SentMessage",
     "SkillExchange",
+    "Upload",
     "WebhookDelivery",
     "skill_payload",
     "skill_response_problems",

@@ -6,6 +6,13 @@ It does what the dealer does for a bridge:
   (`user_key` ≤20, `sender_key` ≤40 and known, `serial_number` ≤30 and unique, `message_type`
   TX|IM|FI|LI, `message` ≤1,000, the fields each type needs) and records what it accepted in
   `sent`;
+- `POST /kakaoWebhook/v3/bzc/image/upload` and `.../file/upload` (multipart `sender_key` +
+  `image` / `file` + `file_type`): keep the file "on Kakao's servers", served at
+  `{base_url}/dn/{id}/{name}`, and answer `{"code": "0000", "image"}` /
+  `{"code": "0000", "file", "name", "size"}`; an image that is not a JPEG, PNG or GIF, or over
+  5 MB, is `{"code": "-505", "message": "InvalidImageSizeException"}` (`uploads` lists them);
+- `/v1/chat/write` takes an `IM` or `FI` message only with an `image_url` / `file_url` stored
+  that way (and the file's own size), as 상담톡 sends only files on Kakao's servers;
 - `POST /kakaoWebhook/v3/bzc/chat/endWithBot`: ends the user's session (`ended_sessions`);
 - `timeline` lists both kinds of accepted calls in the order they came, `("write", serial)` and
   `("end", user_key)`, so a test can tell whether a message went out before its session ended;
@@ -17,7 +24,8 @@ It does what the dealer does for a bridge:
 
 HappyTalk's answers are documented only for the v3 calls (`{"code": 0}` /
 `{"code": -501, "message": "InvalidSenderException(...)"}`); the emulator answers the v1 call
-the same way and uses HTTP 401 / 400 for bad credentials and invalid bodies [inferred].
+the same way and uses HTTP 401 / 400 for bad credentials and invalid bodies, including a
+media URL that was not uploaded [inferred].
 
 ```python
 emulator = HappyTalkEmulator(webhook_url="http://bridge/channels/kakao/webhook/<secret>")
@@ -36,17 +44,23 @@ import string
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Literal
+from urllib.parse import quote
 
 import attrs
 import httpx
 
 from byoc.clock import Clock, SystemClock
+from byoc.testing.freshchat.uploads import form_files
+from byoc.testing.freshchat.wire import ApiError
 from byoc.testing.routing import Request, Response, Router, json_response
 
 from ..chunking import kakao_length
 from ..dealers.happytalk import (
     END_PATH,
+    FILE_UPLOAD_PATH,
+    IMAGE_UPLOAD_PATH,
     MAX_FILE_NAME,
+    MAX_IMAGE_BYTES,
     MAX_MESSAGE,
     MAX_SENDER_KEY,
     MAX_SERIAL,
@@ -62,9 +76,12 @@ __all__ = [
     "DealerUser",
     "HappyTalkEmulator",
     "SentMessage",
+    "Upload",
     "WebhookDelivery",
     "write_problem",
 ]
+
+_IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 
 WebhookShape = Literal["message_type", "type"]
 
@@ -82,6 +99,18 @@ class SentMessage:
     file_name: str | None = None
     file_size: int | None = None
     body: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Upload:
+    """A file uploaded through HappyTalk, kept "on Kakao's servers" at `url`."""
+
+    kind: Literal["image", "file"]
+    url: str
+    name: str
+    data: bytes
+    content_type: str
+    file_type: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -184,6 +213,31 @@ class DealerUser:
             self.user_key, "FI", url=url, name=name, size=len(data), shape=shape
         )
 
+    def send_media(
+        self,
+        kind: Literal["VI", "AU"],
+        data: bytes,
+        *,
+        name: str,
+        content_type: str,
+        shape: WebhookShape | None = None,
+    ) -> str:
+        """Send a video (`VI`) or a voice recording (`AU`); its serial number.
+
+        HappyTalk documents neither webhook; they are spelled like the documented ones, the
+        URL in `video_url` / `audio_url` (or `content.url`) [inferred].
+        """
+        url = self.emulator.media.put(data, name=name, content_type=content_type)
+        return self.emulator.deliver_message(
+            self.user_key, kind, url=url, name=name, size=len(data), shape=shape
+        )
+
+    def send_link(self, url: str, text: str = "", *, shape: WebhookShape | None = None) -> str:
+        """Share a link (`LI`); its serial number."""
+        return self.emulator.deliver_message(
+            self.user_key, "LI", text=text or None, url=url, shape=shape
+        )
+
     @property
     def received(self) -> list[SentMessage]:
         """What the business sent this user, in order."""
@@ -221,6 +275,8 @@ class HappyTalkEmulator:
         self.clock: Clock = clock or SystemClock()
         self.media = MediaShelf(base_url=base_url, clock=self.clock)
         self.sent: list[SentMessage] = []
+        self.uploads: dict[str, Upload] = {}
+        self._uploads_by_id: dict[str, Upload] = {}
         self.ended_sessions: list[str] = []
         self.timeline: list[tuple[str, str]] = []
         self.deliveries: list[WebhookDelivery] = []
@@ -306,19 +362,24 @@ class HappyTalkEmulator:
             "time": int(self.clock.time() * 1000),
         }
         if (shape or self.webhook_shape) == "type":
-            body["type"] = {"TX": "text", "IM": "photo", "FI": "file"}[kind]
+            words = {"TX": "text", "IM": "photo", "FI": "file", "VI": "video", "AU": "audio"}
+            body["type"] = words.get(kind, "link")
             if kind == "TX":
                 body["content"] = text
             else:
-                body["content"] = {"url": url, "name": name, "size": size}
+                content = {"url": url, "name": name, "size": size, "text": text}
+                body["content"] = {k: v for k, v in content.items() if v is not None}
             return body
         body["message_type"] = kind
-        if kind == "TX":
+        if kind in ("TX", "LI") and text is not None:
             body["message"] = text
-        elif kind == "IM":
+        if kind == "IM":
             body["image_url"] = url
-        else:
-            body.update(file_url=url, file_name=name, file_size=size)
+        elif kind == "LI":
+            body["url"] = url
+        elif kind != "TX":
+            field = {"FI": "file_url", "VI": "video_url", "AU": "audio_url"}.get(kind, "url")
+            body.update({field: url, "file_name": name, "file_size": size})
         return body
 
     def deliver_message(
@@ -385,6 +446,9 @@ class HappyTalkEmulator:
         )
         router.route("POST", WRITE_PATH)(self._write)
         router.route("POST", END_PATH)(self._end)
+        router.route("POST", IMAGE_UPLOAD_PATH)(self._upload_image)
+        router.route("POST", FILE_UPLOAD_PATH)(self._upload_file)
+        router.route("GET", "/dn/{upload_id}/{name}")(self._serve_upload)
         router.route("POST", "/_emulator/users/{user_key}/messages")(self._control_message)
         router.route("GET", "/_emulator/sent")(self._control_sent)
         router.route("PUT", "/_emulator/webhook")(self._control_webhook)
@@ -422,7 +486,7 @@ class HappyTalkEmulator:
                 payload["code"] = failure.code
             return json_response(payload, failure.status)
         body = self._json(request)
-        if (problem := write_problem(body)) is not None:
+        if (problem := write_problem(body) or self._media_problem(body)) is not None:
             return json_response({"code": -400, "message": problem}, 400)
         if (refusal := self._unknown_sender(body)) is not None:
             return refusal
@@ -448,6 +512,78 @@ class HappyTalkEmulator:
             )
         )
         return json_response({"code": 0})
+
+    def _media_problem(self, body: Mapping[str, Any]) -> str | None:
+        """Why an IM / FI message cannot go: its media is not a file uploaded to Kakao."""
+        media = {
+            "IM": ("image_url", "image", IMAGE_UPLOAD_PATH),
+            "FI": ("file_url", "file", FILE_UPLOAD_PATH),
+        }
+        kind = body.get("message_type", "TX")
+        if kind not in media:
+            return None
+        field, upload_kind, path = media[kind]
+        upload = self.uploads.get(str(body.get(field)))
+        if upload is None or upload.kind != upload_kind:
+            return (
+                f"{field} must be a {upload_kind} uploaded to Kakao's servers (POST {path}); "
+                "상담톡 sends no other"
+            )
+        if kind == "FI" and body.get("file_size") != len(upload.data):
+            return f"file_size must be the uploaded file's size ({len(upload.data)})"
+        return None
+
+    async def _upload_image(self, request: Request) -> Response:
+        return await self._upload(request, "image")
+
+    async def _upload_file(self, request: Request) -> Response:
+        return await self._upload(request, "file")
+
+    async def _upload(self, request: Request, kind: Literal["image", "file"]) -> Response:
+        if not self._authorised(request):
+            return json_response({"code": -401, "message": "invalid HT-Client-Id/Secret"}, 401)
+        try:
+            form = form_files(request.headers.get("content-type", ""), request.body)
+        except ApiError as exc:
+            return json_response({"code": "-400", "message": exc.message}, 400)
+        sender = form.get("sender_key")
+        if sender is None or sender.data.decode("utf-8", "replace") != self.sender_key:
+            key = sender.data.decode("utf-8", "replace") if sender else None
+            return json_response(
+                {"code": -501, "message": f"InvalidSenderException(senderKey: {key})"}
+            )
+        item = form.get(kind)
+        if item is None or not item.data:
+            return json_response({"code": "-400", "message": f"{kind} is required"}, 400)
+        if kind == "image" and (
+            len(item.data) > MAX_IMAGE_BYTES or not item.data.startswith(_IMAGE_SIGNATURES)
+        ):
+            return json_response({"code": "-505", "message": "InvalidImageSizeException"})
+        upload_id = secrets.token_hex(10)
+        name = item.filename or kind
+        file_type = form.get("file_type")
+        upload = Upload(
+            kind=kind,
+            url=f"{self.base_url}/dn/{upload_id}/{quote(name)}",
+            name=name,
+            data=item.data,
+            content_type=item.content_type,
+            file_type=file_type.data.decode("utf-8", "replace") if file_type else None,
+        )
+        self.uploads[upload.url] = upload
+        self._uploads_by_id[upload_id] = upload
+        self.timeline.append(("upload", upload.url))
+        if kind == "image":
+            return json_response({"code": "0000", "image": upload.url})
+        return json_response(
+            {"code": "0000", "file": upload.url, "name": name, "size": len(item.data)}
+        )
+
+    async def _serve_upload(self, request: Request) -> Response:
+        found = self._uploads_by_id.get(request.params["upload_id"])
+        if found is None:
+            return json_response({"code": -404, "message": "not found"}, 404)
+        return Response(status=200, body=found.data, content_type=found.content_type)
 
     async def _end(self, request: Request) -> Response:
         if not self._authorised(request):

@@ -7,6 +7,8 @@ It does what Kakao does for a skill server:
   a SkillPayload, with the 5-second timeout enforced and the SkillResponse checked against
   Open Builder's rules; what the user would see is recorded as `Bubble`s;
 - photos are utterances holding a signed, expiring CDN-style URL served by the emulator;
+- a tapped quick reply (`user.tap(label)`) is its `messageText` as the utterance, with
+  `flow.trigger.type` `QUICKREPLY_BUTTON_MESSAGE` and its `extra` as `action.clientExtra`;
 - callback mode (`callback=True`): requests carry `callbackUrl` (`{base_url}/callback/<uuid>`),
   a `useCallback: true` answer is accepted, and one POST to that URL within 60 seconds (by the
   injected clock) is shown to the user; a second or late POST fails with "Invalid callback
@@ -137,8 +139,14 @@ def skill_payload(
     callback_url: str | None = None,
     params: Mapping[str, Any] | None = None,
     properties: Mapping[str, Any] | None = None,
+    trigger: str = "TEXT_INPUT",
+    client_extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A SkillPayload as Kakao sends it (shape of a real request logged in 2025)."""
+    """A SkillPayload as Kakao sends it (shape of a real request logged in 2025).
+
+    `trigger` is `flow.trigger.type` (`QUICKREPLY_BUTTON_MESSAGE` for a tapped quick reply);
+    `client_extra` is the tapped button's `extra`, as `action.clientExtra`.
+    """
     props: dict[str, Any] = {
         "botUserKey": user.bot_user_key,
         "bot_user_key": user.bot_user_key,
@@ -169,11 +177,36 @@ def skill_payload(
             "name": "byoc",
             "params": {},
             "detailParams": {},
-            "clientExtra": {},
+            "clientExtra": dict(client_extra or {}),
         },
         "userRequest": request,
         "contexts": [],
-        "flow": {"lastBlock": dict(block), "trigger": {"type": "TEXT_INPUT"}},
+        "flow": {"lastBlock": dict(block), "trigger": {"type": trigger}},
+    }
+
+
+def _string_field(request: Request, field: str) -> str | None:
+    """`field` of a JSON object body when it is a string, else None."""
+    try:
+        body = request.json()
+    except ValueError:
+        return None
+    value = body.get(field) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _bubble_json(bubble: Bubble) -> dict[str, Any]:
+    shown: dict[str, Any] = {"via": bubble.via, "output": dict(bubble.output)}
+    if bubble.quick_replies:
+        shown["quickReplies"] = [dict(reply) for reply in bubble.quick_replies]
+    return shown
+
+
+def _exchange_json(exchange: SkillExchange) -> dict[str, Any]:
+    return {
+        "status": exchange.status,
+        "problems": list(exchange.problems),
+        "bubbles": [_bubble_json(b) for b in exchange.bubbles],
     }
 
 
@@ -207,6 +240,29 @@ class KakaoUser:
         name = f"i_{_hex(12)}.jpg"
         url = self.emulator.media.put(data, name=name, content_type=content_type)
         return await self.emulator.utter(self, url)
+
+    @property
+    def quick_replies(self) -> tuple[Mapping[str, Any], ...]:
+        """The quick replies shown: the last bubble's, if any."""
+        return self.bubbles[-1].quick_replies if self.bubbles else ()
+
+    async def tap(self, label: str) -> SkillExchange:
+        """Tap the quick reply labelled `label`: its `messageText` becomes the utterance (trigger
+        `QUICKREPLY_BUTTON_MESSAGE`, the reply's `extra` as `clientExtra`).
+
+        Raises `LookupError` when no quick reply shown has that label.
+        """
+        for reply in self.quick_replies:
+            if reply.get("label") == label and reply.get("action") == "message":
+                extra = reply.get("extra")
+                return await self.emulator.utter(
+                    self,
+                    str(reply.get("messageText") or label),
+                    trigger="QUICKREPLY_BUTTON_MESSAGE",
+                    client_extra=extra if isinstance(extra, Mapping) else None,
+                )
+        shown = [reply.get("label") for reply in self.quick_replies]
+        raise LookupError(f"no quick reply {label!r} is shown (shown: {shown})")
 
     @property
     def texts(self) -> list[str]:
@@ -352,7 +408,14 @@ class OpenBuilderEmulator:
             for n, o in enumerate(outputs)
         ]
 
-    async def utter(self, user: KakaoUser, utterance: str) -> SkillExchange:
+    async def utter(
+        self,
+        user: KakaoUser,
+        utterance: str,
+        *,
+        trigger: str = "TEXT_INPUT",
+        client_extra: Mapping[str, Any] | None = None,
+    ) -> SkillExchange:
         """Deliver an utterance to the skill as Kakao would, and record what the user sees."""
         callback_url = None
         token = None
@@ -366,6 +429,8 @@ class OpenBuilderEmulator:
             utterance=utterance,
             block=self.fallback_block,
             callback_url=callback_url,
+            trigger=trigger,
+            client_extra=client_extra,
         )
         status, body, problems = await self._call_skill(payload, allow_empty=False)
         bubbles: list[Bubble] = []
@@ -400,6 +465,7 @@ class OpenBuilderEmulator:
         router.route("GET", "/v1/tasks/{task_id}")(self._task)
         router.route("GET", "/v2/tasks/{task_id}")(self._task)
         router.route("POST", "/_emulator/users/{key}/say")(self._control_say)
+        router.route("POST", "/_emulator/users/{key}/tap")(self._control_tap)
         router.route("GET", "/_emulator/users/{key}/bubbles")(self._control_bubbles)
         router.route("PUT", "/_emulator/skill")(self._control_skill)
         router.route("POST", "/_emulator/drain")(self._control_drain)
@@ -549,25 +615,26 @@ class OpenBuilderEmulator:
     # -- control endpoints for `byoc emulate kakao-chatbot` ------------------------------------
 
     async def _control_say(self, request: Request) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        text = _string_field(request, "text")
+        if text is None:
             return json_response({"error": "expected {text}"}, 400)
-        exchange = await self.user(request.params["key"]).say(body["text"])
-        return json_response(
-            {
-                "status": exchange.status,
-                "problems": list(exchange.problems),
-                "bubbles": [{"via": b.via, "output": dict(b.output)} for b in exchange.bubbles],
-            }
-        )
+        exchange = await self.user(request.params["key"]).say(text)
+        return json_response(_exchange_json(exchange))
+
+    async def _control_tap(self, request: Request) -> Response:
+        label = _string_field(request, "label")
+        if label is None:
+            return json_response({"error": "expected {label}"}, 400)
+        try:
+            exchange = await self.user(request.params["key"]).tap(label)
+        except LookupError as exc:
+            return json_response({"error": str(exc)}, 409)
+        return json_response(_exchange_json(exchange))
 
     async def _control_bubbles(self, request: Request) -> Response:
         user = self.users.get(request.params["key"])
         bubbles = [] if user is None else user.bubbles
-        return json_response([{"via": b.via, "output": dict(b.output)} for b in bubbles])
+        return json_response([_bubble_json(b) for b in bubbles])
 
     async def _control_skill(self, request: Request) -> Response:
         try:

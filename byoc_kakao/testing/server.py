@@ -19,7 +19,9 @@ Besides the services' own API, both serve control endpoints under `/_emulator/`:
   background), `GET /_emulator/sent` (what the business sent), `PUT /_emulator/webhook`
   `{"url", "headers"?}` (where webhooks go);
 - kakao-chatbot: `POST /_emulator/users/{botUserKey}/say` `{"text"}` (a user writes; answers
-  the skill exchange), `GET /_emulator/users/{botUserKey}/bubbles` (what the user saw),
+  the skill exchange), `POST /_emulator/users/{botUserKey}/tap` `{"label"}` (the user taps a
+  quick reply shown; 409 when none has that label), `GET /_emulator/users/{botUserKey}/bubbles`
+  (what the user saw: `{via, output, quickReplies?}`),
   `PUT /_emulator/skill` `{"url", "headers"?}` (where skill requests go);
 - both: `POST /_emulator/drain` answers once background deliveries and events are done.
 """

@@ -16,7 +16,8 @@ __all__ = ["skill_response_problems"]
 _BUTTON_ACTIONS = {"webLink", "message", "phone", "block", "share", "operator", "osLink"}
 _QUICK_REPLY_ACTIONS = {"message", "block"}
 # Valid components the bridge never produces: accepted without a deeper check.
-_UNCHECKED = {"commerceCard", "listCard", "itemCard", "carousel"}
+_UNCHECKED = {"commerceCard", "listCard", "itemCard"}
+_CAROUSEL_TYPES = {"basicCard", "commerceCard", "listCard", "itemCard", "textCard"}
 
 
 def _text(value: Any, limit: int, *, required: bool = True) -> str | None:
@@ -66,12 +67,34 @@ def _component(output: Any, where: str) -> list[str]:
     ((kind, body),) = output.items()
     if not isinstance(body, Mapping):
         return [f"{where}.{kind}: not an object"]
-    at = f"{where}.{kind}"
+    return _card(kind, body, f"{where}.{kind}", carousel=False)
+
+
+def _carousel(body: Mapping[str, Any], at: str) -> list[str]:
+    """A carousel: 1 to 10 cards of one type (simpleText and simpleImage cannot be carouselled)."""
+    kind = body.get("type")
+    if kind not in _CAROUSEL_TYPES:
+        return [f"{at}.type: {kind!r} cannot be carouselled"]
+    items = body.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= 10:
+        return [f"{at}.items: must list 1 to 10 cards"]
     problems: list[str] = []
-    if kind == "simpleText":
+    for n, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            problems.append(f"{at}.items[{n}]: not an object")
+        else:
+            problems.extend(_card(str(kind), item, f"{at}.items[{n}]", carousel=True))
+    return problems
+
+
+def _card(kind: str, body: Mapping[str, Any], at: str, *, carousel: bool) -> list[str]:
+    problems: list[str] = []
+    if kind == "carousel" and not carousel:
+        problems.extend(_carousel(body, at))
+    elif kind == "simpleText" and not carousel:
         if (p := _text(body.get("text"), 1000)) is not None:
             problems.append(f"{at}.text: {p}")
-    elif kind == "simpleImage":
+    elif kind == "simpleImage" and not carousel:
         if (p := _text(body.get("imageUrl"), 10_000)) is not None:
             problems.append(f"{at}.imageUrl: {p}")
         if (p := _text(body.get("altText"), 50)) is not None:
@@ -82,24 +105,29 @@ def _component(output: Any, where: str) -> list[str]:
             problems.append(f"{at}: needs a title or a description")
         if (p := _text(title, 50, required=False)) is not None:
             problems.append(f"{at}.title: {p}")
-        if (p := _text(description, 400, required=False)) is not None:
+        # 400 for title and description together; a description in a carousel: 128.
+        limit = 128 if carousel else 400
+        if (p := _text(description, limit, required=False)) is not None:
             problems.append(f"{at}.description: {p}")
         both = (title if isinstance(title, str) else "") + (
             description if isinstance(description, str) else ""
         )
-        if kakao_length(both) > 400:
+        if not carousel and kakao_length(both) > 400:
             problems.append(f"{at}: title and description longer than 400 together")
         problems.extend(_buttons(body.get("buttons"), f"{at}.buttons", body.get("buttonLayout")))
     elif kind == "basicCard":
-        if not isinstance(body.get("thumbnail"), Mapping):
+        thumbnail = body.get("thumbnail")
+        if not isinstance(thumbnail, Mapping):
             problems.append(f"{at}.thumbnail: missing")
+        elif (p := _text(thumbnail.get("imageUrl"), 10_000)) is not None:
+            problems.append(f"{at}.thumbnail.imageUrl: {p}")
         if (p := _text(body.get("title"), 50, required=False)) is not None:
             problems.append(f"{at}.title: {p}")
         if (p := _text(body.get("description"), 230, required=False)) is not None:
             problems.append(f"{at}.description: {p}")
         problems.extend(_buttons(body.get("buttons"), f"{at}.buttons", body.get("buttonLayout")))
     elif kind not in _UNCHECKED:
-        problems.append(f"{where}: unknown component {kind!r}")
+        problems.append(f"{at}: unknown component {kind!r}")
     return problems
 
 

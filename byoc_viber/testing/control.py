@@ -92,6 +92,14 @@ def add_control_routes(router: Router, emulator: ControlledEmulator) -> None:
         user_id = body.get("user_id") if body else None
         return emulator.users.get(user_id) if isinstance(user_id, str) else None
 
+    def user_request(request: Request) -> tuple[dict[str, Any], SimulatedUser] | Response:
+        """The body and the user it names, or the 404 saying there is no such user."""
+        body = _body(request)
+        user = find(body)
+        if body is None or user is None:
+            return _error("no user with that 'user_id'", 404)
+        return body, user
+
     @router.route("POST", "/_emulator/users")
     async def create_user(request: Request) -> Response:
         body = _body(request)
@@ -110,10 +118,10 @@ def add_control_routes(router: Router, emulator: ControlledEmulator) -> None:
 
     @router.route("POST", "/_emulator/send")
     async def user_sends(request: Request) -> Response:
-        body = _body(request)
-        user = find(body)
-        if body is None or user is None:
-            return _error("no user with that 'user_id'", 404)
+        found = user_request(request)
+        if isinstance(found, Response):
+            return found
+        body, user = found
         message = body.get("message")
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return _error("'message' must be a Viber message object with a 'type'")
@@ -135,6 +143,21 @@ def add_control_routes(router: Router, emulator: ControlledEmulator) -> None:
         token = await user.send(message)
         return json_response({"message_token": token})
 
+    @router.route("POST", "/_emulator/tap")
+    async def user_taps(request: Request) -> Response:
+        found = user_request(request)
+        if isinstance(found, Response):
+            return found
+        body, user = found
+        text = body.get("text")
+        if not isinstance(text, str):
+            return _error("'text' must name a button of the keyboard the user sees")
+        try:
+            token = await user.tap(text)
+        except LookupError as exc:
+            return _error(str(exc), 409)
+        return json_response({"message_token": token})
+
     @router.route("POST", "/_emulator/subscribe")
     async def subscribe(request: Request) -> Response:
         user = find(_body(request))
@@ -153,10 +176,10 @@ def add_control_routes(router: Router, emulator: ControlledEmulator) -> None:
 
     @router.route("POST", "/_emulator/open")
     async def open_chat(request: Request) -> Response:
-        body = _body(request)
-        user = find(body)
-        if body is None or user is None:
-            return _error("no user with that 'user_id'", 404)
+        found = user_request(request)
+        if isinstance(found, Response):
+            return found
+        body, user = found
         context = body.get("context")
         await user.open(context if isinstance(context, str) else None)
         return json_response(_user_json(user))

@@ -36,6 +36,8 @@ so they never go in a path).
 - `POST /_emulator/send` `{"user_id", "message", "data_base64", "file_name"}`: the user sends
   `message`, a Viber message object (`type` required); the answer holds its `message_token`.
   A picture, video or file without `media` takes the bytes of `data_base64`, served for an hour.
+- `POST /_emulator/tap` `{"user_id", "text"}`: the user taps the reply button with that text
+  on the keyboard shown (the last message's); 409 when there is none.
 - `POST /_emulator/subscribe`, `/_emulator/unsubscribe` `{"user_id"}`: the `subscribed` /
   `unsubscribed` callbacks. `POST /_emulator/open` `{"user_id", "context"}`:
   `conversation_started`.

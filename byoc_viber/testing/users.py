@@ -156,6 +156,27 @@ class SimulatedUser:
     async def send_location(self, lat: float, lon: float) -> int:
         return await self.send({"type": "location", "location": {"lat": lat, "lon": lon}})
 
+    @property
+    def keyboard(self) -> list[Mapping[str, Any]]:
+        """The buttons of the keyboard the app shows: the last received message's, if any."""
+        if not self.received:
+            return []
+        keyboard = self.received[-1].body.get("keyboard")
+        buttons = keyboard.get("Buttons") if isinstance(keyboard, Mapping) else None
+        return [b for b in buttons if isinstance(b, Mapping)] if isinstance(buttons, list) else []
+
+    async def tap(self, text: str) -> int:
+        """Tap the `reply` button of the shown keyboard whose text is `text`: the app sends
+        its `ActionBody` as the user's text message (with the tracking data, as every message).
+
+        Raises `LookupError` when the keyboard shows no such button.
+        """
+        for button in self.keyboard:
+            if button.get("ActionType", "reply") == "reply" and button.get("Text") == text:
+                return await self.send({"type": "text", "text": button["ActionBody"]})
+        shown = [b.get("Text") for b in self.keyboard]
+        raise LookupError(f"no reply button {text!r} on the keyboard shown (buttons: {shown})")
+
     async def subscribe(self) -> None:
         """Tap "subscribe": a `subscribed` callback (none when already subscribed)."""
         await self._emulator.user_subscribes(self)

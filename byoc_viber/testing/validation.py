@@ -15,11 +15,16 @@ from typing import Any
 from ..limits import (
     FORBIDDEN_FILE_EXTENSIONS,
     KEYBOARD_ACTIONS,
+    MAX_BUTTON_TEXT,
     MAX_CAPTION,
     MAX_CONTACT_NAME,
     MAX_FILE_NAME,
     MAX_FILE_SIZE,
     MAX_PHONE,
+    MAX_RICH_MEDIA_ALT_TEXT,
+    MAX_RICH_MEDIA_CARDS,
+    MAX_RICH_MEDIA_COLUMNS,
+    MAX_RICH_MEDIA_ROWS,
     MAX_SENDER_NAME,
     MAX_TEXT,
     MAX_TRACKING_DATA,
@@ -212,7 +217,53 @@ def _check_type(kind: str, body: Mapping[str, Any]) -> Violation | None:
         if not (_is_int(sticker) or (isinstance(sticker, str) and sticker.isdigit())):
             return _bad("sticker_id", "must be a sticker number")
         return None
+    return _rich_media(body)
+
+
+def _rich_media(body: Mapping[str, Any]) -> Violation | None:
+    """A rich media message: 1 to 6 cards of `ButtonsGroupColumns` x `ButtonsGroupRows` cells,
+    filled exactly by its buttons (each within the card's grid)."""
     rich = body.get("rich_media")
-    if not isinstance(rich, dict) or not isinstance(rich.get("Buttons"), list):
+    if not isinstance(rich, dict):
         return _missing("rich_media")
+    problem = _text(body, "alt_text", MAX_RICH_MEDIA_ALT_TEXT, required=False)
+    if problem is not None:
+        return problem
+    columns, rows = rich.get("ButtonsGroupColumns", 6), rich.get("ButtonsGroupRows", 7)
+    if not _is_int(columns) or not 1 <= columns <= MAX_RICH_MEDIA_COLUMNS:
+        return _bad("rich_media.ButtonsGroupColumns", "must be 1 to 6")
+    if not _is_int(rows) or not 1 <= rows <= MAX_RICH_MEDIA_ROWS:
+        return _bad("rich_media.ButtonsGroupRows", "must be 1 to 7")
+    buttons = rich.get("Buttons")
+    if not isinstance(buttons, list) or not buttons:
+        return _bad("rich_media.Buttons", "must be a non-empty array")
+    cells = 0
+    for index, button in enumerate(buttons):
+        where = f"rich_media.Buttons[{index}]"
+        if not isinstance(button, dict):
+            return _bad(where, "must be an object")
+        width, height = button.get("Columns", 6), button.get("Rows", 1)
+        if not _is_int(width) or not 1 <= width <= columns:
+            return _bad(f"{where}.Columns", f"must be 1 to {columns}")
+        if not _is_int(height) or not 1 <= height <= rows:
+            return _bad(f"{where}.Rows", f"must be 1 to {rows}")
+        cells += width * height
+        action = button.get("ActionType", "reply")
+        if action not in KEYBOARD_ACTIONS:
+            return _bad(f"{where}.ActionType", f"must be one of {sorted(KEYBOARD_ACTIONS)}")
+        action_body = button.get("ActionBody")
+        if action != "none" and (not isinstance(action_body, str) or not action_body):
+            return _missing(f"{where}.ActionBody")
+        if action == "open-url" and (
+            not isinstance(action_body, str)
+            or not action_body.lower().startswith(("http://", "https://"))
+            or len(action_body) > MAX_URL
+        ):
+            return _bad(f"{where}.ActionBody", "must be an http(s) URL for open-url")
+        label = button.get("Text", "")
+        if not isinstance(label, str) or viber_length(label) > MAX_BUTTON_TEXT:
+            return _bad(f"{where}.Text", f"must be a string of at most {MAX_BUTTON_TEXT}")
+    card = columns * rows
+    if cells % card != 0 or not 1 <= cells // card <= MAX_RICH_MEDIA_CARDS:
+        return _bad("rich_media.Buttons", "must fill 1 to 6 whole cards")
     return None

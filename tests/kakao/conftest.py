@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from byoc.store import MemoryStore
 from byoc.testing.clock import FakeClock
+from byoc.testing.media_host import MediaHost
+from byoc.testing.network import VirtualNetwork
 from byoc_kakao import HappyTalkDealer, KakaoDealerChannel
 from byoc_kakao.testing import HappyTalkEmulator
 
@@ -33,9 +36,14 @@ def store(clock: FakeClock) -> MemoryStore:
 
 @pytest.fixture
 async def dealer(store: MemoryStore, clock: FakeClock) -> AsyncIterator[DealerRig]:
-    """The `kakao` channel and a HappyTalk emulator wired to each other in-process."""
+    """The `kakao` channel and a HappyTalk emulator wired to each other in-process, with a
+    CDN (`cdn.example.com`) holding what agents attach."""
     emulator = HappyTalkEmulator(clock=clock)
-    dealer_http = client_for(emulator.app, "http://happytalk.test")
+    network = VirtualNetwork()
+    network.add("happytalk.test", emulator.app)
+    cdn = MediaHost("https://cdn.example.com")
+    network.add("cdn.example.com", cdn)
+    dealer_http = httpx.AsyncClient(transport=network)
     channel = KakaoDealerChannel(
         dealer=HappyTalkDealer(
             client_id=emulator.client_id,
@@ -50,7 +58,9 @@ async def dealer(store: MemoryStore, clock: FakeClock) -> AsyncIterator[DealerRi
     endpoint = ChannelEndpoint(channel)
     bridge_http = client_for(endpoint, "http://bridge.test")
     emulator.http = bridge_http
-    rig = DealerRig(emulator=emulator, channel=channel, endpoint=endpoint, store=store, clock=clock)
+    rig = DealerRig(
+        emulator=emulator, channel=channel, endpoint=endpoint, store=store, clock=clock, cdn=cdn
+    )
     emulator.webhook_url = rig.webhook_url
     yield rig
     await emulator.aclose()

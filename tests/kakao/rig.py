@@ -19,6 +19,7 @@ from byoc.errors import RequestError
 from byoc.models import ChannelEvent
 from byoc.store import MemoryStore
 from byoc.testing.clock import FakeClock
+from byoc.testing.media_host import MediaHost
 from byoc.webhook import WebhookRequest
 from byoc_kakao import KakaoChatbotChannel, KakaoDealerChannel
 from byoc_kakao.testing import HappyTalkEmulator, OpenBuilderEmulator
@@ -92,6 +93,7 @@ class DealerRig:
     endpoint: ChannelEndpoint
     store: MemoryStore
     clock: FakeClock
+    cdn: MediaHost
 
     @property
     def webhook_url(self) -> str:

@@ -164,6 +164,31 @@ async def test_the_callback_is_used_once_then_the_event_api(chatbot: ChatbotRig)
     assert status.succeeded and status.success_count == 1
 
 
+async def test_a_tapped_quick_reply_reaches_the_bridge_with_its_payload(
+    chatbot: ChatbotRig,
+) -> None:
+    user = chatbot.emulator.user()
+    await user.say("배송 문의")
+    choices = QuickReplies(
+        text="무엇을 도와드릴까요?",
+        replies=[QuickReply(label="배송 조회", payload="SHIP"), QuickReply(label="기타")],
+    )
+    await chatbot.channel.send(user.bot_user_key, reply(choices))  # by callback
+    assert [q["label"] for q in user.quick_replies] == ["배송 조회", "기타"]
+    exchange = await user.tap("배송 조회")
+    assert exchange.ok, exchange.problems
+    tapped = inbound(chatbot)[-1]
+    assert tapped.parts == (Text(text="배송 조회", reply_payload="SHIP"),)
+
+    # A reply without quick replies replaces them: typing the label again is just text.
+    await chatbot.channel.send(user.bot_user_key, reply(Text(text="확인했습니다"), message_id="2"))
+    await chatbot.emulator.drain()
+    await user.say("배송 조회")
+    assert inbound(chatbot)[-1].parts == (Text(text="배송 조회"),)
+    with pytest.raises(LookupError, match="기타"):
+        await user.tap("기타")
+
+
 async def test_the_callback_expires_after_60_seconds(chatbot: ChatbotRig) -> None:
     user = chatbot.emulator.user()
     await user.say("여보세요")

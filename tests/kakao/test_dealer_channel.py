@@ -17,7 +17,7 @@ from byoc.errors import (
     RetryableError,
     SignatureError,
 )
-from byoc.models import File, Image, InboundMessage, OutboundMessage, Part, Text
+from byoc.models import File, Image, InboundMessage, OutboundMessage, Part, Text, Video
 from byoc.store import MemoryStore
 from byoc.webhook import WebhookRequest
 from byoc_kakao import HappyTalkDealer, KakaoDealerChannel
@@ -183,25 +183,59 @@ async def test_a_reply_reaches_the_user_split_at_1000_characters(dealer: DealerR
     assert "".join(m.message or "" for m in received) == text
 
 
-async def test_images_and_files_go_out_as_im_and_fi(dealer: DealerRig) -> None:
+JPEG = b"\xff\xd8\xff\xe0 a photo"
+PDF = b"%PDF-1.7 guide"
+
+
+async def test_images_and_files_are_uploaded_to_kakao_then_sent_as_im_and_fi(
+    dealer: DealerRig,
+) -> None:
+    photo = dealer.cdn.put("a.jpg", JPEG)
+    guide = dealer.cdn.put("b.pdf", PDF)
+    clip = dealer.cdn.put("how-to.mp4", b"\x00\x00\x00\x18ftypmp42")
     await dealer.channel.send(
         "u1",
         reply(
-            Image(url="https://cdn.example.com/a.png"),
-            File(url="https://cdn.example.com/b.pdf", name="안내문.pdf", size=99),
+            Image(url=photo),
+            File(url=guide, name="안내문.pdf"),
+            Video(url=clip, caption="사용법"),
         ),
     )
-    image, document = dealer.emulator.sent
-    assert (image.message_type, image.image_url) == ("IM", "https://cdn.example.com/a.png")
+    image, document, video, caption = dealer.emulator.sent
+    uploads = dealer.emulator.uploads
+    assert image.message_type == "IM" and image.image_url in uploads
+    assert uploads[image.image_url].data == JPEG and uploads[image.image_url].kind == "image"
     assert (document.message_type, document.file_name, document.file_size) == (
         "FI",
         "안내문.pdf",
-        99,
+        len(PDF),
     )
+    assert document.file_url in uploads and uploads[document.file_url].file_type == "file"
+    assert video.message_type == "FI" and video.file_name == "how-to.mp4"
+    assert video.file_url in uploads and uploads[video.file_url].file_type == "video"
+    assert caption.message == "사용법"
+    # Only Kakao-stored media go out: the emulator refuses any other URL.
+    assert all(url.startswith("http://happytalk.test/dn/") for url in uploads)
+
+
+async def test_media_that_cannot_be_uploaded_goes_as_its_link(dealer: DealerRig) -> None:
+    big = dealer.cdn.put("poster.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * (5 * 1024 * 1024))
+    not_a_picture = dealer.cdn.put("fake.jpg", b"just text")
+    gone = "https://cdn.example.com/removed.pdf"
+    await dealer.channel.send(
+        "u1", reply(Image(url=big), Image(url=not_a_picture), File(url=gone, name="r.pdf"))
+    )
+    assert [(m.message_type, m.message) for m in dealer.emulator.sent] == [
+        ("TX", big),
+        ("TX", not_a_picture),
+        ("TX", f"r.pdf\n{gone}"),
+    ]
+    assert dealer.emulator.uploads == {}
 
 
 async def test_a_retry_after_a_partial_failure_sends_only_the_rest(dealer: DealerRig) -> None:
-    message = reply(Text(text="첫 번째"), Image(url="https://x.kr/a.png"), Text(text="세 번째"))
+    photo = dealer.cdn.put("a.jpg", JPEG)
+    message = reply(Text(text="첫 번째"), Image(url=photo), Text(text="세 번째"))
     dealer.emulator.fail_next(status=503, after=1)
     with pytest.raises(RetryableError):
         await dealer.channel.send("u1", message)

@@ -61,6 +61,56 @@ async def test_happytalk_checks_credentials_limits_senders_and_unique_serials() 
     assert [m.message for m in emulator.sent] == ["안녕하세요"]
 
 
+async def test_happytalk_sends_only_media_uploaded_to_kakao() -> None:
+    emulator = HappyTalkEmulator()
+    sender = {"sender_key": GOOD["sender_key"]}
+    jpeg = b"\xff\xd8\xff\xe0 photo"
+    async with client_for(emulator.app, "http://happytalk.test") as http:
+        image = "/kakaoWebhook/v3/bzc/image/upload"
+        files = {"image": ("a.jpg", jpeg, "image/jpeg")}
+        assert (await http.post(image, data=sender, files=files)).status_code == 401
+        refused = await http.post(image, data={"sender_key": "x"}, files=files, headers=AUTH)
+        assert refused.json()["code"] == -501
+        not_a_picture = {"image": ("a.jpg", b"text", "image/jpeg")}
+        answer = await http.post(image, data=sender, files=not_a_picture, headers=AUTH)
+        assert answer.json() == {"code": "-505", "message": "InvalidImageSizeException"}
+        missing = await http.post(image, data=sender, files={"file": files["image"]}, headers=AUTH)
+        assert missing.status_code == 400
+        stored = (await http.post(image, data=sender, files=files, headers=AUTH)).json()
+        assert stored["code"] == "0000" and (await http.get(stored["image"])).content == jpeg
+
+        uploaded_file = await http.post(
+            "/kakaoWebhook/v3/bzc/file/upload",
+            data={**sender, "file_type": "file"},
+            files={"file": ("a.pdf", b"%PDF", "application/pdf")},
+            headers=AUTH,
+        )
+        stored_file = uploaded_file.json()
+        assert (stored_file["code"], stored_file["name"], stored_file["size"]) == (
+            "0000",
+            "a.pdf",
+            4,
+        )
+
+        elsewhere = {**GOOD, "message_type": "IM", "image_url": "https://cdn.example.com/a.jpg"}
+        answer = await http.post("/v1/chat/write", json=elsewhere, headers=AUTH)
+        assert answer.status_code == 400 and "uploaded to Kakao" in answer.json()["message"]
+        wrong_size = {
+            **GOOD,
+            "serial_number": "s-2",
+            "message_type": "FI",
+            "file_url": stored_file["file"],
+            "file_name": "a.pdf",
+            "file_size": 5,
+        }
+        answer = await http.post("/v1/chat/write", json=wrong_size, headers=AUTH)
+        assert answer.status_code == 400 and "size" in answer.json()["message"]
+        good = {**GOOD, "serial_number": "s-3", "message_type": "IM", "image_url": stored["image"]}
+        assert (await http.post("/v1/chat/write", json=good, headers=AUTH)).json() == {"code": 0}
+    assert [m.image_url for m in emulator.sent] == [stored["image"]]
+    assert [u.kind for u in emulator.uploads.values()] == ["image", "file"]
+
+
 async def test_happytalk_webhooks_need_a_url() -> None:
     emulator = HappyTalkEmulator()
     emulator.user().send_text("hi")

@@ -26,6 +26,7 @@ def test_exported_members() -> None:
         "KakaoChatbotChannel",
         "KakaoDealerChannel",
         "Labels",
+        "MediaUpload",
         "SkillPages",
         "SkillRequest",
         "TalkAccepted",

@@ -27,7 +27,14 @@ from byoc.models import (
     Video,
 )
 from byoc_kakao.chunking import kakao_length
-from byoc_kakao.dealers.happytalk import outbound_payloads, parse_webhook, serial_prefix
+from byoc_kakao.dealers import MediaUpload
+from byoc_kakao.dealers.happytalk import (
+    Stored,
+    outbound_payloads,
+    parse_webhook,
+    serial_prefix,
+    uploaded_body,
+)
 from byoc_kakao.testing import write_problem
 
 SENDER = "3fd538ef7218a14a63e51ba47e83c76e1ff5ab62"
@@ -98,6 +105,14 @@ def test_documented_text_webhook() -> None:
         (
             {"type": "video", "content": {"url": "https://x.kr/v.mp4"}},
             Video(url="https://x.kr/v.mp4"),
+        ),
+        (
+            {"type": "audio", "content": {"url": "https://x.kr/voice.m4a"}},
+            File(url="https://x.kr/voice.m4a", name="voice.m4a", mime_type="audio/mp4"),
+        ),
+        (
+            {"message_type": "AU", "audio_url": "https://x.kr/a", "file_name": "녹음"},
+            File(url="https://x.kr/a", name="녹음", mime_type="audio/mp4"),
         ),
     ],
 )
@@ -218,31 +233,47 @@ def test_long_text_splits_into_1000_character_messages() -> None:
     assert "".join(b["message"] for b in sent) == text
 
 
-def test_images_and_files_use_their_message_types() -> None:
-    sent = bodies(
-        Image(url="https://cdn.example.com/a.png", caption="사진 설명"),
-        File(url="https://cdn.example.com/견적서.pdf", name="견적서.pdf", size=2048),
+def test_images_files_and_videos_are_uploaded_then_sent_as_im_and_fi() -> None:
+    result = outbound_payloads(
+        "c0eUY5TATGz1",
+        SENDER,
+        message(
+            Image(url="https://cdn.example.com/a.png", caption="사진 설명"),
+            File(url="https://cdn.example.com/견적서.pdf", name="견적서.pdf", size=2048),
+            Video(url="https://cdn.example.com/v/clip.mp4"),
+            File(url="https://cdn.example.com/call.m4a", name="녹음.m4a"),
+        ),
     )
-    assert sent[0] | {"serial_number": None} == {
+    image, caption, document, video, audio = result.payloads
+    assert dict(image.body) | {"serial_number": None} == {
         "user_key": "c0eUY5TATGz1",
         "sender_key": SENDER,
         "serial_number": None,
         "message_type": "IM",
-        "image_url": "https://cdn.example.com/a.png",
     }
-    assert sent[1]["message"] == "사진 설명"
-    assert (sent[2]["message_type"], sent[2]["file_name"], sent[2]["file_size"]) == (
-        "FI",
-        "견적서.pdf",
-        2048,
+    assert image.upload == MediaUpload(
+        url="https://cdn.example.com/a.png", kind="image", name="a.png"
     )
+    assert caption.body["message"] == "사진 설명" and caption.upload is None
+    assert document.body["message_type"] == "FI"
+    assert document.upload == MediaUpload(
+        url="https://cdn.example.com/견적서.pdf", kind="file", name="견적서.pdf"
+    )
+    assert video.upload is not None and video.upload.file_type == "video"
+    assert video.upload.name == "clip.mp4"
+    assert audio.upload is not None and audio.upload.file_type == "audio"
+    assert result.notes == ()
 
 
-def test_a_file_of_unknown_size_degrades_to_a_link_with_a_note() -> None:
-    result = outbound_payloads("u1", SENDER, message(File(url="https://x.kr/a.pdf", name="a.pdf")))
-    [payload] = result.payloads
-    assert payload.body["message"] == "a.pdf\nhttps://x.kr/a.pdf"
-    assert any("link" in note for note in result.notes)
+def test_the_stored_copy_completes_the_body() -> None:
+    [payload] = outbound_payloads(
+        "u1", SENDER, message(File(url="https://x.kr/a.pdf", name="a.pdf"))
+    ).payloads
+    assert payload.upload is not None
+    stored = Stored(url="http://dn.kakao.test/f/a.pdf", name="a.pdf", size=77)
+    body = uploaded_body(payload.body, payload.upload, stored)
+    assert (body["file_url"], body["file_name"], body["file_size"]) == (stored.url, "a.pdf", 77)
+    assert write_problem(body) is None
 
 
 def test_everything_else_degrades_to_text_with_notes() -> None:
@@ -262,6 +293,7 @@ def test_everything_else_degrades_to_text_with_notes() -> None:
     assert texts[1] == "고객센터\n1588-0000"
     assert texts[2] == "더 보기\n홈: https://x.kr"
     assert texts[3] == "선택\n- 예\n- 아니요"
+    assert texts[4] == "(스티커)"
     assert len(result.notes) == 3
 
 
@@ -325,7 +357,12 @@ def test_any_outbound_message_gives_payloads_within_every_limit(
     serials = [p.serial for p in result.payloads]
     assert len(set(serials)) == len(serials)
     for payload in result.payloads:
-        assert write_problem(payload.body) is None, payload.body
+        body = payload.body
+        if payload.upload is not None:
+            stored = Stored(url="https://dn.kakao.test/" + "x" * 900, size=1)
+            body = uploaded_body(body, payload.upload, stored)
+            assert body["message_type"] == ("IM" if payload.upload.kind == "image" else "FI")
+        assert write_problem(body) is None, body
         assert payload.body["serial_number"] == payload.serial
         json.dumps(payload.body, ensure_ascii=False).encode()  # serialisable as UTF-8
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from byoc.errors import MalformedPayload, RequestError
+from byoc.freshchat.parts import from_freshchat
 from byoc.models import (
     Buttons,
     Contact,
@@ -242,21 +243,71 @@ def test_images_files_and_buttons_map_to_kakao_components() -> None:
     )
     outputs = [o for t in pages.templates for o in t["outputs"]]
     kinds = [next(iter(o)) for o in outputs]
-    assert kinds == ["simpleImage", "simpleText"] + ["textCard"] * 7
+    assert kinds == ["simpleImage", "simpleText", "textCard", "carousel"] + ["textCard"] * 4
     assert outputs[0]["simpleImage"] == {
         "imageUrl": "https://cdn.example.com/a.png",
         "altText": "영수증",
     }
     assert outputs[2]["textCard"]["buttons"][0]["webLinkUrl"] == "https://cdn.example.com/b.pdf"
-    assert outputs[3]["textCard"]["description"] == "더 알아보기"
-    assert (
-        len(outputs[3]["textCard"]["buttons"]) == 3 and len(outputs[4]["textCard"]["buttons"]) == 1
-    )
-    assert outputs[5]["textCard"]["buttons"][0] == {
+    # Four URL buttons: a carousel of two textCards, the intro on the first.
+    carousel = outputs[3]["carousel"]
+    assert carousel["type"] == "textCard"
+    assert [card.get("description") for card in carousel["items"]] == ["더 알아보기", None]
+    assert [len(card["buttons"]) for card in carousel["items"]] == [3, 1]
+    assert outputs[4]["textCard"]["buttons"][0] == {
         "label": "전화하기",
         "action": "phone",
         "phoneNumber": "1588-0000",
     }
+
+
+def test_a_picture_with_url_buttons_is_a_basic_card() -> None:
+    pages = skill_pages(
+        message(
+            Image(url="https://cdn.example.com/shoe.jpg", caption="러닝화"),
+            Buttons(
+                text="129,000원",
+                buttons=[UrlButton(label="구매하기", url="https://shop.kr/shoe")],
+            ),
+        )
+    )
+    [template] = pages.templates
+    assert template["outputs"] == [
+        {
+            "basicCard": {
+                "thumbnail": {"imageUrl": "https://cdn.example.com/shoe.jpg", "altText": "러닝화"},
+                "description": "러닝화\n129,000원",
+                "buttons": [
+                    {"label": "구매하기", "action": "webLink", "webLinkUrl": "https://shop.kr/shoe"}
+                ],
+            }
+        }
+    ]
+
+
+def test_a_freshchat_carousel_becomes_a_kakao_carousel_of_basic_cards() -> None:
+    sections = [
+        {
+            "name": f"card {n}",
+            "parts": [
+                {"image": {"url": f"https://fc.example/{n}.jpg"}},
+                {"text": {"content": f"상품 {n}"}},
+                {"url_button": {"url": f"https://shop.kr/{n}", "label": "보기"}},
+            ],
+        }
+        for n in range(12)
+    ]
+    parts = from_freshchat([{"template_content": {"type": "carousel", "sections": sections}}], None)
+    pages = skill_pages(message(*parts))
+    outputs = [o for t in pages.templates for o in t["outputs"]]
+    assert [(o["carousel"]["type"], len(o["carousel"]["items"])) for o in outputs] == [
+        ("basicCard", 10),
+        ("basicCard", 2),
+    ]
+    first = outputs[0]["carousel"]["items"][0]
+    assert first["thumbnail"]["imageUrl"] == "https://fc.example/0.jpg"
+    assert first["description"] == "상품 0"
+    assert all(not skill_response_problems(skill_response(t)) for t in pages.templates)
 
 
 def test_quick_replies_go_on_the_last_page_at_most_ten() -> None:
@@ -266,9 +317,29 @@ def test_quick_replies_go_on_the_last_page_at_most_ten() -> None:
     pages = skill_pages(message(QuickReplies(text="골라 주세요", replies=replies)))
     [template] = pages.templates
     assert len(template["quickReplies"]) == 10
-    assert template["quickReplies"][0]["messageText"] == "opt-0"
+    # The tap says the whole label; the payload it stands for is the channel's to restore.
+    assert template["quickReplies"][0]["messageText"] == "선택지 0번입니다 아주 길게"
+    assert pages.reply_payloads["선택지 0번입니다 아주 길게"] == "opt-0"
+    assert len(pages.reply_payloads) == 10
     assert all(kakao_length(q["label"]) <= 14 for q in template["quickReplies"])
     assert any("quick replies" in note for note in pages.notes)
+
+
+def test_a_repeated_quick_reply_label_says_its_payload() -> None:
+    pages = skill_pages(
+        message(
+            QuickReplies(
+                replies=[
+                    QuickReply(label="예", payload="a"),
+                    QuickReply(label="예", payload="b"),
+                    QuickReply(label="아니요"),
+                ]
+            )
+        )
+    )
+    [template] = pages.templates
+    assert [q["messageText"] for q in template["quickReplies"]] == ["예", "b", "아니요"]
+    assert pages.reply_payloads == {"예": "a"}
 
 
 def test_quick_replies_alone_still_show_a_bubble() -> None:
@@ -312,8 +383,23 @@ parts = st.one_of(
 )
 
 
+cards = st.tuples(
+    st.builds(Image, url=urls, caption=st.text(max_size=150)),
+    st.builds(
+        Buttons,
+        buttons=st.lists(
+            st.builds(UrlButton, label=st.text(max_size=40), url=urls), min_size=1, max_size=5
+        ),
+        text=st.text(max_size=150),
+    ),
+)
+messages = st.lists(st.one_of(parts.map(lambda p: [p]), cards.map(list)), max_size=12).map(
+    lambda groups: [p for group in groups for p in group]
+)
+
+
 @settings(max_examples=300)
-@given(st.lists(parts, max_size=8))
+@given(messages)
 def test_any_outbound_message_gives_responses_within_every_limit(parts: list[Part]) -> None:
     pages = skill_pages(message(*parts))
     for template in pages.templates:
@@ -322,6 +408,8 @@ def test_any_outbound_message_gives_responses_within_every_limit(parts: list[Par
     quick = [q for t in pages.templates for q in t.get("quickReplies", [])]
     assert len(quick) <= 10
     assert all("quickReplies" not in t for t in pages.templates[:-1])
+    said = [q["messageText"] for q in quick]
+    assert set(pages.reply_payloads) <= set(said)
 
 
 @given(st.lists(st.sampled_from(list("안녕하세요 고객님 😀👍🏽🇰🇷\n")), max_size=4000).map("".join))

@@ -17,6 +17,8 @@ from byoc.models import (
     Link,
     Location,
     OutboundMessage,
+    QuickReplies,
+    QuickReply,
     Seen,
     Sticker,
     Subscribed,
@@ -82,6 +84,9 @@ async def test_send_message_answers_a_63_bit_token_and_records_the_message(
     assert sent.token == body["message_token"] and installed.emulator.sent_to(alice.id) == [sent]
 
 
+LINK = {"Columns": 6, "Rows": 1, "ActionType": "open-url", "ActionBody": "https://c.test/a"}
+
+
 @pytest.mark.parametrize(
     ("fields", "status"),
     [
@@ -103,6 +108,27 @@ async def test_send_message_answers_a_63_bit_token_and_records_the_message(
         ({"type": "text", "text": "x", "tracking_data": "t" * 4001}, 3),
         ({"keyboard": {"Type": "keyboard", "Buttons": [{"ActionType": "open-url"}]}}, 4),
         ({"keyboard": {"Buttons": [{"ActionBody": "x", "Columns": 7}]}}, 3),
+        ({"type": "rich_media"}, 4),
+        ({"type": "rich_media", "rich_media": {"ButtonsGroupRows": 8, "Buttons": [{}]}}, 3),
+        ({"type": "rich_media", "rich_media": {"ButtonsGroupRows": 2, "Buttons": []}}, 3),
+        # One button of one row does not fill a card of two rows.
+        ({"type": "rich_media", "rich_media": {"ButtonsGroupRows": 2, "Buttons": [LINK]}}, 3),
+        ({"type": "rich_media", "rich_media": {"ButtonsGroupRows": 1, "Buttons": [LINK] * 7}}, 3),
+        (
+            {
+                "type": "rich_media",
+                "rich_media": {"ButtonsGroupRows": 1, "Buttons": [{**LINK, "ActionBody": "x"}]},
+            },
+            3,
+        ),
+        (
+            {
+                "type": "rich_media",
+                "rich_media": {"ButtonsGroupRows": 1, "Buttons": [LINK]},
+                "alt_text": "a" * 7001,
+            },
+            3,
+        ),
     ],
 )
 async def test_send_message_checks_viber_limits(
@@ -267,16 +293,27 @@ async def test_retries_of_one_user_do_not_hold_up_the_next(installed: World) -> 
     assert first.attempts == [500, 200] and second.attempts == [200]
 
 
-async def test_the_user_echoes_tracking_data_of_the_last_bot_message(installed: World) -> None:
+async def test_a_tap_sends_the_button_and_echoes_tracking_data_of_the_last_message(
+    installed: World,
+) -> None:
     alice = installed.emulator.user(subscribed=True)
-    await installed.channel.send(
-        alice.id,
-        OutboundMessage(message_id="m", conversation_id="conv-77", parts=[Text(text="hi")]),
+    replies = QuickReplies(
+        text="Pick", replies=[QuickReply(label="Red", payload="c:red"), QuickReply(label="Blue")]
     )
-    await alice.send_text("thanks")
+    await installed.channel.send(
+        alice.id, OutboundMessage(message_id="m", conversation_id="conv-77", parts=[replies])
+    )
+    assert [b["Text"] for b in alice.keyboard] == ["Red", "Blue"]
+    with pytest.raises(LookupError, match="Green"):
+        await alice.tap("Green")
+    await alice.tap("Red")
     await installed.emulator.drain()
     [record] = [r for r in installed.emulator.callbacks if r.event == "message"]
-    assert record.payload["message"]["tracking_data"] == "conv-77"
+    message = record.payload["message"]
+    assert message["text"] == "Red"
+    assert message["tracking_data"] == alice.received[-1].body["tracking_data"]
+    [event] = [e for e in installed.app.events if isinstance(e, InboundMessage)]
+    assert event.parts == (Text(text="Red", reply_payload="c:red"),)
 
 
 async def test_subscribe_unsubscribe_and_their_callbacks(installed: World) -> None:

@@ -184,6 +184,33 @@ async def test_every_other_message_type(
     assert (await parse_one(channel, message_event(message))).parts == parts
 
 
+async def test_a_sticker_with_a_picture_arrives_as_that_picture(channel: ViberChannel) -> None:
+    media = "https://cdn.viber.test/stickers/40133.png"
+    message = {"type": "sticker", "sticker_id": 40133, "media": media}
+    assert (await parse_one(channel, message_event(message))).parts == (
+        Image(url=media, name="40133.png", mime_type="image/png"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("tracking_data", "parts"),
+    [
+        ('{"byoc_replies":{"네":"ORDER_OK"}}', (Text(text="네", reply_payload="ORDER_OK"),)),
+        # The text is not one of the buttons shown: typed, not tapped.
+        ('{"byoc_replies":{"아니요":"ORDER_NO"}}', (Text(text="네"),)),
+        # Another bot's data, or an older bridge's conversation id.
+        ("c-42", (Text(text="네"),)),
+        ('{"byoc_replies": ["네"]}', (Text(text="네"),)),
+        ("{not json", (Text(text="네"),)),
+    ],
+)
+async def test_a_tapped_reply_button_carries_the_payload_its_tracking_data_names(
+    channel: ViberChannel, tracking_data: str, parts: tuple[Any, ...]
+) -> None:
+    message = {"type": "text", "text": "네", "tracking_data": tracking_data}
+    assert (await parse_one(channel, message_event(message))).parts == parts
+
+
 async def test_an_unknown_message_type_arrives_as_visible_text(channel: ViberChannel) -> None:
     message = await parse_one(channel, message_event({"type": "poll", "text": "Pizza?"}))
     [part] = message.parts

@@ -23,12 +23,12 @@ from byoc.models import (
 from byoc_viber import Mapped, Sender, map_message, split_text
 from byoc_viber.api import encode_body
 from byoc_viber.outbound import wanted_sizes
+from byoc_viber.tracking import decode_replies
 
 SENDER = Sender(name="Acme Support", avatar="https://cdn.test/avatar.jpg")
 COMMON = {
     "receiver": "jc9HsWTZ2Yf2NkRZ8KcNug==",
     "sender": {"name": "Acme Support", "avatar": "https://cdn.test/avatar.jpg"},
-    "tracking_data": "conv-42",
 }
 
 
@@ -41,7 +41,6 @@ def mapped(
         parts,
         sender=SENDER,
         receiver="jc9HsWTZ2Yf2NkRZ8KcNug==",
-        tracking_data="conv-42",
         sizes=sizes,
         content_types=content_types,
     )
@@ -56,7 +55,7 @@ def typed(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in COMMON}
 
 
-def test_a_text_is_one_message_with_sender_receiver_and_tracking_data() -> None:
+def test_a_text_is_one_message_with_sender_and_receiver() -> None:
     assert bodies(Text(text="Hello!")) == [{**COMMON, "type": "text", "text": "Hello!"}]
 
 
@@ -266,42 +265,99 @@ def test_links_with_a_title_or_over_2000_characters_are_text() -> None:
     assert long["type"] == "text" and long["text"] == long_url
 
 
-def test_url_buttons_become_an_open_url_keyboard_on_their_text() -> None:
-    [body] = bodies(
+def test_url_buttons_become_a_rich_media_card_after_their_text() -> None:
+    result = bodies(
         Buttons(
             text="Track your order",
-            buttons=[UrlButton(label="Tracking", url="https://shop.test/track/1")],
+            buttons=[
+                UrlButton(label="Tracking", url="https://shop.test/track/1"),
+                UrlButton(label="Returns & <refunds>", url="https://shop.test/returns"),
+            ],
         )
     )
-    assert body["text"] == "Track your order"
-    assert body["keyboard"] == {
-        "Type": "keyboard",
-        "DefaultHeight": False,
-        "Buttons": [
-            {
-                "Columns": 6,
-                "Rows": 1,
-                "ActionType": "open-url",
-                "ActionBody": "https://shop.test/track/1",
-                "Text": "Tracking",
-                "Silent": True,
-            }
-        ],
-    }
+    assert [typed(b) for b in result] == [
+        {"type": "text", "text": "Track your order"},
+        {
+            "type": "rich_media",
+            "rich_media": {
+                "Type": "rich_media",
+                "ButtonsGroupColumns": 6,
+                "ButtonsGroupRows": 2,
+                "BgColor": "#FFFFFF",
+                "Buttons": [
+                    {
+                        "Columns": 6,
+                        "Rows": 1,
+                        "ActionType": "open-url",
+                        "ActionBody": "https://shop.test/track/1",
+                        "Text": "Tracking",
+                        "TextSize": "regular",
+                        "TextVAlign": "middle",
+                        "TextHAlign": "center",
+                        "Silent": True,
+                    },
+                    {
+                        "Columns": 6,
+                        "Rows": 1,
+                        "ActionType": "open-url",
+                        "ActionBody": "https://shop.test/returns",
+                        # Rich media texts read HTML: the label's own markup is escaped.
+                        "Text": "Returns &amp; &lt;refunds&gt;",
+                        "TextSize": "regular",
+                        "TextVAlign": "middle",
+                        "TextHAlign": "center",
+                        "Silent": True,
+                    },
+                ],
+            },
+            "alt_text": "Tracking: https://shop.test/track/1\n"
+            "Returns & <refunds>: https://shop.test/returns",
+        },
+    ]
 
 
-def test_quick_replies_reply_with_their_payload_or_label() -> None:
+def test_many_url_buttons_fill_cards_of_one_grid() -> None:
+    links = [UrlButton(label=f"Page {i}", url=f"https://shop.test/{i}") for i in range(9)]
+    [body] = bodies(Buttons(buttons=links))
+    rich = body["rich_media"]
+    # 9 links in 2 cards of 5 rows: the last button of the second card is 2 rows tall.
+    assert rich["ButtonsGroupRows"] == 5
+    assert [b["Rows"] for b in rich["Buttons"]] == [1, 1, 1, 1, 1, 1, 1, 1, 2]
+
+
+def test_quick_replies_send_their_label_and_carry_payloads_in_tracking_data() -> None:
     [body] = bodies(
         QuickReplies(
             text="Did that help?",
-            replies=[QuickReply(label="Yes"), QuickReply(label="No", payload="help:no")],
+            replies=[
+                QuickReply(label="Yes"),
+                QuickReply(label="No", payload="help:no"),
+                QuickReply(label="Same", payload="Same"),
+            ],
         )
     )
     buttons = body["keyboard"]["Buttons"]
     assert [(b["ActionType"], b["ActionBody"], b["Text"]) for b in buttons] == [
         ("reply", "Yes", "Yes"),
-        ("reply", "help:no", "No"),
+        ("reply", "No", "No"),
+        ("reply", "Same", "Same"),
     ]
+    assert decode_replies(body["tracking_data"]) == {"No": "help:no"}
+
+
+def test_a_repeated_label_sends_its_payload_so_each_tap_says_which_it_was() -> None:
+    [body] = bodies(
+        QuickReplies(
+            replies=[QuickReply(label="Ok", payload="a"), QuickReply(label="Ok", payload="b")]
+        )
+    )
+    assert [b["ActionBody"] for b in body["keyboard"]["Buttons"]] == ["Ok", "b"]
+    assert decode_replies(body["tracking_data"]) == {"Ok": "a"}
+
+
+def test_without_quick_reply_payloads_there_is_no_tracking_data() -> None:
+    [body] = bodies(QuickReplies(text="?", replies=[QuickReply(label="Yes")]))
+    assert "tracking_data" not in body
 
 
 def test_the_keyboard_goes_on_the_last_message_because_the_app_shows_the_last_one() -> None:
@@ -336,9 +392,13 @@ def test_button_texts_are_cropped_to_250_characters() -> None:
     assert len(button["Text"]) == 250 and button["ActionBody"] == "y" * 300
 
 
-def test_tracking_data_that_would_crowd_the_message_is_left_out() -> None:
-    result = map_message([Text(text="x")], sender=SENDER, receiver="u", tracking_data="c" * 4001)
-    assert "tracking_data" not in result.bodies[0]
+def test_payloads_that_would_crowd_the_message_are_left_out_and_said_so() -> None:
+    replies = [QuickReply(label=f"option {i}", payload="p" * 1500) for i in range(3)]
+    result = map_message([QuickReplies(replies=replies)], sender=SENDER, receiver="u")
+    [body] = result.bodies
+    assert len(body["tracking_data"].encode()) <= 2048
+    assert decode_replies(body["tracking_data"]) == {"option 0": "p" * 1500}
+    assert sum("did not fit" in note for note in result.notes) == 2
 
 
 def test_lone_surrogates_from_upstream_json_still_encode() -> None:

@@ -1,5 +1,6 @@
 """Properties: any reply maps within Viber's limits; any callback parses or is refused cleanly."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -27,6 +28,7 @@ from byoc_viber.api import encode_body
 from byoc_viber.limits import FORBIDDEN_FILE_EXTENSIONS, extension, viber_length
 from byoc_viber.outbound import wanted_sizes
 from byoc_viber.testing import validate_message
+from byoc_viber.tracking import decode_replies, encode_replies
 
 from .support import TOKEN, signed
 
@@ -126,20 +128,26 @@ def assert_within_viber_limits(body: dict[str, Any]) -> None:
         assert 0 < viber_length(body["contact"]["phone_number"]) <= 18
     elif kind == "url":
         assert len(body["media"]) <= 2000
+    elif kind == "rich_media":
+        rich = body["rich_media"]
+        assert 1 <= rich["ButtonsGroupRows"] <= 7 and rich["ButtonsGroupColumns"] == 6
+        assert all(viber_length(b["Text"]) <= 250 for b in rich["Buttons"])
+        assert viber_length(body["alt_text"]) <= 7000
+    if "tracking_data" in body:
+        assert len(body["tracking_data"].encode()) <= 2048
+        assert decode_replies(body["tracking_data"])
     if "keyboard" in body:
         buttons = body["keyboard"]["Buttons"]
         assert 0 < len(buttons) <= 12
         assert all(viber_length(b["Text"]) <= 250 for b in buttons)
+        taps = [b["ActionBody"] for b in buttons if b["ActionType"] == "reply"]
+        assert all(viber_length(t) <= 7000 and t.strip() for t in taps)
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    parts=st.lists(parts, max_size=6),
-    conversation_id=st.text(max_size=40) | st.text(min_size=3990, max_size=4010),
-    data=st.data(),
-)
+@given(parts=st.lists(parts, max_size=6), data=st.data())
 def test_any_reply_maps_to_bodies_within_every_viber_limit(
-    parts: list[Part], conversation_id: str, data: st.DataObject
+    parts: list[Part], data: st.DataObject
 ) -> None:
     wanted = wanted_sizes(parts)
     found = {url: data.draw(sizes, label=url) for url in wanted}
@@ -148,7 +156,6 @@ def test_any_reply_maps_to_bodies_within_every_viber_limit(
         parts,
         sender=SENDER,
         receiver="jc9HsWTZ2Yf2NkRZ8KcNug==",
-        tracking_data=conversation_id,
         sizes=found,
         content_types=types,
     )
@@ -343,3 +350,76 @@ async def test_any_signed_json_gives_events_or_a_request_error(payload: Any) -> 
 @given(st.binary(max_size=300))
 async def test_any_signed_bytes_give_events_or_a_request_error(body: bytes) -> None:
     await parses_or_refuses(body)
+
+
+# -- tracking data --------------------------------------------------------------------------------
+
+
+@given(st.dictionaries(st.text(max_size=300), texts, max_size=14))
+def test_reply_payloads_round_trip_through_tracking_data_within_limits(
+    replies: dict[str, str],
+) -> None:
+    encoded, left_out = encode_replies(replies)
+    decoded = decode_replies(encoded)
+    assert decoded == {k: v for k, v in replies.items() if k not in left_out}
+    if encoded is not None:
+        assert viber_length(encoded) <= 4000 and len(encoded.encode()) <= 2048
+    else:
+        assert set(left_out) == set(replies)
+
+
+@given(json_values | st.text())
+def test_any_tracking_data_decodes_to_a_map_of_strings(value: Any) -> None:
+    decoded = decode_replies(value if isinstance(value, str) else json.dumps(value))
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in decoded.items())
+
+
+def _tap(said: str, tracking_data: object) -> Text:
+    tap = {
+        "event": "message",
+        "message_token": 1,
+        "sender": {"id": "u"},
+        "message": {"type": "text", "text": said, "tracking_data": tracking_data},
+    }
+    [message] = asyncio.run(CHANNEL.parse(signed(tap)))
+    [part] = message.parts
+    assert isinstance(part, Text) and part.text == said
+    return part
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.builds(QuickReply, label=st.text(max_size=60), payload=st.none() | st.text(max_size=60)),
+        min_size=1,
+        max_size=14,
+    )
+)
+def test_a_tap_on_any_reply_button_comes_back_with_the_payload_it_shows(
+    replies: list[QuickReply],
+) -> None:
+    result = map_message([QuickReplies(replies=replies)], sender=SENDER, receiver="u")
+    if not result.bodies:
+        assert all(not r.label.strip() and not (r.payload or "").strip() for r in replies)
+        return
+    last = result.bodies[-1]
+    tracking = last.get("tracking_data")
+    buttons = last.get("keyboard", {}).get("Buttons", [])
+    for button in buttons:
+        said = button["ActionBody"]
+        payload = _tap(said, tracking).reply_payload
+        # Never a payload of another button: the one of a reply that says this text.
+        assert payload is None or any(
+            r.payload == payload and said in (r.label.strip(), r.payload) for r in replies
+        )
+    # A reply whose label no earlier button says, with a payload that says more, comes back
+    # with that payload.
+    shown = {b["ActionBody"] for b in buttons}
+    fits = not any("did not fit" in note for note in result.notes)
+    said_before: set[str] = set()
+    for reply in replies:
+        label, payload = reply.label.strip(), reply.payload
+        own = label and label not in said_before
+        if fits and own and label in shown and payload and payload.strip() and payload != label:
+            assert _tap(label, tracking).reply_payload == payload
+        said_before.update(t for t in (label, payload) if t)

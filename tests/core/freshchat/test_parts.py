@@ -54,8 +54,10 @@ from byoc.models import (
             [{"video": {"url": "https://cdn/v.webm", "content_type": "video/webm"}}],
         ),
         (
+            # Re-hosted: the video part plays the channel's link; the copy that stays follows.
             [Video(url="https://cdn/stream", helpdesk_ref="hash-v")],
             [
+                {"video": {"url": "https://cdn/stream", "content_type": "video/mp4"}},
                 {
                     "file": {
                         "fileHash": "hash-v",
@@ -63,7 +65,7 @@ from byoc.models import (
                         "name": "stream",
                         "contentType": "video/mp4",
                     }
-                }
+                },
             ],
         ),
         (
@@ -134,7 +136,16 @@ from byoc.models import (
             [Sticker(sticker_id="40133", url="https://s/1.png")],
             [{"image": {"url": "https://s/1.png"}}],
         ),
-        ([Sticker(sticker_id="40133")], [{"text": {"content": "[sticker 40133]"}}]),
+        (
+            [Sticker(sticker_id="40133")],
+            [{"text": {"content": "[Sticker 40133: the channel gives no picture of it]"}}],
+        ),
+        (
+            [Text(text="네", reply_payload="ORDER_OK")],
+            [{"text": {"content": "네\n(quick reply payload: ORDER_OK)"}}],
+        ),
+        # A payload that says nothing more than the label is not repeated.
+        ([Text(text="Yes", reply_payload="Yes")], [{"text": {"content": "Yes"}}]),
         ([Link(url="https://example.com/a")], [{"text": {"content": "https://example.com/a"}}]),
         (
             [Link(url="https://example.com/a", title="Our shop")],
@@ -197,7 +208,7 @@ def test_empty_text_parts_are_dropped_between_others() -> None:
 _text = st.text(max_size=30)
 _url = st.text(min_size=1, max_size=30)
 PARTS = st.one_of(
-    st.builds(Text, text=_text),
+    st.builds(Text, text=_text, reply_payload=st.none() | _text),
     st.builds(Image, url=_url, caption=_text, helpdesk_ref=st.none() | _url),
     st.builds(
         Video, url=_url, caption=_text, mime_type=st.none() | _text, helpdesk_ref=st.none() | _url

@@ -14,6 +14,7 @@ from byoc.errors import MalformedPayload
 from byoc.freshchat.webhooks import parse_webhook_body
 from byoc.messaging import AgentMessage, ConversationChanged
 from byoc.models import Image, QuickReplies, QuickReply, Text
+from byoc.sync import Sync
 
 AGENT = "c8fddfaf-622a-4a0e-b060-4f3ccbeab606"
 USER = "882f3926-b292-414b-a411-96380db373cd"
@@ -140,6 +141,51 @@ def test_null_padded_parts_and_reply_parts() -> None:
         Image(url="https://fc/i.png"),
         QuickReplies(replies=[QuickReply(label="네")]),
     )
+
+
+def test_a_bot_message_is_sent_to_the_user_like_an_agents() -> None:
+    # A Freshchat bot (or an automation posting as one) writes without an actor id, and offers
+    # its choices as quick replies.
+    payload = copy.deepcopy(MESSAGE_CREATE)
+    payload["actor"] = {"actor_type": "bot"}
+    message = payload["data"]["message"]
+    del message["actor_id"]
+    message.update(
+        actor_type="bot",
+        message_source="bot",
+        message_parts=[{"text": {"content": "주문 조회를 도와드릴게요"}}],
+        reply_parts=[
+            {
+                "collection": {
+                    "sub_parts": [
+                        {"quick_reply_button": {"label": "배송", "payload": "ship"}},
+                        {"quick_reply_button": {"label": "환불", "custom_reply_text": "환불"}},
+                    ]
+                }
+            }
+        ],
+    )
+    [event] = parse_webhook_body(_body(payload))
+    assert isinstance(event, AgentMessage)
+    assert (event.actor_type, event.actor_id, event.private) == ("bot", None, False)
+    assert event.parts == (
+        QuickReplies(
+            text="주문 조회를 도와드릴게요",
+            replies=(QuickReply(label="배송", payload="ship"), QuickReply(label="환불")),
+        ),
+    )
+    assert Sync.is_for_the_user(event)
+    marketplace = copy.deepcopy(ON_MESSAGE_CREATE)
+    marketplace["data"]["actor"] = {"type": "bot", "id": "bot-1"}
+    for item in marketplace["data"]["message"]["messages"]:
+        item.pop("actor_type", None)
+        item.pop("actor_id", None)
+    events = parse_webhook_body(_body(marketplace))
+    assert [(e.actor_type, e.actor_id) for e in events if isinstance(e, AgentMessage)] == [
+        ("bot", "bot-1"),
+        ("bot", "bot-1"),
+    ]
+    assert all(Sync.is_for_the_user(e) for e in events if isinstance(e, AgentMessage))
 
 
 def test_unreadable_times_fall_back_to_the_action_time() -> None:
