@@ -30,6 +30,7 @@ result = await channel.install("https://bridge.example.com/channels/kakao-chatbo
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
