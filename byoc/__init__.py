@@ -56,7 +56,7 @@ from .retry import RetryPolicy
 from .service import build_bridge
 from .settings import Settings, load_settings
 from .store import MemoryStore, Store, UserLink
-from .sync import Outcome, ReferenceIds, ResolvedPolicy
+from .sync import Notices, Outcome, ReferenceIds, ResolvedPolicy
 from .transport import default_http_client, transport_name
 from .webhook import WebhookRequest, WebhookResponse
 
@@ -89,6 +89,7 @@ __all__ = [
     "Messaging",
     "MessagingEvent",
     "NotFound",
+    "Notices",
     "Outcome",
     "OutboundMessage",
     "Part",

@@ -32,7 +32,7 @@ wait for the help desk, so the bridge refuses to build with both.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import attrs
@@ -51,7 +51,7 @@ from .retry import RetryPolicy
 from .status import BridgeStatus, ChannelStatus, Health, RefusedWebhooks
 from .store import MemoryStore, Store
 from .store.queue import DeadLetter
-from .sync import ReferenceIds, ResolvedPolicy, Sync
+from .sync import Notices, ReferenceIds, ResolvedPolicy, Sync
 
 __all__ = ["Bridge"]
 
@@ -88,6 +88,8 @@ class Bridge:
     - `metrics_token`: the bearer token `/metrics` asks for (the admin token works too); with
       neither token set, `/metrics` is open.
     - `shutdown_grace`: how long `aclose()` lets deliveries in flight finish.
+    - `notices`: per channel name, short texts sent to users when an agent takes or resolves
+      their conversation (`byoc.sync.Notices`; none by default).
     """
 
     def __init__(
@@ -100,6 +102,7 @@ class Bridge:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         reference_ids: ReferenceIds | None = None,
         resolved_policy: ResolvedPolicy = ResolvedPolicy.REOPEN,
+        notices: Mapping[str, Notices] | None = None,
         delivery: Delivery = "durable",
         retry_policy: RetryPolicy | None = None,
         concurrency: int = 32,
@@ -154,6 +157,7 @@ class Bridge:
             delivery=self.delivery,
             reference_ids=reference_ids,
             resolved_policy=resolved_policy,
+            notices=notices,
             hops=self.hops,
         )
         self._http = HttpApp(

@@ -15,6 +15,7 @@ from .channel import Channel
 from .errors import ConfigurationError
 from .settings import Settings, load_settings
 from .store import Store
+from .sync import Notices
 
 __all__ = ["build_bridge", "build_channels", "open_store"]
 
@@ -51,9 +52,15 @@ def build_bridge(settings: Settings | None = None) -> Bridge:
 
     channels = build_channels(settings)
     messaging = FreshchatMessaging.from_env(settings.values)
+    notices = {}
+    for channel in channels:
+        assigned, resolved = settings.notice_texts(channel.name)
+        if assigned or resolved:
+            notices[channel.name] = Notices(assigned=assigned, resolved=resolved)
     return Bridge(
         messaging=messaging,
         channels=channels,
+        notices=notices,
         store=open_store(settings.store),
         public_url=settings.public_url,
         delivery=settings.delivery,

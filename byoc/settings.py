@@ -285,6 +285,17 @@ class Settings:
         """Blanks out every credential of these settings (for log handlers and messages)."""
         return Redactor.from_settings(self.values)
 
+    def notice_texts(self, channel: str) -> tuple[str | None, str | None]:
+        """A channel's `(assigned, resolved)` notice texts: `BYOC_<CHANNEL>_NOTICE_ASSIGNED`
+        and `..._NOTICE_RESOLVED` (TOML: `notice_assigned` in the channel's table); None if
+        unset (no notice)."""
+        texts = (
+            self.values.get(_setting_name(channel, "notice", kind), "").strip() or None
+            for kind in ("assigned", "resolved")
+        )
+        assigned, resolved = texts
+        return assigned, resolved
+
     def require_public_url(self, why: str) -> str:
         if self.public_url is None:
             raise ConfigurationError(

@@ -40,7 +40,9 @@ with the work's completion, so such a recovery can tell the user's identical mes
 **Conversation changes** (`perform` of a `ConversationChanged`): record resolution (the
 resolved-conversation policy reads it) and tell the channel, once per resolution; no
 help-desk call. They share the lane of the user's replies, so an agent who answers "goodbye"
-and resolves at once has the goodbye sent before the channel ends its session.
+and resolves at once has the goodbye sent before the channel ends its session. A channel may
+have `Notices`: a short text sent to the user when an agent takes the conversation or resolves
+it (off by default), sent before the channel ends its session.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ __all__ = [
     "Delivery",
     "Done",
     "Event",
+    "Notices",
     "Outcome",
     "Perform",
     "Receipt",
@@ -151,6 +154,21 @@ class ReferenceIds:
 
 
 @attrs.frozen(kw_only=True)
+class Notices:
+    """Texts sent to a channel's users when the help desk changes their conversation.
+
+    `assigned`: when an agent takes the conversation; `resolved`: when it is resolved. None
+    (the default) sends nothing. Each notice is sent once per help-desk event.
+    """
+
+    assigned: str | None = None
+    resolved: str | None = None
+
+    def for_status(self, status: str) -> str | None:
+        return {"assigned": self.assigned, "resolved": self.resolved}.get(status)
+
+
+@attrs.frozen(kw_only=True)
 class Work:
     """An event the bridge took on: what to carry, in which lane, deduplicated on what.
 
@@ -218,6 +236,7 @@ class Sync:
         delivery: Delivery,
         reference_ids: ReferenceIds | None = None,
         resolved_policy: ResolvedPolicy = ResolvedPolicy.REOPEN,
+        notices: Mapping[str, Notices] | None = None,
         hops: Hops | None = None,
     ) -> None:
         self.messaging = messaging
@@ -226,6 +245,11 @@ class Sync:
         self.delivery = delivery
         self.reference_ids = reference_ids or ReferenceIds()
         self.resolved_policy = resolved_policy
+        self.notices = dict(notices or {})
+        # Assignments matter only to a channel that tells its users about them.
+        self._tracked = _TRACKED_STATUSES | (
+            {"assigned"} if any(n.assigned for n in self.notices.values()) else set()
+        )
         self.hops = hops or Hops()
         # Help-desk users that are not ours (web-widget visitors): remembered so that agent
         # messages to them cost no lookup after the first.
@@ -280,11 +304,13 @@ class Sync:
                 event=event,
             )
         if isinstance(event, ConversationChanged):
-            if event.status not in _TRACKED_STATUSES:
+            if event.status not in self._tracked:
                 return None
             link = await self.store.get_link_by_conversation(event.conversation_id)
             if link is None:
                 return None  # not a conversation of ours
+            if event.status == "assigned" and not self._notice(link.channel, "assigned"):
+                return None
             return Work(
                 kind="change",
                 lane=_reply_lane(event.user_id or link.helpdesk_user_id),
@@ -566,15 +592,52 @@ class Sync:
 
     # -- conversation changes --------------------------------------------------------------
 
+    def _notice(self, channel: str, status: str) -> str | None:
+        notices = self.notices.get(channel)
+        return notices.for_status(status) if notices is not None else None
+
+    async def _send_notice(self, link: UserLink, event: ConversationChanged, text: str) -> None:
+        channel = self.channels.get(link.channel)
+        if channel is None:
+            return
+        notice = OutboundMessage(
+            # Stable across retries of this event: a channel that remembers what it sent of a
+            # message (Viber's partial sends) does not send it again.
+            message_id=f"notice:{event.event_id or event.status + ':' + event.conversation_id}",
+            conversation_id=event.conversation_id,
+            parts=(Text(text=text),),
+        )
+        result = await channel.send(link.channel_user_id, notice)
+        log.info(
+            kv(
+                hop="channel.notice",
+                status=event.status,
+                conversation=event.conversation_id,
+                channel=link.channel,
+                channel_user=link.channel_user_id,
+                channel_message_ids=",".join(result.message_ids) or None,
+            )
+        )
+
     async def _conversation_changed(self, event: ConversationChanged) -> Done:
         link = await self.store.get_link_by_conversation(event.conversation_id)
         if link is None:
             return Done(outcome=Outcome.IGNORED)
+        notice = self._notice(link.channel, event.status)
+        if event.status == "assigned":
+            if notice is None:
+                return Done(outcome=Outcome.IGNORED)
+            await self._send_notice(link, event, notice)
+            return Done(outcome=Outcome.DELIVERED)
         resolved = event.status == "resolved"
         if link.resolved == resolved:
             # A redelivered webhook: the channel heard already (a dealer would otherwise end
             # the session twice, and run its end-of-session bot message twice).
             return Done(outcome=Outcome.DUPLICATE)
+        if notice is not None:
+            # Before the resolution is recorded (a failed send is retried with the event) and
+            # before the channel ends its session (a Kakao dealer's chat closes with it).
+            await self._send_notice(link, event, notice)
         await self.store.save_link(attrs.evolve(link, resolved=resolved))
         channel = self.channels.get(link.channel)
         if resolved and channel is not None:

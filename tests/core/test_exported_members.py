@@ -29,6 +29,7 @@ EXPECTED = {
     "Messaging",
     "MessagingEvent",
     "NotFound",
+    "Notices",
     "Outcome",
     "OutboundMessage",
     "Part",

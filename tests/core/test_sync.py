@@ -11,9 +11,9 @@ from byoc.delivery_modes import InlineDelivery
 from byoc.errors import PermanentError, RetryableError
 from byoc.hops import Hops
 from byoc.messaging import AgentMessage, ConversationChanged
-from byoc.models import Image, InboundMessage, Profile, Text
+from byoc.models import Image, InboundMessage, OutboundMessage, Profile, SendResult, Text
 from byoc.store import MemoryStore, UserLink
-from byoc.sync import Outcome, ReferenceIds, ResolvedPolicy, Sync
+from byoc.sync import Notices, Outcome, ReferenceIds, ResolvedPolicy, Sync
 from byoc.testing.fake_channel import FakeChannel
 
 from .recording_messaging import RecordingMessaging
@@ -339,3 +339,77 @@ async def test_a_redelivered_resolution_tells_the_channel_once(
     assert await sync.accept(reopened) is Outcome.DELIVERED
     assert await sync.accept(resolved) is Outcome.DELIVERED
     assert channel.ended == ["alice", "alice"]
+
+
+class NoticeChannel(SessionChannel):
+    """Records, in one list, what reached the user and when the session ended."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeline: list[str] = []
+
+    async def send(self, user_id: str, message: OutboundMessage) -> SendResult:
+        result = await super().send(user_id, message)
+        self.timeline += [f"sent {p.text}" for p in message.parts if isinstance(p, Text)]
+        return result
+
+    async def conversation_resolved(self, user_id: str) -> None:
+        await super().conversation_resolved(user_id)
+        self.timeline.append("session ended")
+
+
+async def test_notices_are_off_by_default(
+    messaging: RecordingMessaging, store: MemoryStore
+) -> None:
+    channel = NoticeChannel()
+    sync = make_sync(messaging, channel, store)
+    await sync.accept(inbound("one"))
+    link = await store.get_link("fake", "alice")
+    assert link is not None and link.conversation_id is not None
+    assigned = ConversationChanged(conversation_id=link.conversation_id, status="assigned")
+    assert await sync.accept(assigned) is Outcome.IGNORED
+    resolved = ConversationChanged(conversation_id=link.conversation_id, status="resolved")
+    assert await sync.accept(resolved) is Outcome.DELIVERED
+    assert channel.timeline == ["session ended"]
+
+
+async def test_notices_reach_the_user_once_and_before_the_session_ends(
+    messaging: RecordingMessaging, store: MemoryStore
+) -> None:
+    channel = NoticeChannel()
+    notices = {"fake": Notices(assigned="An agent is here.", resolved="Closed, thanks!")}
+    sync = make_sync(messaging, channel, store, notices=notices)
+    await sync.accept(inbound("one"))
+    link = await store.get_link("fake", "alice")
+    assert link is not None and link.conversation_id is not None
+    conversation = link.conversation_id
+
+    assigned = ConversationChanged(conversation_id=conversation, status="assigned", event_id="a1")
+    assert await sync.accept(assigned) is Outcome.DELIVERED
+    assert await sync.accept(assigned) is Outcome.DUPLICATE  # the webhook, delivered again
+    resolved = ConversationChanged(conversation_id=conversation, status="resolved", event_id="r1")
+    assert await sync.accept(resolved) is Outcome.DELIVERED
+    again = ConversationChanged(conversation_id=conversation, status="resolved", event_id="r2")
+    assert await sync.accept(again) is Outcome.DUPLICATE  # already resolved: no second notice
+    assert channel.timeline == ["sent An agent is here.", "sent Closed, thanks!", "session ended"]
+    assert [m.message_id for m in channel.outbox["alice"]] == ["notice:a1", "notice:r1"]
+
+
+async def test_a_failed_notice_is_retried_with_its_event(
+    messaging: RecordingMessaging, store: MemoryStore
+) -> None:
+    channel = NoticeChannel()
+    sync = make_sync(messaging, channel, store, notices={"fake": Notices(resolved="Bye!")})
+    await sync.accept(inbound("one"))
+    link = await store.get_link("fake", "alice")
+    assert link is not None and link.conversation_id is not None
+    resolved = ConversationChanged(
+        conversation_id=link.conversation_id, status="resolved", event_id="r1"
+    )
+    channel.fail_next = 1
+    with pytest.raises(RetryableError):
+        await sync.accept(resolved)
+    after = await store.get_link("fake", "alice")
+    assert after is not None and not after.resolved  # not recorded: the retry sends it
+    assert await sync.accept(resolved) is Outcome.DELIVERED
+    assert channel.timeline == ["sent Bye!", "session ended"]

@@ -83,3 +83,36 @@ def test_without_a_configured_channel_the_error_says_what_to_set(tmp_path: Path)
 def test_a_store_that_cannot_open_names_byoc_store(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="BYOC_STORE.*writable"):
         open_store(str(tmp_path / "missing-dir" / "byoc.sqlite3"))
+
+
+async def test_notices_are_configured_per_channel_by_environment_or_toml(tmp_path: Path) -> None:
+    config = tmp_path / "byoc.toml"
+    config.write_text('[viber]\nnotice_resolved = "Closed, thank you!"\n', encoding="utf-8")
+    env = real(
+        tmp_path,
+        BYOC_VIBER_AUTH_TOKEN="445da6az1s345z78-dazcczb2542zv51a",
+        BYOC_VIBER_SENDER_NAME="Acme",
+        BYOC_VIBER_NOTICE_ASSIGNED="An agent has joined.",
+    )
+    bridge = build_bridge(load_settings(env, config_file=str(config)))
+    try:
+        notices = bridge.sync.notices["viber"]
+        assert (notices.assigned, notices.resolved) == (
+            "An agent has joined.",
+            "Closed, thank you!",
+        )
+    finally:
+        await bridge.aclose()
+    plain = build_bridge(
+        load_settings(
+            real(
+                tmp_path,
+                BYOC_VIBER_AUTH_TOKEN="445da6az1s345z78-dazcczb2542zv51a",
+                BYOC_VIBER_SENDER_NAME="Acme",
+            )
+        )
+    )
+    try:
+        assert plain.sync.notices == {}
+    finally:
+        await plain.aclose()
