@@ -28,7 +28,8 @@ PACKAGES = ("byoc", "byoc_viber", "byoc_kakao")
 
 # The made-up messenger of writing-a-channel.md: its settings belong to a plugin that does not
 # exist, by design.
-IMAGINARY_SETTINGS = re.compile(r"^BYOC_MYCHAT_")
+# A plugin's own settings, and the ones every channel may have (read under its own name).
+IMAGINARY_SETTINGS = re.compile(r"^BYOC_MYCHAT_|^BYOC_[A-Z0-9_]+_NOTICE_(ASSIGNED|RESOLVED)$")
 # Written alongside these pages; a link to them may precede them.
 PAGES_WRITTEN_ELSEWHERE = {"quickstart.md", "configuration.md"}
 
