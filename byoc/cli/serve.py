@@ -157,7 +157,10 @@ async def _serve(service: Service, settings: Settings, args: argparse.Namespace)
     if server.started:
         sock = server.servers[0].sockets[0].getsockname()
         host = f"[{sock[0]}]" if ":" in str(sock[0]) else str(sock[0])
-        print(_banner(service, settings, f"http://{host}:{sock[1]}"), flush=True)
+        base = f"http://{host}:{sock[1]}"
+        if service.serving_at is not None:
+            await service.serving_at(base)
+        print(_banner(service, settings, base), flush=True)
         if args.install and not service.demo:
             try:
                 await _install(service)

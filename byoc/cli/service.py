@@ -12,6 +12,7 @@ may reach them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 
 import attrs
 
@@ -36,6 +37,8 @@ class Service:
     demo: bool
     hints: tuple[str, ...] = ()
     admin_token_generated: str | None = None
+    serving_at: Callable[[str], Awaitable[None]] | None = None
+    """Told the base URL once the server listens (the demo then shows reachable URLs)."""
 
 
 def build_service(settings: Settings) -> Service:
@@ -58,4 +61,5 @@ def build_service(settings: Settings) -> Service:
         demo=True,
         hints=tuple(world.control_hints("{base}")),
         admin_token_generated=generated,
+        serving_at=world.serve_at,
     )

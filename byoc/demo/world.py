@@ -22,6 +22,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
+
 from ..asgi import ASGIApp, Receive, Scope, Send, lifespan, route_path, send_response
 from ..bridge import Bridge
 from ..store import MemoryStore
@@ -81,6 +83,21 @@ class DemoWorld:
         await self.bridge.start()
         for kit in self.kits:
             await kit.connect(self.bridge)
+
+    async def serve_at(self, base: str) -> None:
+        """The demo is now served at `base` (`http://127.0.0.1:8000`): use URLs a browser can
+        reach, on the admin page and for the emulators' webhooks.
+
+        The emulators stay on the demo's in-process network; the bridge joins it under `base`'s
+        host too, and each channel's webhook is registered again at the new URL.
+        """
+        self.rig.network.add(httpx.URL(base).host, self.bridge)
+        self.bridge.public_url = base.rstrip("/")
+        self.bridge.installs.public_url = self.bridge.public_url
+        self.freshchat.webhook_url = self.bridge.messaging_webhook_url()
+        if self._started:
+            for kit in self.kits:
+                await kit.connect(self.bridge)
 
     async def settle(self) -> None:
         """Wait until every webhook, callback and delivery in flight has finished."""

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import shlex
-import textwrap
 import signal
+import textwrap
 from pathlib import Path
 
 import httpx
