@@ -106,6 +106,10 @@ def _register_api(router: Router, emulator: ChatwootEmulator) -> None:
         def register(handler: Handler) -> Handler:
             async def guarded(request: Request) -> Response:
                 emulator.calls[(method, pattern)] += 1
+                async with emulator.handling():
+                    return await answer(request)
+
+            async def answer(request: Request) -> Response:
                 try:
                     injected = await emulator.faults.intercept(method, pattern)
                     if injected is not None:

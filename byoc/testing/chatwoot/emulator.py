@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -91,6 +93,8 @@ class ChatwootEmulator:
         self.faults = Faults(self.clock)
         self.limits = Limits(self.clock)
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.in_flight = 0
+        self._quiet = asyncio.Condition()
         self.webhooks = WebhookSender(
             http=webhook_http, clock=self.clock, retry_delays=retry_delays, timeout=webhook_timeout
         )
@@ -153,6 +157,23 @@ class ChatwootEmulator:
     async def drain(self) -> None:
         """Wait until every pending webhook delivery, retries included, has finished."""
         await self.webhooks.drain()
+
+    async def settle(self) -> None:
+        """Wait until no API call is being handled (a hung one included), then `drain()`."""
+        async with self._quiet:
+            await self._quiet.wait_for(lambda: self.in_flight == 0)
+        await self.drain()
+
+    @contextlib.asynccontextmanager
+    async def handling(self) -> AsyncIterator[None]:
+        """Count an API call in flight while it is handled (the app wraps each call in it)."""
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            async with self._quiet:
+                self.in_flight -= 1
+                self._quiet.notify_all()
 
     async def aclose(self) -> None:
         """End hangs, cancel undelivered webhooks and close the client the emulator owns."""
