@@ -28,10 +28,8 @@ await client.aclose()
 
 from __future__ import annotations
 
-import html
 import json
 import re
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -39,14 +37,8 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-from ..errors import (
-    ConfigurationError,
-    PermanentError,
-    RateLimited,
-    RetryableError,
-    StaleConversation,
-)
-from ..freshchat.client import parse_retry_after
+from ..errors import ConfigurationError, PermanentError, RetryableError, StaleConversation
+from ..responses import json_object, raise_transient, summary, transport_errors
 from ..transport import default_http_client
 
 __all__ = ["ChatwootClient", "ChatwootRefused", "Upload", "form_fields"]
@@ -57,8 +49,6 @@ _TOKEN_HELP = (
 )
 _URL_HELP = "BYOC_CHATWOOT_URL, the base URL of the installation, e.g. https://chat.acme.com"
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
 
 
 class ChatwootRefused(PermanentError):
@@ -264,20 +254,12 @@ class ChatwootClient:
             request["files"] = [(name, (f.name, f.content, f.content_type)) for f in files]
         elif body is not None:
             request["json"] = body
-        try:
+        with transport_errors(what, timeout=self._timeout, url_help=f"set {_URL_HELP}"):
             response = await self._http.request(
                 method, self._base + path, timeout=self._timeout, **request
             )
-        except httpx.TimeoutException as exc:
-            raise RetryableError(
-                f"{what} timed out after {self._timeout:g} s ({type(exc).__name__})"
-            ) from exc
-        except httpx.UnsupportedProtocol as exc:
-            raise ConfigurationError(f"{what}: {exc}; set {_URL_HELP}") from exc
-        except httpx.TransportError as exc:
-            raise RetryableError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
         _raise_for_status(response, what=what, conversation_id=conversation_id, token=self._token)
-        return _json_object(response, what=what)
+        return json_object(response, what=what)
 
 
 def form_fields(fields: Mapping[str, Any], prefix: str = "") -> dict[str, str | list[str]]:
@@ -341,22 +323,14 @@ class _ErrorBody:
                 said = "; ".join(str(item) for item in said)
             attributes = payload.get("attributes")
             return cls(
-                message=_redact(said if isinstance(said, str) else _summary(text), token),
+                message=_redact(said if isinstance(said, str) else summary(text), token),
                 attributes=tuple(
                     a
                     for a in (attributes if isinstance(attributes, list) else [])
                     if isinstance(a, str)
                 ),
             )
-        return cls(message=_redact(_summary(text), token), html="<html" in text[:500].lower())
-
-
-def _summary(text: str, limit: int = 200) -> str:
-    """One readable line from a body that is not JSON: an HTML page's title, else its text."""
-    title = _TITLE.search(text)
-    plain = html.unescape(title.group(1) if title else _TAG.sub(" ", text))
-    line = " ".join(plain.split()) or "(empty body)"
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+        return cls(message=_redact(summary(text), token), html="<html" in text[:500].lower())
 
 
 def _redact(text: str, token: str) -> str:
@@ -376,15 +350,7 @@ def _raise_for_status(
     )
     if code in (401, 403):
         raise ConfigurationError(f"{said}; Chatwoot refused the access token: {_TOKEN_HELP}")
-    if code == 429:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
-        raise RateLimited(said, retry_after=retry_after)
-    if code >= 500 or code == 408:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
-        raise RetryableError(said, retry_after=retry_after)
-    if 300 <= code < 400:
-        location = response.headers.get("location", "elsewhere")
-        raise ConfigurationError(f"{said} (a redirect to {location}); check {_URL_HELP}")
+    raise_transient(response, said=said, url_help=f"check {_URL_HELP}")
     if code == 404 and error.html:
         # Rails answers an unknown route with its HTML page, never with a JSON error.
         raise ConfigurationError(f"{said}; no such API route: check {_URL_HELP}")
@@ -396,23 +362,3 @@ def _raise_for_status(
             said, http_status=code, message=error.message, attributes=error.attributes
         )
     raise RetryableError(f"{said} (an unexpected status)")
-
-
-def _json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:
-    # The request already succeeded: a body we cannot read must not be retried (a POST would be
-    # repeated), so it is a permanent failure that a person looks at.
-    if not response.content.strip():
-        return {}
-    try:
-        payload = json.loads(response.content)
-    except (ValueError, RecursionError) as exc:
-        raise PermanentError(
-            f"{what} answered {response.status_code} with a body that is not JSON: "
-            f"{_summary(response.content.decode('utf-8', errors='replace'))}"
-        ) from exc
-    if not isinstance(payload, dict):
-        raise PermanentError(
-            f"{what} answered {response.status_code} with JSON {type(payload).__name__}, "
-            "not an object"
-        )
-    return payload

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..routing import Request, Response, Router
 from .control import register_control
 from .desk import Sender
 from .forms import decode, integer
+from .host import EmulatorHost
 from .wire import (
     ApiError,
     contact_inbox_json,
@@ -48,9 +49,6 @@ from .wire import (
     message_json,
     rails_response,
 )
-
-if TYPE_CHECKING:
-    from .emulator import ChatwootEmulator
 
 __all__ = ["ACCOUNT", "build_app"]
 
@@ -67,7 +65,7 @@ _BOT_ROUTES = frozenset(
 Handler = Callable[[Request, Sender], Awaitable[Response]]
 
 
-def build_app(emulator: ChatwootEmulator) -> Router:
+def build_app(emulator: EmulatorHost) -> Router:
     """The whole ASGI app of one emulator."""
     router = Router(
         not_found=lambda request: ApiError.no_route().response(),
@@ -79,7 +77,7 @@ def build_app(emulator: ChatwootEmulator) -> Router:
     return router
 
 
-def _caller(emulator: ChatwootEmulator, request: Request) -> Sender:
+def _caller(emulator: EmulatorHost, request: Request) -> Sender:
     token = request.headers.get("api_access_token", "").strip()
     if not token:
         raise ApiError.sign_in()
@@ -99,7 +97,7 @@ def _page(request: Request) -> int:
     return max(page, 1)
 
 
-def _register_api(router: Router, emulator: ChatwootEmulator) -> None:
+def _register_api(router: Router, emulator: EmulatorHost) -> None:
     desk, state = emulator.desk, emulator.state
 
     def api(method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -265,12 +263,12 @@ def _register_api(router: Router, emulator: ChatwootEmulator) -> None:
         return rails_response(message_json(message, state, base))
 
 
-def _admin(emulator: ChatwootEmulator, caller: Sender) -> bool:
+def _admin(emulator: EmulatorHost, caller: Sender) -> bool:
     kind, ident = caller
     return kind == "user" and emulator.state.agents[ident].role == "administrator"
 
 
-def _register_files(router: Router, emulator: ChatwootEmulator) -> None:
+def _register_files(router: Router, emulator: EmulatorHost) -> None:
     # Attachment URLs are opened by whoever receives a message, with no token.
     @router.route("GET", "/rails/active_storage/blobs/redirect/{key}/{filename}")
     async def redirect(request: Request) -> Response:

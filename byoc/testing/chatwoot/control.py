@@ -1,7 +1,7 @@
 """Control endpoints under `/_emulator`: play the agent, read state, arm faults, route webhooks.
 
 They let a test in another process, a benchmark or the demo drive the emulator over HTTP, as
-the Python methods of `ChatwootEmulator` do in process. They need no token unless the emulator
+the Python methods of `EmulatorHost` do in process. They need no token unless the emulator
 was made with `control_token=...`; then `Authorization: Bearer <control_token>`. Bodies are
 JSON (an empty body means `{}`); errors use Chatwoot's `{"error": ...}`.
 
@@ -37,16 +37,14 @@ import base64
 import binascii
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..routing import Request, Response, Router
 from .faults import Fault
 from .forms import FormFile, decode, integer
+from .host import EmulatorHost
 from .webhooks import SIGNING_MODES
 from .wire import ApiError, rails_response
-
-if TYPE_CHECKING:
-    from .emulator import ChatwootEmulator
 
 __all__ = ["register_control"]
 
@@ -87,7 +85,7 @@ def _files(body: dict[str, Any]) -> list[FormFile]:
     return files
 
 
-def register_control(router: Router, emulator: ChatwootEmulator) -> None:
+def register_control(router: Router, emulator: EmulatorHost) -> None:
     """Add the `/_emulator` routes of `emulator` to `router`."""
 
     def control(method: str, pattern: str) -> Callable[[Handler], None]:

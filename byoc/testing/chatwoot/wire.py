@@ -251,19 +251,9 @@ def _sender_webhook(
     kind, ident = sender
     if kind == "contact" and ident in state.contacts:
         contact = state.contacts[ident]
-        return {
-            "account": account,
-            "additional_attributes": dict(contact.additional_attributes),
-            "avatar": contact.avatar_url or "",
-            "custom_attributes": dict(contact.custom_attributes),
-            "email": contact.email,
-            "id": contact.id,
-            "identifier": contact.identifier,
-            "name": contact.name,
-            "phone_number": contact.phone_number,
-            "thumbnail": contact.avatar_url or "",
-            "type": "contact",
-        }
+        body = _contact_push(contact)
+        del body["blocked"]
+        return {**body, "account": account, "avatar": contact.avatar_url or ""}
     if kind == "user" and ident in state.agents:
         agent = state.agents[ident]
         return {"id": agent.id, "name": agent.name, "email": agent.email, "type": "user"}

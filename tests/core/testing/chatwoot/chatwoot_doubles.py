@@ -1,22 +1,21 @@
-"""Test doubles for the Chatwoot emulator's tests: a webhook receiver and common steps.
+"""Test doubles for the Chatwoot emulator's tests: common steps, and the Freshchat emulator
+tests' webhook receiver (it records any JSON webhook; `action` reads Chatwoot's `event`).
 
 Imported by the tests of this folder by module name (pytest puts the folder on `sys.path`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import json
-from collections import deque
 from typing import Any
 
-import attrs
 import httpx
 
 from byoc.testing.chatwoot import ChatwootEmulator
-from byoc.testing.routing import Request, Response, Router, json_response
+from tests.core.testing.freshchat.freshchat_doubles import Receiver
+
+__all__ = ["ACCOUNT", "HOOK_URL", "Receiver", "Steps", "expected_signature"]
 
 HOOK_URL = "http://bridge.test/hook"
 ACCOUNT = "/api/v1/accounts/1"
@@ -26,43 +25,6 @@ def expected_signature(key: str, timestamp: str, body: bytes) -> str:
     """The signature computed here, independently of the emulator's code."""
     mac = hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
-
-
-@attrs.frozen(kw_only=True)
-class Delivery:
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def event(self) -> str:
-        return str(self.json()["event"])
-
-
-class Receiver:
-    """A bridge stand-in: records every webhook POST and answers from a script (200 after it)."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
-        self.script: deque[int] = deque()
-        self.gate: asyncio.Event | None = None
-        self.app = Router()
-        self.app.route("POST", "/hook")(self._hook)
-
-    async def _hook(self, request: Request) -> Response:
-        if self.gate is not None:
-            await self.gate.wait()
-        self.deliveries.append(Delivery(headers=dict(request.headers), body=request.body))
-        status = self.script.popleft() if self.script else 200
-        return json_response({"ok": status < 300}, status)
-
-    def payloads(self, event: str | None = None) -> list[Any]:
-        return [d.json() for d in self.deliveries if event is None or d.event == event]
-
-    def events(self) -> list[str]:
-        return [d.event for d in self.deliveries]
 
 
 class Steps:

@@ -66,7 +66,7 @@ async def test_the_inbox_hears_its_own_incoming_posts_notes_and_status_changes(
     await emulator.resolve(conversation)
     await steps.incoming(conversation, "one more thing")
     await emulator.drain()
-    assert receiver.events() == [
+    assert receiver.actions() == [
         "conversation_created",
         "message_created",  # the user's first message, echoed
         "message_created",  # the agent's reply
@@ -114,7 +114,7 @@ async def test_a_failed_delivery_is_retried_with_the_same_delivery_id(
     receiver.script.extend([500, 503])
     await steps.conversation(await steps.contact("viber:b"))
     await emulator.drain()
-    created = [d for d in receiver.deliveries if d.event == "conversation_created"]
+    created = [d for d in receiver.deliveries if d.action == "conversation_created"]
     assert len(created) == 3
     assert len({d.headers["x-chatwoot-delivery"] for d in created}) == 1
     # Each attempt is signed when it is sent.
@@ -156,7 +156,7 @@ async def test_duplicate_deliveries_share_one_delivery_id(
     emulator.faults.webhook_copies = 2
     await steps.conversation(contact)
     await emulator.drain()
-    created = [d for d in receiver.deliveries if d.event == "conversation_created"]
+    created = [d for d in receiver.deliveries if d.action == "conversation_created"]
     assert len(created) == 2 and created[0].body == created[1].body
     assert created[0].headers["x-chatwoot-delivery"] == created[1].headers["x-chatwoot-delivery"]
 
