@@ -39,10 +39,10 @@ def contact_user(contact: JsonObject, what: str) -> HelpdeskUser:
 
 
 def exact_contact(contacts: object, reference_id: str) -> JsonObject | None:
-    """The contact whose identifier is exactly `reference_id` among search results.
+    """The contact whose identifier is exactly `reference_id` among filter or search results.
 
-    The search matches identifiers as substrings (`viber:ab` finds `viber:abc`) and also
-    looks at names, emails and phone numbers.
+    Chatwoot's filter compares identifiers ignoring case (base64 user ids differ by case only)
+    and its search matches them as substrings (`viber:ab` finds `viber:abc`).
     """
     for contact in contacts if isinstance(contacts, list) else []:
         if isinstance(contact, dict) and contact.get("identifier") == reference_id:
