@@ -1,0 +1,337 @@
+"""Today's sync algorithm (`Sync`, a `MemoryStore`, a `FakeChannel`) over `ChatwootMessaging` and
+the emulator: what the current `Messaging` contract already carries for Chatwoot, and, marked
+"contract", what costs an extra call or cannot be said through it yet."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timezone
+
+import httpx
+import pytest
+
+from byoc.chatwoot import ChatwootMessaging
+from byoc.errors import RetryableError
+from byoc.messaging import AgentMessage, ConversationChanged
+from byoc.models import Image, InboundMessage, Part, Profile, Text
+from byoc.store import MemoryStore
+from byoc.sync import Outcome, ResolvedPolicy, Sync
+from byoc.testing.chatwoot import ChatwootEmulator, Fault, FormFile
+from byoc.testing.clock import FakeClock
+from byoc.testing.fake_channel import FakeChannel
+from byoc.testing.media_host import MediaHost
+from byoc.testing.network import VirtualNetwork
+
+from .conftest import CHATWOOT_URL, Inbox
+
+ACCOUNT = "/api/v1/accounts/{account_id}"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
+Pump = Callable[[], Awaitable[list[Outcome]]]
+
+
+def inbound(text: str, *, user: str = "alice", mid: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        channel="fake",
+        user_id=user,
+        message_id=mid or f"{user}:{text}",
+        parts=(Text(text=text),),
+        profile=Profile(name="Alice Kim"),
+    )
+
+
+def _calls(chatwoot: ChatwootEmulator) -> list[str]:
+    return [
+        f"{m} {r.removeprefix(ACCOUNT)}" for (m, r), n in chatwoot.calls.items() for _ in range(n)
+    ]
+
+
+def _messaging(
+    chatwoot: ChatwootEmulator, http: httpx.AsyncClient, timeout: float = 15.0
+) -> ChatwootMessaging:
+    return ChatwootMessaging(
+        url=CHATWOOT_URL,
+        account_id=1,
+        inbox_id=1,
+        token=chatwoot.token,
+        hmac_token=chatwoot.inbox.secret,
+        clock=chatwoot.clock,
+        http=http,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def channel() -> FakeChannel:
+    return FakeChannel()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock=clock)
+
+
+@pytest.fixture
+def sync(messaging: ChatwootMessaging, channel: FakeChannel, store: MemoryStore) -> Sync:
+    return Sync(messaging=messaging, channels={"fake": channel}, store=store)
+
+
+@pytest.fixture
+async def pump(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, inbox: Inbox, sync: Sync
+) -> AsyncIterator[Pump]:
+    """`await pump()`: deliver every webhook Chatwoot sent, as the bridge's route would."""
+
+    async def run() -> list[Outcome]:
+        await chatwoot.drain()
+        outcomes = []
+        for request in inbox.take():
+            for event in await messaging.parse_webhook(request):
+                if isinstance(event, AgentMessage):
+                    outcomes.append(await sync.deliver_reply(event))
+                else:
+                    outcomes.append(await sync.conversation_changed(event))
+        return outcomes
+
+    yield run
+
+
+async def _conversation_of(sync: Sync, user: str = "alice") -> int:
+    link = await sync.store.get_link("fake", user)
+    assert link is not None and link.conversation_id is not None
+    return int(link.conversation_id)
+
+
+async def test_a_new_user_costs_three_calls_then_one_per_message(
+    chatwoot: ChatwootEmulator, sync: Sync
+) -> None:
+    assert await sync.deliver_inbound(inbound("hello")) is Outcome.DELIVERED
+    assert _calls(chatwoot) == ["POST /contacts/filter", "POST /contacts", "POST /conversations"]
+    chatwoot.reset_calls()
+    for text in ("two", "three"):
+        await sync.deliver_inbound(inbound(text))
+    assert _calls(chatwoot) == ["POST /conversations/{id}/messages"] * 2
+    [contact] = chatwoot.contacts("fake:alice")
+    assert contact["name"] == "Alice Kim"
+    messages = chatwoot.conversation_messages(await _conversation_of(sync))
+    assert [(m["content"], m["message_type"]) for m in messages] == [
+        ("hello", 0),
+        ("two", 0),
+        ("three", 0),
+    ]
+
+
+async def test_concurrent_first_messages_make_one_contact_and_keep_order(
+    chatwoot: ChatwootEmulator, sync: Sync
+) -> None:
+    texts = [f"m{i}" for i in range(6)]
+    await asyncio.gather(*(sync.deliver_inbound(inbound(t)) for t in texts))
+    assert len(chatwoot.contacts("fake:alice")) == 1
+    assert len(chatwoot.conversations()) == 1
+    messages = chatwoot.conversation_messages(await _conversation_of(sync))
+    assert [m["content"] for m in messages] == texts
+
+
+async def test_a_duplicate_channel_message_is_posted_once(
+    chatwoot: ChatwootEmulator, sync: Sync
+) -> None:
+    message = inbound("hello", mid="viber-token-1")
+    assert await sync.deliver_inbound(message) is Outcome.DELIVERED
+    assert await sync.deliver_inbound(message) is Outcome.DUPLICATE
+    assert len(chatwoot.conversation_messages(await _conversation_of(sync))) == 1
+
+
+async def test_agent_replies_reach_the_user_once_and_nothing_else_does(
+    chatwoot: ChatwootEmulator, sync: Sync, channel: FakeChannel, pump: Pump
+) -> None:
+    chatwoot.inbox.greeting_message = "Thanks, we reply within the hour."
+    await sync.deliver_inbound(inbound("hello"))
+    conversation = await _conversation_of(sync)
+    await chatwoot.private_note(conversation, "VIP, be nice")
+    chatwoot.faults.webhook_copies = 2  # every webhook delivered twice
+    await chatwoot.agent_reply(
+        conversation,
+        "Here is the form",
+        attachments=[FormFile(filename="form.pdf", content_type="application/pdf", data=b"%PDF")],
+    )
+    await chatwoot.agent_reply(conversation, "From the bot", bot=True)
+    outcomes = await pump()
+    sent = channel.outbox["alice"]
+    assert [p for m in sent for p in m.parts if isinstance(p, Text)] == [
+        Text(text="Here is the form"),
+        Text(text="From the bot"),
+    ]
+    # The echo of "hello", the greeting (a template) and the note were dropped, the copies
+    # deduplicated.
+    assert outcomes.count(Outcome.DELIVERED) == 2
+    assert outcomes.count(Outcome.DUPLICATE) == 2
+    assert outcomes.count(Outcome.IGNORED) == 3
+
+
+async def test_media_goes_both_ways(
+    chatwoot: ChatwootEmulator, sync: Sync, channel: FakeChannel, cdn: MediaHost, pump: Pump
+) -> None:
+    photo = cdn.put("receipt.png", PNG)
+    parts: list[Part] = [Image(url=photo, caption="my receipt")]
+    await sync.deliver_inbound(
+        InboundMessage(channel="fake", user_id="alice", message_id="m1", parts=parts)
+    )
+    conversation = await _conversation_of(sync)
+    [message] = chatwoot.conversation_messages(conversation)
+    assert message["attachments"][0]["file_type"] == "image"
+    await chatwoot.agent_reply(
+        conversation,
+        attachments=[FormFile(filename="map.png", content_type="image/png", data=PNG)],
+    )
+    await pump()
+    [reply] = channel.outbox["alice"]
+    [image] = reply.parts
+    assert isinstance(image, Image)
+    async with chatwoot.client() as anyone:
+        assert (await anyone.get(image.url, follow_redirects=True)).content == PNG
+
+
+async def test_resolution_is_tracked_and_the_next_message_reopens(
+    chatwoot: ChatwootEmulator, sync: Sync, pump: Pump
+) -> None:
+    await sync.deliver_inbound(inbound("hello"))
+    conversation = await _conversation_of(sync)
+    await pump()
+    await chatwoot.resolve(conversation)
+    assert await pump() == [Outcome.DELIVERED]
+    link = await sync.store.get_link("fake", "alice")
+    assert link is not None and link.resolved
+    await sync.deliver_inbound(inbound("one more question"))
+    assert chatwoot.conversations()[0]["status"] == "open"
+    # Chatwoot reports the reopening too; the link already follows it.
+    await pump()
+    link = await sync.store.get_link("fake", "alice")
+    assert link is not None and not link.resolved and link.conversation_id == str(conversation)
+
+
+async def test_a_deleted_conversation_is_replaced_and_the_mapping_follows(
+    chatwoot: ChatwootEmulator, sync: Sync
+) -> None:
+    await sync.deliver_inbound(inbound("hello"))
+    old = await _conversation_of(sync)
+    await chatwoot.delete_conversation(old)
+    await sync.deliver_inbound(inbound("still there?"))
+    new = await _conversation_of(sync)
+    assert new != old
+    assert [m["content"] for m in chatwoot.conversation_messages(new)] == ["still there?"]
+
+
+async def test_a_reply_finds_its_user_after_the_store_was_lost(
+    chatwoot: ChatwootEmulator,
+    messaging: ChatwootMessaging,
+    channel: FakeChannel,
+    inbox: Inbox,
+    clock: FakeClock,
+) -> None:
+    first = Sync(messaging=messaging, channels={"fake": channel}, store=MemoryStore(clock=clock))
+    await first.deliver_inbound(inbound("hello"))
+    conversation = await _conversation_of(first)
+    await chatwoot.drain()
+    inbox.take()
+    fresh = Sync(messaging=messaging, channels={"fake": channel}, store=MemoryStore(clock=clock))
+    await chatwoot.agent_reply(conversation, "welcome back")
+    await chatwoot.drain()
+    chatwoot.reset_calls()
+    for request in inbox.take():
+        for event in await messaging.parse_webhook(request):
+            assert isinstance(event, AgentMessage)
+            assert await fresh.deliver_reply(event) is Outcome.DELIVERED
+    # The contact's identifier is the reference id: one GET /contacts/{id} routes it.
+    assert _calls(chatwoot) == ["GET /contacts/{id}"]
+    assert [m.parts for m in channel.outbox["alice"]] == [(Text(text="welcome back"),)]
+
+
+async def test_a_post_whose_answer_was_lost_is_found_not_repeated(
+    chatwoot: ChatwootEmulator, sync: Sync, network: VirtualNetwork, clock: FakeClock
+) -> None:
+    await sync.deliver_inbound(inbound("hello"))
+    since = datetime.fromtimestamp(clock.time(), tz=timezone.utc)
+    # The post reaches Chatwoot, but its answer never reaches the bridge.
+    chatwoot.faults.add(Fault(kind="hang", then_process=True, times=1))
+    async with network.client() as impatient:
+        hasty = Sync(
+            messaging=_messaging(chatwoot, impatient, timeout=0.05),
+            channels=sync.channels,
+            store=sync.store,
+        )
+        message = inbound("did this arrive?", mid="m-lost")
+        with pytest.raises(RetryableError, match="timed out"):
+            await hasty.deliver_inbound(message, dedupe=False, track_posted=True)
+        chatwoot.faults.release()
+        await chatwoot.settle()  # the post goes through after all
+    outcome = await sync.deliver_inbound(
+        message, dedupe=False, recovering_since=since, track_posted=True
+    )
+    assert outcome is Outcome.DELIVERED
+    contents = [m["content"] for m in chatwoot.conversation_messages(await _conversation_of(sync))]
+    assert contents == ["hello", "did this arrive?"]
+
+
+async def test_contract_a_new_conversation_after_a_restart_costs_a_lookup(
+    chatwoot: ChatwootEmulator,
+    sync: Sync,
+    channel: FakeChannel,
+    http: httpx.AsyncClient,
+    pump: Pump,
+) -> None:
+    """Contract: `create_conversation(user_id, parts)` gets the contact id only; Chatwoot needs
+    the contact's source id too. A running bridge remembers it; after a restart it costs one
+    `GET /contacts/{id}`, which a `HelpdeskUser` kept in the link (with its source id) saves."""
+    await sync.deliver_inbound(inbound("hello"))
+    await chatwoot.resolve(await _conversation_of(sync))
+    await pump()
+    restarted = Sync(
+        messaging=_messaging(chatwoot, http),
+        channels={"fake": channel},
+        store=sync.store,
+        resolved_policy=ResolvedPolicy.NEW,
+    )
+    chatwoot.reset_calls()
+    await restarted.deliver_inbound(inbound("a new question"))
+    assert _calls(chatwoot) == ["GET /contacts/{id}", "POST /conversations"]
+    assert len(chatwoot.conversations()) == 2
+
+
+async def test_contract_a_new_user_is_looked_up_before_it_is_created(
+    chatwoot: ChatwootEmulator, sync: Sync
+) -> None:
+    """Contract: the algorithm asks `find_user` before `create_user`. Chatwoot refuses a second
+    contact with the same identifier (422), so creating first and looking up only on that
+    refusal would make a new user's first message cost two calls instead of three."""
+    await sync.deliver_inbound(inbound("hello"))
+    assert _calls(chatwoot)[:2] == ["POST /contacts/filter", "POST /contacts"]
+
+
+async def test_contract_status_changes_chatwoot_has_and_byoc_ignores(
+    chatwoot: ChatwootEmulator, sync: Sync, pump: Pump
+) -> None:
+    """Contract: `ConversationChanged.status` is resolved, reopened or assigned. Chatwoot also
+    has pending (a bot holds it) and snoozed; they reach the algorithm and are ignored."""
+    await sync.deliver_inbound(inbound("hello"))
+    conversation = await _conversation_of(sync)
+    await pump()
+    await chatwoot.set_status(conversation, "snoozed")
+    await chatwoot.set_status(conversation, "pending")
+    assert await pump() == [Outcome.IGNORED, Outcome.IGNORED]
+
+
+async def test_a_status_change_event_names_the_contact(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, sync: Sync, inbox: Inbox
+) -> None:
+    await sync.deliver_inbound(inbound("hello"))
+    conversation = await _conversation_of(sync)
+    await chatwoot.resolve(conversation)
+    await chatwoot.drain()
+    [change] = [
+        e
+        for r in inbox.take()
+        for e in await messaging.parse_webhook(r)
+        if isinstance(e, ConversationChanged)
+    ]
+    link = await sync.store.get_link("fake", "alice")
+    assert link is not None and change.user_id == link.helpdesk_user_id
