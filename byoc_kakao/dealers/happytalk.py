@@ -425,7 +425,8 @@ def _file_entries(part: File | Video) -> list[_Entry]:
 
 
 def _clip_name(name: str) -> str:
-    name = name or "file"
+    # A URL ending in "/ " names no file: Kakao refuses a blank file_name.
+    name = name.strip() or "file"
     if kakao_length(name) <= MAX_FILE_NAME:
         return name
     return split_text(name, MAX_FILE_NAME)[0]

@@ -11,11 +11,14 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
+from byoc.channel import Channel
 from byoc.chatwoot import ChatwootMessaging
+from byoc.delivery_modes import InlineDelivery
 from byoc.errors import RetryableError
-from byoc.messaging import AgentMessage, ConversationChanged
+from byoc.hops import Hops
+from byoc.messaging import AgentMessage, ConversationChanged, Messaging
 from byoc.models import Image, InboundMessage, Part, Profile, Text
-from byoc.store import MemoryStore
+from byoc.store import MemoryStore, Store
 from byoc.sync import Outcome, ResolvedPolicy, Sync
 from byoc.testing.chatwoot import ChatwootEmulator, Fault, FormFile
 from byoc.testing.clock import FakeClock
@@ -61,6 +64,19 @@ def _messaging(
     )
 
 
+def make_sync(messaging: Messaging, channel: Channel, store: Store, **options: object) -> Sync:
+    """The algorithm with inline delivery: each accepted event is performed at once."""
+    hops = Hops()
+    return Sync(
+        messaging=messaging,
+        channels={"fake": channel},
+        store=store,
+        delivery=InlineDelivery(store=store, hops=hops),
+        hops=hops,
+        **options,  # type: ignore[arg-type]
+    )
+
+
 @pytest.fixture
 def channel() -> FakeChannel:
     return FakeChannel()
@@ -73,7 +89,7 @@ def store(clock: FakeClock) -> MemoryStore:
 
 @pytest.fixture
 def sync(messaging: ChatwootMessaging, channel: FakeChannel, store: MemoryStore) -> Sync:
-    return Sync(messaging=messaging, channels={"fake": channel}, store=store)
+    return make_sync(messaging, channel, store)
 
 
 @pytest.fixture
@@ -88,9 +104,9 @@ async def pump(
         for request in inbox.take():
             for event in await messaging.parse_webhook(request):
                 if isinstance(event, AgentMessage):
-                    outcomes.append(await sync.deliver_reply(event))
+                    outcomes.append(await sync.accept(event))
                 else:
-                    outcomes.append(await sync.conversation_changed(event))
+                    outcomes.append(await sync.accept(event))
         return outcomes
 
     yield run
@@ -105,11 +121,11 @@ async def _conversation_of(sync: Sync, user: str = "alice") -> int:
 async def test_a_new_user_costs_three_calls_then_one_per_message(
     chatwoot: ChatwootEmulator, sync: Sync
 ) -> None:
-    assert await sync.deliver_inbound(inbound("hello")) is Outcome.DELIVERED
+    assert await sync.accept(inbound("hello")) is Outcome.DELIVERED
     assert _calls(chatwoot) == ["POST /contacts/filter", "POST /contacts", "POST /conversations"]
     chatwoot.reset_calls()
     for text in ("two", "three"):
-        await sync.deliver_inbound(inbound(text))
+        await sync.accept(inbound(text))
     assert _calls(chatwoot) == ["POST /conversations/{id}/messages"] * 2
     [contact] = chatwoot.contacts("fake:alice")
     assert contact["name"] == "Alice Kim"
@@ -125,7 +141,7 @@ async def test_concurrent_first_messages_make_one_contact_and_keep_order(
     chatwoot: ChatwootEmulator, sync: Sync
 ) -> None:
     texts = [f"m{i}" for i in range(6)]
-    await asyncio.gather(*(sync.deliver_inbound(inbound(t)) for t in texts))
+    await asyncio.gather(*(sync.accept(inbound(t)) for t in texts))
     assert len(chatwoot.contacts("fake:alice")) == 1
     assert len(chatwoot.conversations()) == 1
     messages = chatwoot.conversation_messages(await _conversation_of(sync))
@@ -136,8 +152,8 @@ async def test_a_duplicate_channel_message_is_posted_once(
     chatwoot: ChatwootEmulator, sync: Sync
 ) -> None:
     message = inbound("hello", mid="viber-token-1")
-    assert await sync.deliver_inbound(message) is Outcome.DELIVERED
-    assert await sync.deliver_inbound(message) is Outcome.DUPLICATE
+    assert await sync.accept(message) is Outcome.DELIVERED
+    assert await sync.accept(message) is Outcome.DUPLICATE
     assert len(chatwoot.conversation_messages(await _conversation_of(sync))) == 1
 
 
@@ -145,7 +161,7 @@ async def test_agent_replies_reach_the_user_once_and_nothing_else_does(
     chatwoot: ChatwootEmulator, sync: Sync, channel: FakeChannel, pump: Pump
 ) -> None:
     chatwoot.inbox.greeting_message = "Thanks, we reply within the hour."
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     conversation = await _conversation_of(sync)
     await chatwoot.private_note(conversation, "VIP, be nice")
     chatwoot.faults.webhook_copies = 2  # every webhook delivered twice
@@ -173,9 +189,7 @@ async def test_media_goes_both_ways(
 ) -> None:
     photo = cdn.put("receipt.png", PNG)
     parts: list[Part] = [Image(url=photo, caption="my receipt")]
-    await sync.deliver_inbound(
-        InboundMessage(channel="fake", user_id="alice", message_id="m1", parts=parts)
-    )
+    await sync.accept(InboundMessage(channel="fake", user_id="alice", message_id="m1", parts=parts))
     conversation = await _conversation_of(sync)
     [message] = chatwoot.conversation_messages(conversation)
     assert message["attachments"][0]["file_type"] == "image"
@@ -194,14 +208,14 @@ async def test_media_goes_both_ways(
 async def test_resolution_is_tracked_and_the_next_message_reopens(
     chatwoot: ChatwootEmulator, sync: Sync, pump: Pump
 ) -> None:
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     conversation = await _conversation_of(sync)
     await pump()
     await chatwoot.resolve(conversation)
     assert await pump() == [Outcome.DELIVERED]
     link = await sync.store.get_link("fake", "alice")
     assert link is not None and link.resolved
-    await sync.deliver_inbound(inbound("one more question"))
+    await sync.accept(inbound("one more question"))
     assert chatwoot.conversations()[0]["status"] == "open"
     # Chatwoot reports the reopening too; the link already follows it.
     await pump()
@@ -212,10 +226,10 @@ async def test_resolution_is_tracked_and_the_next_message_reopens(
 async def test_a_deleted_conversation_is_replaced_and_the_mapping_follows(
     chatwoot: ChatwootEmulator, sync: Sync
 ) -> None:
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     old = await _conversation_of(sync)
     await chatwoot.delete_conversation(old)
-    await sync.deliver_inbound(inbound("still there?"))
+    await sync.accept(inbound("still there?"))
     new = await _conversation_of(sync)
     assert new != old
     assert [m["content"] for m in chatwoot.conversation_messages(new)] == ["still there?"]
@@ -228,19 +242,19 @@ async def test_a_reply_finds_its_user_after_the_store_was_lost(
     inbox: Inbox,
     clock: FakeClock,
 ) -> None:
-    first = Sync(messaging=messaging, channels={"fake": channel}, store=MemoryStore(clock=clock))
-    await first.deliver_inbound(inbound("hello"))
+    first = make_sync(messaging, channel, MemoryStore(clock=clock))
+    await first.accept(inbound("hello"))
     conversation = await _conversation_of(first)
     await chatwoot.drain()
     inbox.take()
-    fresh = Sync(messaging=messaging, channels={"fake": channel}, store=MemoryStore(clock=clock))
+    fresh = make_sync(messaging, channel, MemoryStore(clock=clock))
     await chatwoot.agent_reply(conversation, "welcome back")
     await chatwoot.drain()
     chatwoot.reset_calls()
     for request in inbox.take():
         for event in await messaging.parse_webhook(request):
             assert isinstance(event, AgentMessage)
-            assert await fresh.deliver_reply(event) is Outcome.DELIVERED
+            assert await fresh.accept(event) is Outcome.DELIVERED
     # The contact's identifier is the reference id: one GET /contacts/{id} routes it.
     assert _calls(chatwoot) == ["GET /contacts/{id}"]
     assert [m.parts for m in channel.outbox["alice"]] == [(Text(text="welcome back"),)]
@@ -249,25 +263,21 @@ async def test_a_reply_finds_its_user_after_the_store_was_lost(
 async def test_a_post_whose_answer_was_lost_is_found_not_repeated(
     chatwoot: ChatwootEmulator, sync: Sync, network: VirtualNetwork, clock: FakeClock
 ) -> None:
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     since = datetime.fromtimestamp(clock.time(), tz=timezone.utc)
     # The post reaches Chatwoot, but its answer never reaches the bridge.
     chatwoot.faults.add(Fault(kind="hang", then_process=True, times=1))
     async with network.client() as impatient:
-        hasty = Sync(
-            messaging=_messaging(chatwoot, impatient, timeout=0.05),
-            channels=sync.channels,
-            store=sync.store,
+        hasty = make_sync(
+            _messaging(chatwoot, impatient, timeout=0.05), sync.channels["fake"], sync.store
         )
         message = inbound("did this arrive?", mid="m-lost")
         with pytest.raises(RetryableError, match="timed out"):
-            await hasty.deliver_inbound(message, dedupe=False, track_posted=True)
+            await hasty.perform(message)
         chatwoot.faults.release()
         await chatwoot.settle()  # the post goes through after all
-    outcome = await sync.deliver_inbound(
-        message, dedupe=False, recovering_since=since, track_posted=True
-    )
-    assert outcome is Outcome.DELIVERED
+    done = await sync.perform(message, recovering_since=since)
+    assert done.outcome is Outcome.DELIVERED
     contents = [m["content"] for m in chatwoot.conversation_messages(await _conversation_of(sync))]
     assert contents == ["hello", "did this arrive?"]
 
@@ -282,17 +292,14 @@ async def test_contract_a_new_conversation_after_a_restart_costs_a_lookup(
     """Contract: `create_conversation(user_id, parts)` gets the contact id only; Chatwoot needs
     the contact's source id too. A running bridge remembers it; after a restart it costs one
     `GET /contacts/{id}`, which a `HelpdeskUser` kept in the link (with its source id) saves."""
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     await chatwoot.resolve(await _conversation_of(sync))
     await pump()
-    restarted = Sync(
-        messaging=_messaging(chatwoot, http),
-        channels={"fake": channel},
-        store=sync.store,
-        resolved_policy=ResolvedPolicy.NEW,
+    restarted = make_sync(
+        _messaging(chatwoot, http), channel, sync.store, resolved_policy=ResolvedPolicy.NEW
     )
     chatwoot.reset_calls()
-    await restarted.deliver_inbound(inbound("a new question"))
+    await restarted.accept(inbound("a new question"))
     assert _calls(chatwoot) == ["GET /contacts/{id}", "POST /conversations"]
     assert len(chatwoot.conversations()) == 2
 
@@ -303,7 +310,7 @@ async def test_contract_a_new_user_is_looked_up_before_it_is_created(
     """Contract: the algorithm asks `find_user` before `create_user`. Chatwoot refuses a second
     contact with the same identifier (422), so creating first and looking up only on that
     refusal would make a new user's first message cost two calls instead of three."""
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     assert _calls(chatwoot)[:2] == ["POST /contacts/filter", "POST /contacts"]
 
 
@@ -312,7 +319,7 @@ async def test_contract_status_changes_chatwoot_has_and_byoc_ignores(
 ) -> None:
     """Contract: `ConversationChanged.status` is resolved, reopened or assigned. Chatwoot also
     has pending (a bot holds it) and snoozed; they reach the algorithm and are ignored."""
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     conversation = await _conversation_of(sync)
     await pump()
     await chatwoot.set_status(conversation, "snoozed")
@@ -323,7 +330,7 @@ async def test_contract_status_changes_chatwoot_has_and_byoc_ignores(
 async def test_a_status_change_event_names_the_contact(
     chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, sync: Sync, inbox: Inbox
 ) -> None:
-    await sync.deliver_inbound(inbound("hello"))
+    await sync.accept(inbound("hello"))
     conversation = await _conversation_of(sync)
     await chatwoot.resolve(conversation)
     await chatwoot.drain()
