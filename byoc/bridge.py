@@ -107,7 +107,6 @@ def _install_key(name: str) -> str:
     return f"install:{name}"
 
 
-
 class Bridge:
     """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks.
 

@@ -55,14 +55,13 @@ from byoc.models import (
     Video,
 )
 from byoc.store.base import Store
-from byoc.webhook import WebhookRequest, WebhookResponse
+from byoc.webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 from .callback import CALLBACK_TTL, CallbackBook, post_callback
 from .event_api import DEFAULT_EVENT_API_URL, EventApiClient, EventUser, TaskResult
 from .fallback_text import DEFAULT_LABELS, Labels
 from .origins import OriginPattern, origin_allowed, parse_origins
 from .reply_queue import ReplyQueue
-from .request_body import json_object
 from .shared_secret import HOW_TO_CHOOSE, secret_matches, validate_secret
 from .skill_request import PAGE_PARAM, SkillRequest, inbound_parts, parse_skill_request
 from .skill_response import (
@@ -259,7 +258,7 @@ class KakaoChatbotChannel(Channel):
             )
 
     def _skill(self, request: WebhookRequest) -> SkillRequest:
-        return parse_skill_request(json_object(request.body, what="Kakao skill request"))
+        return parse_skill_request(parse_json_object(request.body, what="Kakao skill request"))
 
     def is_event_call(self, skill: SkillRequest) -> bool:
         """Whether the request is the event block fetching queued replies, not a user message.

@@ -36,10 +36,9 @@ from byoc.models import (
     Text,
     Video,
 )
-from byoc.webhook import WebhookRequest, WebhookResponse
+from byoc.webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 from .dealers import Dealer, dealer_from_env
-from .request_body import json_object
 from .shared_secret import HOW_TO_CHOOSE, check_secret, validate_secret
 
 __all__ = ["DEFAULT_HEADER_NAME", "KakaoDealerChannel"]
@@ -128,7 +127,7 @@ class KakaoDealerChannel(Channel):
                 self.header_secret,
                 what=f"the {self.header_name} header of the dealer webhook",
             )
-        payload = json_object(request.body, what="KakaoTalk dealer webhook")
+        payload = parse_json_object(request.body, what="KakaoTalk dealer webhook")
         return self.dealer.parse_webhook(payload, channel=self.name)
 
     @override

@@ -12,6 +12,7 @@ from typing_extensions import Self, override
 
 from byoc.channel import Capabilities, Channel, InstallResult, require_setting
 from byoc.errors import ConfigurationError, DeliveryError, PermanentError
+from byoc.http_client import HttpClientSlot
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -29,7 +30,6 @@ from byoc.models import (
     Text,
     Video,
 )
-from byoc.transport import default_http_client
 from byoc.webhook import WebhookRequest, WebhookResponse
 
 from .api import DEFAULT_API_URL, AccountInfo, ViberApi
@@ -137,26 +137,15 @@ class ViberChannel(Channel):
         self.api_url = api_url.rstrip("/")
         self.welcome_message = welcome_message or None
         self.event_types = tuple(event_types)
-        self._given_http = http
-        self._created_http: httpx.AsyncClient | None = None
-        self._api_client: ViberApi | None = None
+        self._slot = HttpClientSlot(http, timeout=15.0)
 
     @property
     def _http(self) -> httpx.AsyncClient:
-        # Created on first use: building a client loads the CA bundle, which takes a while.
-        if self._given_http is not None:
-            return self._given_http
-        if self._created_http is None:
-            self._created_http = default_http_client(timeout=15.0)
-        return self._created_http
+        return self._slot.client
 
     @property
     def _api(self) -> ViberApi:
-        if self._api_client is None:
-            self._api_client = ViberApi(
-                token=self.auth_token, http=self._http, base_url=self.api_url
-            )
-        return self._api_client
+        return ViberApi(token=self.auth_token, http=self._http, base_url=self.api_url)
 
     @classmethod
     @override
@@ -186,7 +175,7 @@ class ViberChannel(Channel):
     async def parse(self, request: WebhookRequest) -> Sequence[ChannelEvent]:
         """Verify `X-Viber-Content-Signature` on the raw body, then parse the callback."""
         verify_signature(self.auth_token, request.body, request.header(SIGNATURE_HEADER))
-        return parse_callback(request.body)
+        return parse_callback(request.body, channel=self.name)
 
     @override
     async def ack(self, request: WebhookRequest, events: Sequence[ChannelEvent]) -> WebhookResponse:
@@ -304,10 +293,7 @@ class ViberChannel(Channel):
 
     @override
     async def aclose(self) -> None:
-        if self._created_http is not None:
-            await self._created_http.aclose()
-            self._created_http = None
-            self._api_client = None
+        await self._slot.aclose()
 
 
 def _progress_key(message_id: str) -> str:

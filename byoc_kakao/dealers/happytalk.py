@@ -39,13 +39,8 @@ import httpx
 from typing_extensions import Self
 
 from byoc.channel import require_setting
-from byoc.errors import (
-    ConfigurationError,
-    MalformedPayload,
-    PermanentError,
-    RateLimited,
-    RetryableError,
-)
+from byoc.errors import ConfigurationError, MalformedPayload, PermanentError
+from byoc.http_client import HttpClientSlot
 from byoc.models import (
     Buttons,
     Contact,
@@ -62,7 +57,7 @@ from byoc.models import (
     Video,
     utcnow,
 )
-from byoc.transport import default_http_client
+from byoc.upstream import raise_for_status, transport_errors
 from byoc.webhook import WebhookResponse
 
 from ..chunking import kakao_length, split_text
@@ -439,16 +434,13 @@ class HappyTalkDealer:
         self.api_url = api_url.rstrip("/")
         self.bot_event = bot_event
         self.labels = labels
-        self._owns_http = http is None
-        self._http = http
+        self._slot = HttpClientSlot(http, timeout=timeout)
         self._timeout = timeout
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The HTTP client, created on first use (constructing a channel stays cheap)."""
-        if self._http is None:
-            self._http = default_http_client(timeout=self._timeout)
-        return self._http
+        return self._slot.client
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
@@ -502,12 +494,12 @@ class HappyTalkDealer:
         )
 
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._slot.aclose()
 
     async def _post(self, path: str, body: Mapping[str, Any], *, action: str) -> dict[str, Any]:
-        try:
+        with transport_errors(
+            f"HappyTalk's API to {action}", url_setting="BYOC_KAKAO_DEALER_API_URL"
+        ):
             response = await self.http.post(
                 self.api_url + path,
                 content=json.dumps(body, ensure_ascii=False).encode(),
@@ -518,10 +510,6 @@ class HappyTalkDealer:
                 },
                 timeout=self._timeout,
             )
-        except httpx.TimeoutException:
-            raise RetryableError(f"HappyTalk did not answer in time to {action}") from None
-        except httpx.TransportError as exc:
-            raise RetryableError(f"HappyTalk could not be reached to {action}: {exc}") from None
         return raise_for_answer(response, action=action)
 
 
@@ -540,16 +528,12 @@ def raise_for_answer(response: httpx.Response, *, action: str) -> dict[str, Any]
     detail = f"HTTP {status}" + (f", code {code_text}" if code_text else "")
     detail += f": {message}" if message else ""
 
-    if status in (401, 403):
-        raise ConfigurationError(
-            f"HappyTalk refused the credentials ({detail}); check BYOC_KAKAO_CLIENT_ID and "
-            "BYOC_KAKAO_CLIENT_SECRET against HappyTalk's customer center"
-        )
-    if status == 429:
-        raise RateLimited(f"HappyTalk throttled us ({detail})", retry_after=_retry_after(response))
-    if status >= 500:
-        raise RetryableError(
-            f"HappyTalk failed to {action} ({detail})", retry_after=_retry_after(response)
+    if status in (401, 403, 408, 429) or status >= 500:
+        raise_for_status(
+            response,
+            f"HappyTalk failed to {action} ({detail})",
+            credentials="check BYOC_KAKAO_CLIENT_ID and BYOC_KAKAO_CLIENT_SECRET against "
+            "HappyTalk's customer center",
         )
     failed = status >= 400 or code_text not in ("", "0", "200") or body.get("result") == "fail"
     if not failed:
@@ -567,11 +551,3 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else None
-    except ValueError:
-        return None
