@@ -38,6 +38,7 @@ from typing_extensions import Self, override
 from byoc.channel import Capabilities, Channel, InstallResult, require_setting
 from byoc.clock import Clock, SystemClock
 from byoc.errors import ConfigurationError, DeliveryError, RequestError, SignatureError
+from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -112,7 +113,6 @@ class KakaoChatbotChannel(Channel):
         send=frozenset(
             {Text, Image, File, Video, Link, Location, Contact, Sticker, Buttons, QuickReplies}
         ),
-        receive=frozenset({Text, Image, Video}),
         max_text_length=MAX_SIMPLE_TEXT,
         media_urls_expire=True,
         # Kakao waits 5 s for a skill's answer: the bridge refuses inline delivery with this
@@ -121,7 +121,9 @@ class KakaoChatbotChannel(Channel):
     )
 
     INSTALL_KEY = "kakao-chatbot:install"
-    """Store setting holding the install result (JSON) shown on the admin page."""
+    """Store setting of the first instance's install result (JSON) for the admin page; another
+    instance keeps it under `<name>:install`."""
+    settings_prefix = "BYOC_KAKAO_"
     SENT_TTL = 7 * 24 * 3600.0
     """How long a delivered page is remembered, so retries within it skip it."""
 
@@ -408,12 +410,17 @@ class KakaoChatbotChannel(Channel):
         result = InstallResult(target_url=url, registered=False, instructions=instructions)
         if self.store is not None:
             record = {"target_url": url, "registered": False, "instructions": instructions}
-            await self.store.set_setting(self.INSTALL_KEY, json.dumps(record, ensure_ascii=False))
+            await self.store.set_setting(self._install_key, json.dumps(record, ensure_ascii=False))
         return result
 
+    @property
+    def _install_key(self) -> str:
+        return f"{self.name}:install"
+
+    @override
     async def installed(self) -> InstallResult | None:
         """What the last `install` kept in the store (for the admin page), or None."""
-        raw = None if self.store is None else await self.store.get_setting(self.INSTALL_KEY)
+        raw = None if self.store is None else await self.store.get_setting(self._install_key)
         if raw is None:
             return None
         record: dict[str, Any] = json.loads(raw)
@@ -422,6 +429,17 @@ class KakaoChatbotChannel(Channel):
             registered=bool(record["registered"]),
             instructions=record.get("instructions", ""),
         )
+
+    @override
+    async def uninstall(self) -> None:
+        """Nothing to unregister (the skill URL is pasted by hand); the admin page forgets it."""
+        if self.store is not None:
+            await self.store.delete_setting(self._install_key)
+
+    @override
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        """Photos are links on Kakao's CDN (`media_origins`), fetched without credentials."""
+        return await open_media(self.events.http, part.url, max_bytes=max_bytes)
 
     @override
     async def aclose(self) -> None:

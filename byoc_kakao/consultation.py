@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing_extensions import Self, override
 
 from byoc.channel import Capabilities, Channel, InstallResult, require_setting
+from byoc.media import MediaPart, MediaStream
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -65,13 +66,13 @@ class KakaoDealerChannel(Channel):
         send=frozenset(
             {Text, Image, File, Video, Link, Location, Contact, Sticker, Buttons, QuickReplies}
         ),
-        receive=frozenset({Text, Image, File, Video, Link}),
         max_text_length=1000,
         media_urls_expire=True,
     )
 
     INSTALL_KEY = "kakao:install"
-    """Store setting holding the install result (JSON) shown on the admin page."""
+    """Store setting of the first instance's install result (JSON) for the admin page; another
+    instance keeps it under `<name>:install`."""
     SENT_TTL = 7 * 24 * 3600.0
     """How long a delivered payload is remembered, so retries within it skip it."""
 
@@ -156,6 +157,10 @@ class KakaoDealerChannel(Channel):
             sent.append(payload.serial)
         return SendResult(message_ids=sent, notes=notes)
 
+    @override
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        return await self.dealer.fetch_media(part, max_bytes=max_bytes)
+
     async def end_session(self, user_id: str) -> str | None:
         """End the user's consultation session at the dealer (the help desk resolved it).
 
@@ -184,12 +189,17 @@ class KakaoDealerChannel(Channel):
         result = InstallResult(target_url=url, registered=registered, instructions=instructions)
         if self.store is not None:
             record = {"target_url": url, "registered": registered, "instructions": instructions}
-            await self.store.set_setting(self.INSTALL_KEY, json.dumps(record, ensure_ascii=False))
+            await self.store.set_setting(self._install_key, json.dumps(record, ensure_ascii=False))
         return result
 
+    @property
+    def _install_key(self) -> str:
+        return f"{self.name}:install"
+
+    @override
     async def installed(self) -> InstallResult | None:
         """What the last `install` kept in the store (for the admin page), or None."""
-        raw = None if self.store is None else await self.store.get_setting(self.INSTALL_KEY)
+        raw = None if self.store is None else await self.store.get_setting(self._install_key)
         if raw is None:
             return None
         record = json.loads(raw)
@@ -202,6 +212,8 @@ class KakaoDealerChannel(Channel):
     @override
     async def uninstall(self) -> None:
         await self.dealer.unregister_webhook()
+        if self.store is not None:
+            await self.store.delete_setting(self._install_key)
 
     @override
     async def aclose(self) -> None:

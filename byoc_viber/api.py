@@ -8,7 +8,7 @@ successful call and raises otherwise:
 |---|---|
 | status 2 (invalidAuthToken) | `ConfigurationError` naming `BYOC_VIBER_AUTH_TOKEN` |
 | status 1 on set_webhook | `ConfigurationError` saying what the call to the URL met |
-| status 5 / 6 / 7 | `PermanentError`: receiver gone / unsubscribed / bot blocked |
+| status 5 / 6 / 7 | `UserUnreachable`: receiver gone / unsubscribed / bot blocked |
 | status 12 (tooManyRequests) | `RetryableError` |
 | any other status | `PermanentError` with Viber's `status_message` |
 | HTTP 404 | `ConfigurationError` naming `BYOC_VIBER_API_URL` |
@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import httpx
 
-from byoc.errors import ConfigurationError, PermanentError, RetryableError
+from byoc.errors import ConfigurationError, PermanentError, RetryableError, UserUnreachable
 from byoc.upstream import raise_for_status, transport_errors
 
 __all__ = [
@@ -137,7 +137,11 @@ def error_for_status(method: str, body: Mapping[str, Any], answer: Mapping[str, 
         )
     receiver_error = _RECEIVER_ERRORS.get(status) if isinstance(status, int) else None
     if receiver_error is not None:
-        return PermanentError(f"Viber user {body.get('receiver')!r} {receiver_error}: {said}")
+        receiver = body.get("receiver")
+        return UserUnreachable(
+            f"Viber user {receiver!r} {receiver_error}: {said}",
+            user_id=receiver if isinstance(receiver, str) else None,
+        )
     if status == 12:
         return RetryableError(
             "Viber throttled the bot: at most 100 messages reach a user within an hour "

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 import httpx
 from typing_extensions import Self, override
 
-from byoc.channel import Capabilities, Channel, InstallResult, require_setting
+from byoc.channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
 from byoc.errors import ConfigurationError, DeliveryError, PermanentError
 from byoc.http_client import HttpClientSlot
+from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -84,7 +85,6 @@ class ViberChannel(Channel):
         send=frozenset(
             {Text, Image, Video, File, Location, Contact, Sticker, Link, Buttons, QuickReplies}
         ),
-        receive=frozenset({Text, Image, Video, File, Location, Contact, Sticker, Link}),
         max_text_length=MAX_TEXT,
         media_urls_expire=True,
     )
@@ -238,7 +238,7 @@ class ViberChannel(Channel):
     async def _sent_before(self, message_id: str) -> list[str]:
         if self.store is None:
             return []
-        saved = await self.store.get_setting(_progress_key(message_id))
+        saved = await self.store.get_setting(self._progress_key(message_id))
         if not saved:
             return []
         try:
@@ -247,9 +247,12 @@ class ViberChannel(Channel):
             return []
         return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
 
+    def _progress_key(self, message_id: str) -> str:
+        return f"{self.name}:sent:{message_id}"
+
     async def _remember_sent(self, message_id: str, sent: list[str]) -> None:
         if self.store is not None:
-            await self.store.set_setting(_progress_key(message_id), json.dumps(sent))
+            await self.store.set_setting(self._progress_key(message_id), json.dumps(sent))
 
     # -- install and account ----------------------------------------------------------------
 
@@ -283,6 +286,18 @@ class ViberChannel(Channel):
         """The bot account: name, URI, current webhook, subscriber count (`get_account_info`)."""
         return AccountInfo.from_answer(await self._api.call("get_account_info", {}))
 
+    @override
+    async def check(self) -> AccountCheck:
+        """`get_account_info`: the token works, and which webhook Viber calls now."""
+        info = await self.account_info()
+        return AccountCheck(account=info.name or None, webhook=info.webhook, reports_webhook=True)
+
+    @override
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        """Viber's media URLs need no credential; they are fetched through the channel's client
+        (its proxy and transport) while they live (an hour)."""
+        return await open_media(self._http, part.url, max_bytes=max_bytes, name=_name(part))
+
     async def user_details(self, user_id: str) -> Profile:
         """A user's profile (`get_user_details`). Viber allows two calls per user per 12 hours."""
         answer = await self._api.call("get_user_details", {"id": user_id})
@@ -296,5 +311,5 @@ class ViberChannel(Channel):
         await self._slot.aclose()
 
 
-def _progress_key(message_id: str) -> str:
-    return f"viber:sent:{message_id}"
+def _name(part: MediaPart) -> str | None:
+    return part.name if isinstance(part, Image | File) else None

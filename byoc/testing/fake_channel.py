@@ -58,7 +58,7 @@ class FakeChannel(Channel):
     """A messenger that lives in memory. `fail_next` makes the next sends fail (retryably)."""
 
     name = "fake"
-    capabilities = Capabilities(send=_ALL_PARTS, receive=_ALL_PARTS, max_text_length=None)
+    capabilities = Capabilities(send=_ALL_PARTS)
 
     def __init__(self, *, secret: str = "fake-secret", name: str = "fake") -> None:
         self.name = name

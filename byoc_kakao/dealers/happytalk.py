@@ -41,6 +41,7 @@ from typing_extensions import Self
 from byoc.channel import require_setting
 from byoc.errors import ConfigurationError, MalformedPayload, PermanentError
 from byoc.http_client import HttpClientSlot
+from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
     Buttons,
     Contact,
@@ -470,6 +471,10 @@ class HappyTalkDealer:
 
     async def deliver(self, payload: DealerPayload) -> None:
         await self._post(WRITE_PATH, payload.body, action="send a message")
+
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        # The files users send are on Kakao's CDN behind plain (expiring) links.
+        return await open_media(self.http, part.url, max_bytes=max_bytes)
 
     async def end_session(self, user_key: str) -> str | None:
         body: dict[str, Any] = {"user_key": user_key, "sender_key": self.sender_key}
