@@ -29,6 +29,7 @@ walks through a complete one (`examples/channel/`).
 
 from __future__ import annotations
 
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -44,6 +45,7 @@ from .store.base import Store
 from .webhook import WebhookRequest, WebhookResponse
 
 __all__ = [
+    "INSTANCE_NAME",
     "AccountCheck",
     "Capabilities",
     "Channel",
@@ -51,6 +53,11 @@ __all__ = [
     "require_setting",
     "settings_prefix_of",
 ]
+
+
+INSTANCE_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+"""A channel instance's name: a URL path segment, a reference-id prefix (before ":") and part
+of setting names (`BYOC_VIBER_EU_*`); letters, digits and dashes are safe in all three."""
 
 
 def _no_receive(
@@ -130,6 +137,24 @@ class Channel(ABC):
     """The prefix of the settings `from_env` reads, when it is not `BYOC_<KIND>_` (the
     `kakao-chatbot` kind reads `BYOC_KAKAO_*`). A second instance's settings are then read
     from `BYOC_<INSTANCE>_*` under the same names."""
+
+    def named(self, name: str) -> Self:
+        """This channel as the instance called `name` (a second account of its messenger):
+
+        ```python
+        Bridge(channels=[ViberChannel(...), ViberChannel(...).named("viber-eu")], ...)
+        ```
+
+        A name is 1 to 40 lower-case letters, digits and dashes, starting with a letter: it
+        goes in URLs, reference ids and setting names. Call it before the bridge is built.
+        """
+        if not INSTANCE_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"{name[:60]!r} is not a channel name; a name is 1 to 40 lower-case letters, "
+                "digits and dashes, starting with a letter (viber-eu)"
+            )
+        self.name = name
+        return self
 
     def bind(self, store: Store) -> None:
         """Called by the bridge before any other method: the store the channel may keep state in

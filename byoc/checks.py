@@ -170,6 +170,10 @@ async def _channels(settings: Settings) -> list[Finding]:
         Finding(subject=name, status="skip", message=f"not enabled: {reason}")
         for name, reason in sorted(choice.skipped.items())
     ]
+    found += [
+        Finding(subject=name, status="fail", message=f"broken, left out: {error}")
+        for name, error in sorted(choice.broken.items())
+    ]
     if not choice.enabled and not settings.demo:
         found.append(
             Finding(
