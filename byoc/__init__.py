@@ -1,12 +1,14 @@
 """byoc: bring your own channel to Freshchat."""
 
 from .bridge import Bridge
-from .channel import Capabilities, Channel, InstallResult, require_setting
+from .channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
+from .degrade import fit_message
 from .errors import (
     ByocError,
     ConfigurationError,
     DeliveryError,
     MalformedPayload,
+    MediaTooLarge,
     NotFound,
     PayloadTooLarge,
     PermanentError,
@@ -16,7 +18,10 @@ from .errors import (
     RetryableError,
     SignatureError,
     StaleConversation,
+    UserUnreachable,
 )
+from .http_client import HttpClientSlot
+from .media import MediaStream, open_media
 from .messaging import (
     AgentMessage,
     ConversationChanged,
@@ -55,15 +60,17 @@ from .retry import RetryPolicy
 from .store import MemoryStore, Store, UserLink
 from .sync import Outcome, ReferenceIds, ResolvedPolicy
 from .transport import default_http_client, transport_name
-from .webhook import WebhookRequest, WebhookResponse
+from .upstream import error_for_status, parse_retry_after, raise_for_status, transport_errors
+from .webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountCheck",
     "AgentMessage",
     "Bridge",
-    "ByocError",
     "Buttons",
+    "ByocError",
     "Capabilities",
     "Channel",
     "ChannelEvent",
@@ -76,18 +83,21 @@ __all__ = [
     "Failed",
     "File",
     "HelpdeskUser",
+    "HttpClientSlot",
     "Image",
     "InboundMessage",
     "InstallResult",
     "Link",
     "Location",
     "MalformedPayload",
+    "MediaStream",
+    "MediaTooLarge",
     "MemoryStore",
     "Messaging",
     "MessagingEvent",
     "NotFound",
-    "Outcome",
     "OutboundMessage",
+    "Outcome",
     "Part",
     "PayloadTooLarge",
     "PermanentError",
@@ -113,11 +123,19 @@ __all__ = [
     "Unsubscribed",
     "UrlButton",
     "UserLink",
+    "UserUnreachable",
     "Video",
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
     "default_http_client",
+    "error_for_status",
+    "fit_message",
+    "open_media",
+    "parse_json_object",
+    "parse_retry_after",
+    "raise_for_status",
     "require_setting",
+    "transport_errors",
     "transport_name",
 ]
