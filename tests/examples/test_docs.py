@@ -27,8 +27,9 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 PACKAGES = ("byoc", "byoc_viber", "byoc_kakao")
 
 # The made-up messenger of writing-a-channel.md: its settings belong to a plugin that does not
-# exist, by design.
-IMAGINARY_SETTINGS = re.compile(r"^BYOC_MYCHAT_")
+# exist, by design; so do those of the second Viber account configuration.md names as an example
+# (an instance's settings are read under its own name, which no code spells).
+IMAGINARY_SETTINGS = re.compile(r"^BYOC_(MYCHAT|VIBER_EU)_")
 # Written alongside these pages; a link to them may precede them.
 PAGES_WRITTEN_ELSEWHERE = {"quickstart.md", "configuration.md"}
 
