@@ -3,11 +3,12 @@ the agent reads a placeholder; the channel's URL never reaches the help desk."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import attrs
 
 from byoc.channel import Capabilities
 from byoc.errors import PermanentError
-from byoc.freshchat import FreshchatMessaging
 from byoc.media import MediaPart, MediaStream
 from byoc.media_copy import copy_media
 from byoc.models import File, Image, Text, Video
@@ -30,10 +31,17 @@ class PrivateFiles(FakeChannel):
 
     async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
         self.fetched.append((part.url, max_bytes))
-        data = self.files.get(part.url.removeprefix("private:"))
+        file_id = part.url.removeprefix("private:")
+        if file_id == "huge":  # the messenger declares 30 MB before sending any of it
+            return MediaStream(_nothing(), max_bytes=max_bytes, size=30 * 1024 * 1024)
+        data = self.files.get(file_id)
         if data is None:
             raise PermanentError("the messenger has no such file any more")
         return MediaStream.from_bytes(data, max_bytes=max_bytes, content_type="image/png")
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    yield b""
 
 
 async def test_media_behind_credentials_is_uploaded_from_the_bytes_the_channel_fetched() -> None:
@@ -76,20 +84,16 @@ async def test_what_cannot_be_copied_becomes_a_placeholder_without_its_url() -> 
 
 async def test_media_over_the_help_desks_limit_says_so_with_its_size() -> None:
     async with BridgeRig() as rig:
-        messaging = FreshchatMessaging(
-            api_url=rig.freshchat.api_url,
-            token=rig.freshchat.token,
-            webhook_public_key=rig.freshchat.public_key_text,
-            http=rig.client(),
-            max_media_bytes=10,
+        part = Image(url="private:huge")
+        (shown,), (failure,) = await copy_media(
+            [part], channel=PrivateFiles(), messaging=rig.messaging
         )
-        part = Image(url="private:f1")
-        (shown,), (failure,) = await copy_media([part], channel=PrivateFiles(), messaging=messaging)
         assert failure.too_large
         assert shown == Text(
-            text="[The user sent a picture (72 bytes), not shown here: it is over the 10 bytes "
+            text="[The user sent a picture (30.0 MB), not shown here: it is over the 25.0 MB "
             "the help desk stores. Ask them to send it again.]"
         )
+        assert rig.freshchat.state.uploads == {}
 
 
 async def test_a_channel_whose_media_urls_last_is_left_alone() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from byoc.errors import ConfigurationError
 from byoc.settings import instance_settings, load_settings
-from byoc_kakao import KakaoChatbotChannel
+from byoc_kakao import KakaoChatbotChannel, KakaoDealerChannel
 from byoc_viber import ViberChannel
 
 TWO_VIBER_BOTS = {
@@ -104,3 +104,23 @@ def test_without_a_list_declared_instances_are_enabled_when_configured() -> None
 def test_bad_instances_are_refused_with_the_fix(settings: dict[str, str], said: str) -> None:
     with pytest.raises(ConfigurationError, match=said):
         load_settings(settings).choose_channels()
+
+
+def test_two_kakao_profiles_keep_their_own_secrets_and_sending_profiles() -> None:
+    dealer = {
+        "CLIENT_ID": "ht-client",
+        "CLIENT_SECRET": "ht-secret",
+        "WEBHOOK_SECRET": "first-profile-secret-0123456789abcdef",
+        "SENDER_KEY": "first-sender-key",
+    }
+    settings = {f"BYOC_KAKAO_{k}": v for k, v in dealer.items()}
+    settings |= {f"BYOC_KAKAO_B_{k}": v.replace("first", "second") for k, v in dealer.items()}
+    settings |= {"BYOC_CHANNELS": "kakao,kakao-b", "BYOC_KAKAO_B_KIND": "kakao"}
+    first, second = load_settings(settings).choose_channels().enabled
+    assert isinstance(first, KakaoDealerChannel) and isinstance(second, KakaoDealerChannel)
+    assert (first.name, second.name) == ("kakao", "kakao-b")
+    assert second.webhook_secret == "second-profile-secret-0123456789abcdef"
+    assert (first.dealer.sender_key, second.dealer.sender_key) == (  # type: ignore[attr-defined]
+        "first-sender-key",
+        "second-sender-key",
+    )
