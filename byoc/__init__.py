@@ -1,12 +1,14 @@
 """byoc: bring your own channel to Freshchat."""
 
 from .bridge import Bridge
-from .channel import Capabilities, Channel, InstallResult, require_setting
+from .channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
+from .degrade import fit_message
 from .errors import (
     ByocError,
     ConfigurationError,
     DeliveryError,
     MalformedPayload,
+    MediaTooLarge,
     NotFound,
     PayloadTooLarge,
     PermanentError,
@@ -16,8 +18,11 @@ from .errors import (
     RetryableError,
     SignatureError,
     StaleConversation,
+    UserUnreachable,
 )
+from .http_client import HttpClientSlot
 from .logs import log_to_stderr
+from .media import MediaStream, open_media
 from .messaging import (
     AgentMessage,
     ConversationChanged,
@@ -58,15 +63,17 @@ from .settings import Settings, load_settings
 from .store import MemoryStore, Store, UserLink
 from .sync import Notices, Outcome, ReferenceIds, ResolvedPolicy
 from .transport import default_http_client, transport_name
-from .webhook import WebhookRequest, WebhookResponse
+from .upstream import error_for_status, parse_retry_after, raise_for_status, transport_errors
+from .webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountCheck",
     "AgentMessage",
     "Bridge",
-    "ByocError",
     "Buttons",
+    "ByocError",
     "Capabilities",
     "Channel",
     "ChannelEvent",
@@ -79,12 +86,15 @@ __all__ = [
     "Failed",
     "File",
     "HelpdeskUser",
+    "HttpClientSlot",
     "Image",
     "InboundMessage",
     "InstallResult",
     "Link",
     "Location",
     "MalformedPayload",
+    "MediaStream",
+    "MediaTooLarge",
     "MemoryStore",
     "Messaging",
     "MessagingEvent",
@@ -118,6 +128,7 @@ __all__ = [
     "Unsubscribed",
     "UrlButton",
     "UserLink",
+    "UserUnreachable",
     "Video",
     "WebhookRequest",
     "WebhookResponse",
@@ -126,6 +137,13 @@ __all__ = [
     "default_http_client",
     "load_settings",
     "log_to_stderr",
+    "error_for_status",
+    "fit_message",
+    "open_media",
+    "parse_json_object",
+    "parse_retry_after",
+    "raise_for_status",
     "require_setting",
+    "transport_errors",
     "transport_name",
 ]

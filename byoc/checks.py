@@ -8,15 +8,16 @@ warning (works, but something will bite later) or a failure whose message says h
 from __future__ import annotations
 
 import inspect
-from typing import Any, Literal
+import warnings
+from typing import Literal
 
 import attrs
 
-from .channel import Channel
+from .channel import AccountCheck, Channel
 from .errors import ByocError, ConfigurationError, PermanentError, RetryableError
 from .settings import Settings
 
-__all__ = ["Finding", "run_checks"]
+__all__ = ["Finding", "account_check", "run_checks"]
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -89,20 +90,46 @@ async def _freshchat(settings: Settings) -> list[Finding]:
     return found
 
 
-async def _probe(channel: Channel) -> Any:
-    """The channel's cheapest account call, if it has one (`check()` or `account_info()`)."""
-    for method in ("check", "account_info"):
-        call = getattr(channel, method, None)
-        if callable(call):
-            answer = call()
-            return (await answer) if inspect.isawaitable(answer) else answer
-    return None
+async def account_check(channel: Channel) -> AccountCheck | None:
+    """`channel.check()`; for a plugin written before it was declared, its `account_info()`.
+
+    Such a plugin's own `check()` / `account_info()` may answer anything with a `name` and a
+    `webhook`, synchronously or not; that still works, with a `DeprecationWarning`.
+    """
+    answer: object
+    if type(channel).check is not Channel.check:
+        hook, answer = "check()", channel.check()
+    else:
+        legacy = getattr(channel, "account_info", None)
+        if not callable(legacy):
+            return None
+        hook, answer = "account_info()", legacy()
+    if inspect.isawaitable(answer):
+        answer = await answer
+    if isinstance(answer, AccountCheck):
+        return answer
+    if answer is None and hook == "check()":
+        return None
+    warnings.warn(
+        f"{type(channel).__name__}.{hook} answered a {type(answer).__name__}: `byoc check` "
+        "now calls Channel.check(), which returns an AccountCheck; the duck-typed hook is "
+        "deprecated",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    webhook = getattr(answer, "webhook", None)
+    title = getattr(answer, "name", None)
+    return AccountCheck(
+        account=str(title) if title else None,
+        webhook=str(webhook) if webhook else None,
+        reports_webhook=hasattr(answer, "webhook"),
+    )
 
 
 async def _channel(channel: Channel, settings: Settings) -> Finding:
     name = channel.name
     try:
-        answer = await _probe(channel)
+        answer = await account_check(channel)
     except ConfigurationError as exc:
         return Finding(subject=name, status="fail", message=str(exc))
     except RetryableError as exc:
@@ -122,11 +149,12 @@ async def _channel(channel: Channel, settings: Settings) -> Finding:
             status="ok",
             message="configured (the channel has no account call to test its credentials with)",
         )
-    webhook = getattr(answer, "webhook", None)
-    title = getattr(answer, "name", None)
-    said = f"credentials work (account {title!r})" if title else "credentials work"
-    if not hasattr(answer, "webhook"):
+    said = (
+        f"credentials work (account {answer.account!r})" if answer.account else "credentials work"
+    )
+    if not answer.reports_webhook:
         return Finding(subject=name, status="ok", message=said)
+    webhook = answer.webhook
     expected = f"{settings.public_url}/channels/{name}/webhook" if settings.public_url else None
     if not webhook:
         return Finding(
@@ -153,6 +181,10 @@ async def _channels(settings: Settings) -> list[Finding]:
     found = [
         Finding(subject=name, status="skip", message=f"not enabled: {reason}")
         for name, reason in sorted(choice.skipped.items())
+    ]
+    found += [
+        Finding(subject=name, status="fail", message=f"broken, left out: {error}")
+        for name, error in sorted(choice.broken.items())
     ]
     if not choice.enabled and not settings.demo:
         found.append(

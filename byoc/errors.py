@@ -11,7 +11,9 @@ ByocError
 │   ├── RetryableError      try again later (`retry_after` seconds when the peer said so)
 │   │   └── RateLimited     the peer answered 429 (or the channel's equivalent)
 │   └── PermanentError      do not retry: the peer refused this message for good
-│       └── StaleConversation   the help desk will not take messages in that conversation any more
+│       ├── StaleConversation   the help desk will not take messages in that conversation any more
+│       ├── UserUnreachable     the user unsubscribed, blocked the account or is gone
+│       └── MediaTooLarge       a file is over the size the bridge or the help desk takes
 ├── ConfigurationError      a setting or credential is wrong; the message names the fix
 └── PluginError             a channel plugin failed to load or misbehaved
 ```
@@ -26,6 +28,7 @@ __all__ = [
     "ConfigurationError",
     "DeliveryError",
     "MalformedPayload",
+    "MediaTooLarge",
     "NotFound",
     "PayloadTooLarge",
     "PermanentError",
@@ -35,6 +38,7 @@ __all__ = [
     "RetryableError",
     "SignatureError",
     "StaleConversation",
+    "UserUnreachable",
 ]
 
 
@@ -98,6 +102,29 @@ class StaleConversation(PermanentError):
     def __init__(self, message: str, *, conversation_id: str) -> None:
         super().__init__(message)
         self.conversation_id = conversation_id
+
+
+class UserUnreachable(PermanentError):
+    """The channel cannot reach this user: they unsubscribed, blocked the account or left the
+    messenger. Nothing sent to them gets through until they write again, so the bridge stops
+    retrying at once."""
+
+    def __init__(self, message: str, *, user_id: str | None = None) -> None:
+        super().__init__(message)
+        self.user_id = user_id
+
+
+class MediaTooLarge(PermanentError):
+    """A file is larger than `limit` bytes (`size` is what was declared or read so far)."""
+
+    def __init__(self, what: str, *, size: int, limit: int) -> None:
+        super().__init__(f"{what} is over the {_megabytes(limit)} limit for attachments")
+        self.size = size
+        self.limit = limit
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1_048_576:.3g} MB"
 
 
 class ConfigurationError(ByocError):

@@ -12,6 +12,8 @@ from datetime import datetime
 
 import attrs
 
+from .errors import PermanentError
+from .media import MediaPart, MediaStream
 from .models import Part, Profile, _tuple, utcnow
 from .webhook import WebhookRequest
 
@@ -76,11 +78,16 @@ MessagingEvent = AgentMessage | ConversationChanged
 class Messaging(ABC):
     """What the bridge needs from a help desk. Every method is a single upstream call.
 
+    `max_media_bytes` is the largest file the help desk stores: the bridge asks a channel's
+    `fetch_media` for no more.
+
     Errors: `RetryableError` (with `retry_after`) for throttling and outages,
     `StaleConversation` when a conversation no longer takes messages, `PermanentError` for
     refusals, `ConfigurationError` for bad credentials; `parse_webhook` raises `SignatureError`
     or `MalformedPayload` for bad input.
     """
+
+    max_media_bytes: int = 25 * 1024 * 1024
 
     @abstractmethod
     async def find_user(self, reference_id: str) -> HelpdeskUser | None:
@@ -127,8 +134,10 @@ class Messaging(ABC):
     async def rehost(self, part: Part) -> Part:
         """Copy a media part whose URL will expire into the help desk's own storage.
 
-        The default keeps the part as it is. Implementations return a part pointing at the
-        help desk's copy, or raise `DeliveryError` (the caller then keeps the link, visibly).
+        The help desk downloads `part.url` itself, without credentials: for media a channel
+        fetches with its own, the bridge uses `rehost_media`. The default keeps the part as it
+        is. Implementations return a part pointing at the help desk's copy, or raise
+        `DeliveryError` (the caller then posts a placeholder).
         """
         return part
 
@@ -137,6 +146,15 @@ class Messaging(ABC):
         """Whether `parse_webhook` verifies signatures; False only when turned off explicitly
         (the admin page says so)."""
         return True
+
+    async def rehost_media(self, part: MediaPart, media: MediaStream) -> Part:
+        """Store media the bridge fetched from the channel (`Channel.fetch_media`) in the help
+        desk; return `part` pointing at the copy (the channel's URL never reaches the help desk).
+
+        One upload call. `media` is read here and closed by the caller. The default cannot
+        store bytes: it raises `PermanentError`, and the bridge posts a placeholder instead.
+        """
+        raise PermanentError(f"{type(self).__name__} cannot store media files")
 
     async def aclose(self) -> None:
         """Release connections; called once when the bridge shuts down."""

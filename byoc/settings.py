@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,9 +36,9 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from .channel import Channel
+from .channel import INSTANCE_NAME, Channel, settings_prefix_of
 from .errors import ConfigurationError, PluginError
-from .plugins import discover, load_channel_class
+from .plugins import CHANNELS_GROUP, installed, load_channel_class
 from .redaction import Redactor, Secret
 
 if sys.version_info >= (3, 11):
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_STORE",
     "ChannelChoice",
     "Settings",
+    "instance_settings",
     "load_settings",
     "read_config_file",
     "store_path",
@@ -65,7 +67,8 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_CONFIG": "a TOML file with more settings (the environment wins over it)",
     "BYOC_PUBLIC_URL": "the HTTPS address where the bridge is reachable from the internet",
     "BYOC_STORE": "where state is kept: a SQLite file path (default byoc.sqlite3) or sqlite:///path",
-    "BYOC_CHANNELS": "comma-separated channels to enable (default: every configured one)",
+    "BYOC_CHANNELS": "comma-separated channels to enable (default: every configured one); a "
+    "second account of a kind is an instance with its own name and BYOC_<NAME>_KIND",
     "BYOC_DELIVERY": "durable (default: stored, then delivered with retries) or inline",
     "BYOC_ADMIN_TOKEN": "turns the /admin page on; at least 16 random characters",
     "BYOC_METRICS_TOKEN": "bearer token for /metrics (default: the admin token; none set: open)",
@@ -99,6 +102,8 @@ _FRESHCHAT_KEYS = frozenset(
 _FRESHCHAT_CREDENTIALS = ("BYOC_FRESHCHAT_API_URL", "BYOC_FRESHCHAT_API_TOKEN")
 
 Delivery = Literal["durable", "inline"]
+
+_KIND_SETTING = re.compile(r"BYOC_([A-Z][A-Z0-9_]*)_KIND")
 
 
 def _setting_name(*parts: str) -> str:
@@ -219,6 +224,12 @@ def _channel_names(value: str | None) -> tuple[str, ...] | None:
             "BYOC_CHANNELS lists no channel; name them comma-separated (viber,kakao) or unset it "
             "to enable every configured channel (`byoc channels` lists the installed ones)"
         )
+    for name in names:
+        if not INSTANCE_NAME.fullmatch(name) and name not in installed(CHANNELS_GROUP):
+            raise ConfigurationError(
+                f"BYOC_CHANNELS: {name[:60]!r} is not a channel name; a name is 1 to 40 "
+                "lower-case letters, digits and dashes, starting with a letter (viber-eu)"
+            )
     return names
 
 
@@ -252,10 +263,47 @@ def _grace(value: str | None) -> float:
 
 @attrs.frozen(kw_only=True)
 class ChannelChoice:
-    """The channels a configuration enables, and why each other installed one is not enabled."""
+    """The channels a configuration enables, and why each other one is not.
+
+    - `enabled`: the channel instances, each with its instance name.
+    - `skipped`: instance name → why it is not enabled (its settings are missing).
+    - `broken`: instance name → the error of a plugin that failed to import or whose
+      `from_env` raised something else than a `ConfigurationError`: left out, the others run.
+    - `kinds`: instance name → the plugin kind it is an instance of.
+    """
 
     enabled: tuple[Channel, ...]
     skipped: Mapping[str, str] = attrs.field(factory=dict)
+    broken: Mapping[str, str] = attrs.field(factory=dict)
+    kinds: Mapping[str, str] = attrs.field(factory=dict)
+
+
+def instance_settings(
+    values: Mapping[str, str], *, name: str, channel_class: type[Channel]
+) -> dict[str, str]:
+    """The settings `channel_class.from_env` gets for the instance called `name`.
+
+    The first instance of a kind (named after it) reads the kind's own settings
+    (`BYOC_VIBER_*`). Another instance (`viber-eu`) reads its own (`BYOC_VIBER_EU_*`) under
+    the kind's names, and none of the first instance's: two accounts never share a credential
+    by accident.
+    """
+    kind = getattr(channel_class, "name", "")
+    if name == kind:
+        return dict(values)
+    prefix, own = settings_prefix_of(channel_class), _setting_name(name) + "_"
+    env = {k: v for k, v in values.items() if not k.startswith(prefix)}
+    env.update({prefix + k[len(own) :]: v for k, v in values.items() if k.startswith(own)})
+    env.pop(prefix + "KIND", None)
+    return env
+
+
+def _instance_error(message: str, *, name: str, channel_class: type[Channel]) -> str:
+    """`message` with the kind's setting names spelled as the instance's (`BYOC_VIBER_EU_…`)."""
+    if name == getattr(channel_class, "name", ""):
+        return message
+    prefix, own = settings_prefix_of(channel_class), _setting_name(name) + "_"
+    return re.sub(rf"\b{re.escape(prefix)}(?=[A-Z0-9])", own, message)
 
 
 @attrs.frozen(kw_only=True)
@@ -305,38 +353,79 @@ class Settings:
             )
         return self.public_url
 
-    def choose_channels(self) -> ChannelChoice:
-        """Build the enabled channels from their settings.
+    def channel_kind(self, name: str) -> str:
+        """The plugin kind of the instance `name`: its `BYOC_<NAME>_KIND`, else `name`."""
+        return self.values.get(_setting_name(name, "kind"), "").strip().lower() or name
 
-        With `BYOC_CHANNELS` every named channel must load and be configured (an error names
-        the setting to fix). Without it, every installed channel whose settings are present is
-        enabled; the others are listed in `skipped` with the reason.
+    def choose_channels(self) -> ChannelChoice:
+        """Build the enabled channel instances from their settings.
+
+        With `BYOC_CHANNELS` every named instance must be of an installed kind and configured
+        (an error names the setting to fix). Without it, every installed kind whose settings
+        are present is enabled, and every instance declared by a `BYOC_<NAME>_KIND` setting;
+        the others are listed in `skipped` with the reason. Either way a plugin that fails to
+        import, or whose `from_env` crashes, is logged and listed in `broken`, and the others
+        run without it.
         """
+        explicit = self.channel_names is not None
         if self.channel_names is not None:
-            built = []
-            for name in self.channel_names:
-                try:
-                    built.append(load_channel_class(name).from_env(self.values))
-                except PluginError as exc:
-                    raise ConfigurationError(f"BYOC_CHANNELS names {name!r}, but {exc}") from exc
-                except ConfigurationError as exc:
+            names = list(self.channel_names)
+        else:
+            declared = [
+                m.group(1).lower().replace("_", "-")
+                for key in self.values
+                if (m := _KIND_SETTING.fullmatch(key))
+            ]
+            names = list(dict.fromkeys([*installed(CHANNELS_GROUP), *sorted(declared)]))
+        kinds = {name: self.channel_kind(name) for name in names}
+        known = installed(CHANNELS_GROUP)
+        enabled: list[Channel] = []
+        skipped: dict[str, str] = {}
+        broken: dict[str, str] = {}
+        for name in names:
+            kind = kinds[name]
+            if kind not in known:
+                which = f"its kind {kind!r} (BYOC_{name.upper().replace('-', '_')}_KIND)"
+                said = f"{which if kind != name else 'it'} is not installed (installed channel "
+                said += f"plugins: {', '.join(known) or 'none'})"
+                if explicit:
+                    raise ConfigurationError(f"BYOC_CHANNELS names {name!r}, but {said}")
+                skipped[name] = said
+                continue
+            try:
+                channel = self._build(name, load_channel_class(kind))
+            except ConfigurationError as exc:
+                if explicit:
                     raise ConfigurationError(
                         f"BYOC_CHANNELS enables {name!r}, but it is not configured: {exc}"
                     ) from exc
-            return ChannelChoice(enabled=tuple(built))
-        enabled: list[Channel] = []
-        skipped: dict[str, str] = {}
-        for plugin in discover():
-            if plugin.channel_class is None:
-                skipped[plugin.name] = plugin.error or "cannot be loaded"
-                log.warning("channel=%s enabled=no reason=%r", plugin.name, skipped[plugin.name])
+                skipped[name] = str(exc)
+                log.debug("channel=%s enabled=no reason=%r", name, str(exc))
                 continue
-            try:
-                enabled.append(plugin.channel_class.from_env(self.values))
-            except ConfigurationError as exc:
-                skipped[plugin.name] = str(exc)
-                log.debug("channel=%s enabled=no reason=%r", plugin.name, str(exc))
-        return ChannelChoice(enabled=tuple(enabled), skipped=skipped)
+            except PluginError as exc:
+                broken[name] = str(exc)
+                log.error("channel=%s enabled=no broken=%r", name, str(exc))
+                continue
+            enabled.append(channel)
+        return ChannelChoice(enabled=tuple(enabled), skipped=skipped, broken=broken, kinds=kinds)
+
+    def _build(self, name: str, channel_class: type[Channel]) -> Channel:
+        """`channel_class.from_env` for the instance `name`, named so; a crash of the plugin's
+        code is a `PluginError`, a missing setting a `ConfigurationError` naming the
+        instance's own setting."""
+        env = instance_settings(self.values, name=name, channel_class=channel_class)
+        try:
+            channel = channel_class.from_env(env)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                _instance_error(str(exc), name=name, channel_class=channel_class)
+            ) from exc
+        except Exception as exc:  # a third party's bug must not stop the other channels
+            raise PluginError(name, f"from_env raised {type(exc).__name__}: {exc}") from exc
+        if not isinstance(channel, Channel):
+            raise PluginError(name, f"from_env returned a {type(channel).__name__}")
+        # The first instance keeps the kind's own name, whatever its plugin chose.
+        return channel if name == channel.name else channel.named(name)
 
 
 def load_settings(

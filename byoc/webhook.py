@@ -7,7 +7,8 @@ arrived: any re-encoding (a framework parsing and re-dumping JSON) breaks them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -57,18 +58,53 @@ class WebhookResponse:
         return cls(status=status, body=body, headers=dict(headers or {}))
 
 
-def parse_json_object(body: bytes, *, what: str) -> dict[str, Any]:
+def parse_json_object(
+    body: bytes, *, what: str, parse_float: Callable[[str], Any] | None = None
+) -> dict[str, Any]:
     """Decode `body` as a JSON object or raise `MalformedPayload` naming `what` was expected.
 
     Integers stay Python ints of any size: Viber's 64-bit `message_token` must never pass through
-    a float.
+    a float (`parse_float=decimal.Decimal` keeps fractions exact too). The body must be UTF-8
+    (RFC 8259; a byte-order mark is tolerated). `NaN` and `Infinity`, which are not JSON, are
+    refused; so is nesting too deep to decode.
+
+    A lone UTF-16 surrogate (`"\\ud83d"` without its pair: a sender that cut a string in the
+    middle of an emoji) is replaced by U+FFFD, in keys and values: such a string cannot be
+    encoded as UTF-8, so it would fail every later step (the store, the help desk), and
+    refusing it would lose the user's message on every retry.
     """
     try:
-        value = json.loads(body)
+        # JSON between systems is UTF-8 (RFC 8259); a byte-order mark is tolerated.
+        text = body.decode("utf-8-sig", "surrogatepass")
+        value = json.loads(text, parse_float=parse_float, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"{what}: body is not valid JSON ({exc})") from None
     except RecursionError:
         raise MalformedPayload(f"{what}: JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise MalformedPayload(f"{what}: expected a JSON object, got {type(value).__name__}")
+    if _SURROGATE.search(text):
+        repaired: dict[str, Any] = _repaired(value)
+        return repaired
+    return value
+
+
+# A surrogate reaches decoded JSON only through a `\uD800`-`\uDFFF` escape, or as raw bytes
+# decoded with "surrogatepass" (as `json.loads` decodes bytes).
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _repaired(value: Any) -> Any:
+    """`value` with lone surrogates in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        # A UTF-16 round trip joins valid surrogate pairs and replaces the lone ones.
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, list):
+        return [_repaired(item) for item in value]
+    if isinstance(value, dict):
+        return {_repaired(key): _repaired(item) for key, item in value.items()}
     return value

@@ -15,8 +15,9 @@ import attrs
 import httpx
 
 from byoc.clock import Clock
-from byoc.errors import PermanentError, RetryableError
+from byoc.errors import PermanentError
 from byoc.store.base import Store
+from byoc.upstream import transport_errors
 
 __all__ = ["CALLBACK_TTL", "CallbackBook", "CallbackFailed", "CallbackResult", "post_callback"]
 
@@ -92,15 +93,14 @@ async def post_callback(
     Raises `CallbackFailed` when Kakao answers FAIL/ERROR (or an HTTP error), `RetryableError`
     when it cannot be reached; a callback URL is single-use either way.
     """
-    try:
+    # The callback URL is a one-time credential: errors never quote it.
+    with transport_errors("the Kakao callback"):
         answer = await http.post(
             url,
             content=json.dumps(response, ensure_ascii=False).encode(),
             headers={"Content-Type": "application/json"},
             timeout=timeout,
         )
-    except httpx.TransportError as exc:
-        raise RetryableError(f"the Kakao callback could not be reached: {exc!r}") from None
     try:
         body = answer.json()
     except (ValueError, UnicodeDecodeError):

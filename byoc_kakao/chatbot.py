@@ -41,6 +41,7 @@ from typing_extensions import Self, override
 from byoc.channel import Capabilities, Channel, InstallResult, require_setting
 from byoc.clock import Clock, SystemClock
 from byoc.errors import ConfigurationError, DeliveryError, RequestError, SignatureError
+from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -58,14 +59,13 @@ from byoc.models import (
     Video,
 )
 from byoc.store.base import Store
-from byoc.webhook import WebhookRequest, WebhookResponse
+from byoc.webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 from .callback import CALLBACK_TTL, CallbackBook, post_callback
 from .event_api import DEFAULT_EVENT_API_URL, EventApiClient, EventUser, TaskResult
 from .fallback_text import DEFAULT_LABELS, Labels
 from .origins import OriginPattern, origin_allowed, parse_origins
 from .reply_queue import ReplyQueue
-from .request_body import json_object
 from .shared_secret import HOW_TO_CHOOSE, secret_matches, validate_secret
 from .skill_request import PAGE_PARAM, SkillRequest, inbound_parts, parse_skill_request
 from .skill_response import (
@@ -117,7 +117,6 @@ class KakaoChatbotChannel(Channel):
         send=frozenset(
             {Text, Image, File, Video, Link, Location, Contact, Sticker, Buttons, QuickReplies}
         ),
-        receive=frozenset({Text, Image, Video}),
         max_text_length=MAX_SIMPLE_TEXT,
         media_urls_expire=True,
         # Kakao waits 5 s for a skill's answer: the bridge refuses inline delivery with this
@@ -125,6 +124,7 @@ class KakaoChatbotChannel(Channel):
         answer_deadline=5.0,
     )
 
+    settings_prefix = "BYOC_KAKAO_"
     SENT_TTL = 7 * 24 * 3600.0
     """How long a delivered page is remembered, so retries within it skip it."""
 
@@ -261,7 +261,7 @@ class KakaoChatbotChannel(Channel):
             )
 
     def _skill(self, request: WebhookRequest) -> SkillRequest:
-        return parse_skill_request(json_object(request.body, what="Kakao skill request"))
+        return parse_skill_request(parse_json_object(request.body, what="Kakao skill request"))
 
     def is_event_call(self, skill: SkillRequest) -> bool:
         """Whether the request is the event block fetching queued replies, not a user message.
@@ -439,8 +439,12 @@ class KakaoChatbotChannel(Channel):
             "Callback on the fallback block (needs AI chatbot approval). Then deploy (배포). "
             "The URL contains the skill secret: keep it private."
         )
-        result = InstallResult(target_url=url, registered=False, instructions=instructions)
-        return result
+        return InstallResult(target_url=url, registered=False, instructions=instructions)
+
+    @override
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        """Photos are links on Kakao's CDN (`media_origins`), fetched without credentials."""
+        return await open_media(self.events.http, part.url, max_bytes=max_bytes)
 
     @override
     async def aclose(self) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing_extensions import Self, override
 
 from byoc.channel import Capabilities, Channel, InstallResult, require_setting
+from byoc.media import MediaPart, MediaStream
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -35,10 +36,9 @@ from byoc.models import (
     Text,
     Video,
 )
-from byoc.webhook import WebhookRequest, WebhookResponse
+from byoc.webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 from .dealers import Dealer, dealer_from_env
-from .request_body import json_object
 from .shared_secret import HOW_TO_CHOOSE, check_secret, validate_secret
 
 __all__ = ["DEFAULT_HEADER_NAME", "KakaoDealerChannel"]
@@ -65,7 +65,6 @@ class KakaoDealerChannel(Channel):
         send=frozenset(
             {Text, Image, File, Video, Link, Location, Contact, Sticker, Buttons, QuickReplies}
         ),
-        receive=frozenset({Text, Image, File, Video, Link}),
         max_text_length=1000,
         media_urls_expire=True,
     )
@@ -125,7 +124,7 @@ class KakaoDealerChannel(Channel):
                 self.header_secret,
                 what=f"the {self.header_name} header of the dealer webhook",
             )
-        payload = json_object(request.body, what="KakaoTalk dealer webhook")
+        payload = parse_json_object(request.body, what="KakaoTalk dealer webhook")
         return self.dealer.parse_webhook(payload, channel=self.name)
 
     @override
@@ -154,6 +153,10 @@ class KakaoDealerChannel(Channel):
             sent.append(payload.serial)
         return SendResult(message_ids=sent, notes=notes)
 
+    @override
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        return await self.dealer.fetch_media(part, max_bytes=max_bytes)
+
     async def end_session(self, user_id: str) -> str | None:
         """End the user's consultation session at the dealer (the help desk resolved it).
 
@@ -179,8 +182,7 @@ class KakaoDealerChannel(Channel):
                 f" Ask for every webhook to carry the header {self.header_name} with the value "
                 "of BYOC_KAKAO_WEBHOOK_HEADER_SECRET."
             )
-        result = InstallResult(target_url=url, registered=registered, instructions=instructions)
-        return result
+        return InstallResult(target_url=url, registered=registered, instructions=instructions)
 
     @override
     async def uninstall(self) -> None:

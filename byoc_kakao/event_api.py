@@ -26,8 +26,9 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-from byoc.errors import ConfigurationError, PermanentError, RateLimited, RetryableError
-from byoc.transport import default_http_client
+from byoc.errors import ConfigurationError, PermanentError
+from byoc.http_client import HttpClientSlot
+from byoc.upstream import raise_for_status, transport_errors
 
 __all__ = [
     "DEFAULT_EVENT_API_URL",
@@ -194,16 +195,13 @@ class EventApiClient:
         self.base_url = base_url.rstrip("/")
         self.tasks_path = tasks_path
         self._key = rest_api_key
-        self._owns_http = http is None
-        self._http = http
+        self._slot = HttpClientSlot(http, timeout=timeout)
         self._timeout = timeout
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The HTTP client, created on first use (constructing a channel stays cheap)."""
-        if self._http is None:
-            self._http = default_http_client(timeout=self._timeout)
-        return self._http
+        return self._slot.client
 
     async def talk(
         self,
@@ -234,9 +232,7 @@ class EventApiClient:
         return parse_task_result(answer)
 
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._slot.aclose()
 
     async def _call(
         self, method: str, url: str, body: Mapping[str, Any] | None, *, action: str
@@ -246,16 +242,12 @@ class EventApiClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
             content = json.dumps(body, ensure_ascii=False).encode()
-        try:
+        with transport_errors(
+            f"the Kakao Event API call to {action}", url_setting="BYOC_KAKAO_EVENT_API_URL"
+        ):
             response = await self.http.request(
                 method, url, content=content, headers=headers, timeout=self._timeout
             )
-        except httpx.TimeoutException:
-            raise RetryableError(
-                f"the Kakao Event API did not answer in time to {action}"
-            ) from None
-        except httpx.TransportError as exc:
-            raise RetryableError(f"the Kakao Event API could not be reached: {exc}") from None
         return _answer(response, action=action)
 
 
@@ -267,23 +259,14 @@ def _answer(response: httpx.Response, *, action: str) -> dict[str, Any]:
     body: dict[str, Any] = value if isinstance(value, dict) else {}
     status = response.status_code
     message = str(body.get("message") or body.get("msg") or "")
-    if status in (401, 403):
-        raise ConfigurationError(
-            f"the Kakao Event API refused the key (HTTP {status}: {message}); check "
-            "BYOC_KAKAO_REST_API_KEY: the REST API key of the Kakao Developers app connected "
-            "to the channel"
-        )
-    if status == 429:
-        raise RateLimited(
-            f"the Kakao Event API throttled us: {message}", retry_after=_retry_after(response)
-        )
-    if status >= 500:
-        raise RetryableError(
-            f"the Kakao Event API failed to {action} (HTTP {status}: {message})",
-            retry_after=_retry_after(response),
-        )
-    if status >= 400:
+    if 400 <= status < 500 and status not in (401, 403, 408, 429):
         raise _refusal(f"HTTP {status}", message, action=action)
+    raise_for_status(
+        response,
+        f"the Kakao Event API failed to {action} (HTTP {status}: {message})",
+        credentials="check BYOC_KAKAO_REST_API_KEY: the REST API key of the Kakao Developers "
+        "app connected to the channel",
+    )
     return body
 
 
@@ -299,11 +282,3 @@ def _refusal(status: str, message: str, *, action: str) -> Exception:
             f"{text}; check BYOC_KAKAO_EVENT_NAME matches the event name set on a block"
         )
     return PermanentError(text)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else None
-    except ValueError:
-        return None

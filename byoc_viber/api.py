@@ -8,11 +8,11 @@ successful call and raises otherwise:
 |---|---|
 | status 2 (invalidAuthToken) | `ConfigurationError` naming `BYOC_VIBER_AUTH_TOKEN` |
 | status 1 on set_webhook | `ConfigurationError` saying what the call to the URL met |
-| status 5 / 6 / 7 | `PermanentError`: receiver gone / unsubscribed / bot blocked |
+| status 5 / 6 / 7 | `UserUnreachable`: receiver gone / unsubscribed / bot blocked |
 | status 12 (tooManyRequests) | `RetryableError` |
 | any other status | `PermanentError` with Viber's `status_message` |
-| HTTP 429 | `RateLimited` (with `Retry-After`) |
-| HTTP 5xx, timeouts, connection errors | `RetryableError` |
+| HTTP 404 | `ConfigurationError` naming `BYOC_VIBER_API_URL` |
+| any other HTTP error, timeouts | as `byoc.upstream` maps them (429 `RateLimited`, 5xx retried) |
 """
 
 from __future__ import annotations
@@ -25,12 +25,8 @@ from typing import Any
 import attrs
 import httpx
 
-from byoc.errors import (
-    ConfigurationError,
-    PermanentError,
-    RateLimited,
-    RetryableError,
-)
+from byoc.errors import ConfigurationError, PermanentError, RetryableError, UserUnreachable
+from byoc.upstream import raise_for_status, transport_errors
 
 __all__ = [
     "AUTH_HEADER",
@@ -141,7 +137,11 @@ def error_for_status(method: str, body: Mapping[str, Any], answer: Mapping[str, 
         )
     receiver_error = _RECEIVER_ERRORS.get(status) if isinstance(status, int) else None
     if receiver_error is not None:
-        return PermanentError(f"Viber user {body.get('receiver')!r} {receiver_error}: {said}")
+        receiver = body.get("receiver")
+        return UserUnreachable(
+            f"Viber user {receiver!r} {receiver_error}: {said}",
+            user_id=receiver if isinstance(receiver, str) else None,
+        )
     if status == 12:
         return RetryableError(
             "Viber throttled the bot: at most 100 messages reach a user within an hour "
@@ -168,15 +168,6 @@ def _verification_failure(status_message: object) -> str:
     if "exception" in lowered:
         return "Viber could not connect to the URL"
     return "the URL was not reachable from Viber or did not answer 200"
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
 
 
 class ViberApi:
@@ -214,34 +205,23 @@ class ViberApi:
     async def _post(self, method: str, raw: bytes) -> httpx.Response:
         url = f"{self._base_url}/{method}"
         headers = {AUTH_HEADER: self._token, "Content-Type": "application/json"}
-        try:
+        with transport_errors(f"Viber {method}", url_setting="BYOC_VIBER_API_URL"):
             return await self._http.post(url, content=raw, headers=headers)
-        except httpx.UnsupportedProtocol:
-            raise ConfigurationError(
-                f"{url!r} is not an http(s) URL; check BYOC_VIBER_API_URL"
-            ) from None
-        except httpx.TimeoutException as exc:
-            raise RetryableError(f"Viber {method} timed out ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise RetryableError(f"Viber {method} failed to connect: {exc!r}") from None
 
     def _decode(self, method: str, response: httpx.Response) -> dict[str, Any]:
         code = response.status_code
-        if code == 429:
-            raise RateLimited(
-                f"Viber {method} answered HTTP 429", retry_after=_retry_after(response)
-            )
-        if code >= 500 or code == 408:
-            raise RetryableError(
-                f"Viber {method} answered HTTP {code}", retry_after=_retry_after(response)
-            )
         if code == 404:
             raise ConfigurationError(
                 f"Viber has no method at {response.request.url} (HTTP 404); check "
                 "BYOC_VIBER_API_URL (default https://chatapi.viber.com/pa)"
             )
-        if code != 200:
-            raise PermanentError(f"Viber {method} answered HTTP {code}: {response.text[:200]}")
+        # Viber answers its own refusals with 200 and a `status`; an HTTP error comes from the
+        # network or a proxy in between, and means what it means for any API.
+        raise_for_status(
+            response,
+            f"Viber {method} answered HTTP {code}: {response.text[:200]}",
+            credentials="check BYOC_VIBER_AUTH_TOKEN",
+        )
         try:
             answer = json.loads(response.content)
         except ValueError:
@@ -249,5 +229,5 @@ class ViberApi:
         if not isinstance(answer, dict):
             # A 200 that is not Viber's JSON comes from something in between (a captive proxy):
             # the call may well succeed once it is out of the way.
-            raise RetryableError(f"Viber {method} answered HTTP 200 without a JSON object")
+            raise RetryableError(f"Viber {method} answered HTTP {code} without a JSON object")
         return answer

@@ -10,8 +10,10 @@ from collections.abc import Mapping, Sequence
 import httpx
 from typing_extensions import Self, override
 
-from byoc.channel import Capabilities, Channel, InstallResult, require_setting
+from byoc.channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
 from byoc.errors import ConfigurationError, DeliveryError, PermanentError
+from byoc.http_client import HttpClientSlot
+from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
     Buttons,
     ChannelEvent,
@@ -29,7 +31,6 @@ from byoc.models import (
     Text,
     Video,
 )
-from byoc.transport import default_http_client
 from byoc.webhook import WebhookRequest, WebhookResponse
 
 from .api import DEFAULT_API_URL, AccountInfo, ViberApi
@@ -84,7 +85,6 @@ class ViberChannel(Channel):
         send=frozenset(
             {Text, Image, Video, File, Location, Contact, Sticker, Link, Buttons, QuickReplies}
         ),
-        receive=frozenset({Text, Image, Video, File, Location, Contact, Sticker, Link}),
         max_text_length=MAX_TEXT,
         media_urls_expire=True,
     )
@@ -137,26 +137,15 @@ class ViberChannel(Channel):
         self.api_url = api_url.rstrip("/")
         self.welcome_message = welcome_message or None
         self.event_types = tuple(event_types)
-        self._given_http = http
-        self._created_http: httpx.AsyncClient | None = None
-        self._api_client: ViberApi | None = None
+        self._slot = HttpClientSlot(http, timeout=15.0)
 
     @property
     def _http(self) -> httpx.AsyncClient:
-        # Created on first use: building a client loads the CA bundle, which takes a while.
-        if self._given_http is not None:
-            return self._given_http
-        if self._created_http is None:
-            self._created_http = default_http_client(timeout=15.0)
-        return self._created_http
+        return self._slot.client
 
     @property
     def _api(self) -> ViberApi:
-        if self._api_client is None:
-            self._api_client = ViberApi(
-                token=self.auth_token, http=self._http, base_url=self.api_url
-            )
-        return self._api_client
+        return ViberApi(token=self.auth_token, http=self._http, base_url=self.api_url)
 
     @classmethod
     @override
@@ -186,7 +175,7 @@ class ViberChannel(Channel):
     async def parse(self, request: WebhookRequest) -> Sequence[ChannelEvent]:
         """Verify `X-Viber-Content-Signature` on the raw body, then parse the callback."""
         verify_signature(self.auth_token, request.body, request.header(SIGNATURE_HEADER))
-        return parse_callback(request.body)
+        return parse_callback(request.body, channel=self.name)
 
     @override
     async def ack(self, request: WebhookRequest, events: Sequence[ChannelEvent]) -> WebhookResponse:
@@ -248,7 +237,7 @@ class ViberChannel(Channel):
     async def _sent_before(self, message_id: str) -> list[str]:
         if self.store is None:
             return []
-        saved = await self.store.get_setting(_progress_key(message_id))
+        saved = await self.store.get_setting(self._progress_key(message_id))
         if not saved:
             return []
         try:
@@ -257,9 +246,12 @@ class ViberChannel(Channel):
             return []
         return [t for t in tokens if isinstance(t, str)] if isinstance(tokens, list) else []
 
+    def _progress_key(self, message_id: str) -> str:
+        return f"{self.name}:sent:{message_id}"
+
     async def _remember_sent(self, message_id: str, sent: list[str]) -> None:
         if self.store is not None:
-            await self.store.set_setting(_progress_key(message_id), json.dumps(sent))
+            await self.store.set_setting(self._progress_key(message_id), json.dumps(sent))
 
     # -- install and account ----------------------------------------------------------------
 
@@ -293,6 +285,18 @@ class ViberChannel(Channel):
         """The bot account: name, URI, current webhook, subscriber count (`get_account_info`)."""
         return AccountInfo.from_answer(await self._api.call("get_account_info", {}))
 
+    @override
+    async def check(self) -> AccountCheck:
+        """`get_account_info`: the token works, and which webhook Viber calls now."""
+        info = await self.account_info()
+        return AccountCheck(account=info.name or None, webhook=info.webhook, reports_webhook=True)
+
+    @override
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        """Viber's media URLs need no credential; they are fetched through the channel's client
+        (its proxy and transport) while they live (an hour)."""
+        return await open_media(self._http, part.url, max_bytes=max_bytes, name=_name(part))
+
     async def user_details(self, user_id: str) -> Profile:
         """A user's profile (`get_user_details`). Viber allows two calls per user per 12 hours."""
         answer = await self._api.call("get_user_details", {"id": user_id})
@@ -303,11 +307,8 @@ class ViberChannel(Channel):
 
     @override
     async def aclose(self) -> None:
-        if self._created_http is not None:
-            await self._created_http.aclose()
-            self._created_http = None
-            self._api_client = None
+        await self._slot.aclose()
 
 
-def _progress_key(message_id: str) -> str:
-    return f"viber:sent:{message_id}"
+def _name(part: MediaPart) -> str | None:
+    return part.name if isinstance(part, Image | File) else None

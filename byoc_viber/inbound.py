@@ -12,7 +12,6 @@ user's message over a cosmetic field.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import mimetypes
@@ -43,6 +42,7 @@ from byoc.models import (
     Unsubscribed,
     Video,
 )
+from byoc.webhook import parse_json_object
 
 from .limits import extension
 from .tracking import decode_replies
@@ -50,55 +50,26 @@ from .tracking import decode_replies
 __all__ = ["CHANNEL", "load_callback", "parse_callback", "parse_profile"]
 
 CHANNEL = "viber"
+"""The name of the first Viber bot; a second is another instance with its own name."""
 logger = logging.getLogger("byoc.viber")
 
 _DIGITS = re.compile(r"-?[0-9]{1,40}")
-# Only a `\uD800`-`\uDFFF` escape can put a surrogate into decoded JSON (UTF-8 cannot).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def load_callback(body: bytes) -> dict[str, Any]:
-    """Decode a callback body into a JSON object.
+    """Decode a callback body into a JSON object (`byoc.webhook.parse_json_object`).
 
     Integers stay Python ints of any size and fractions become `Decimal`s, so a 64-bit
     `message_token` never passes through a float, even if a proxy re-wrote it as `1.0e18`.
-    Lone surrogates (`"\\ud83d"` without its pair: text cut in the middle of an emoji) become
-    U+FFFD, so every string can be encoded as UTF-8 further on.
+    Lone surrogates (text cut in the middle of an emoji) become U+FFFD.
     """
-    try:
-        # Viber sends UTF-8 (a BOM is tolerated); decoding first lets the escapes be searched.
-        text = body.decode("utf-8-sig")
-        value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
-        if _SURROGATE_ESCAPE.search(text):
-            value = _repaired(value)
-    except (ValueError, RecursionError) as exc:
-        # UnicodeDecodeError is a ValueError; RecursionError comes from absurdly nested arrays.
-        raise MalformedPayload(f"Viber callback: body is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        kind = type(value).__name__
-        raise MalformedPayload(f"Viber callback: expected a JSON object, got {kind}")
-    return value
+    return parse_json_object(body, what="Viber callback", parse_float=Decimal)
 
 
-def _repaired(value: Any) -> Any:
-    """`value` with lone surrogates in its strings (keys too) replaced by U+FFFD."""
-    if isinstance(value, str):
-        # A UTF-16 round trip joins valid surrogate pairs and replaces the lone ones.
-        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    if isinstance(value, list):
-        return [_repaired(item) for item in value]
-    if isinstance(value, dict):
-        return {_repaired(key): _repaired(item) for key, item in value.items()}
-    return value
-
-
-def parse_callback(body: bytes) -> list[ChannelEvent]:
-    """Turn one (already verified) callback body into events."""
+def parse_callback(body: bytes, *, channel: str = CHANNEL) -> list[ChannelEvent]:
+    """Turn one (already verified) callback body into events of the channel named `channel`
+    (the instance's name: `viber-eu` for a second bot)."""
     payload = load_callback(body)
     event = payload.get("event")
     if not isinstance(event, str) or not event:
@@ -107,7 +78,7 @@ def parse_callback(body: bytes) -> list[ChannelEvent]:
     if handler is None:
         logger.info("ignoring Viber %r callback: the bridge has no use for it", event)
         return []
-    return handler(payload)
+    return handler(payload, channel)
 
 
 # -- field readers -------------------------------------------------------------------------------
@@ -301,11 +272,11 @@ def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
 # -- events --------------------------------------------------------------------------------------
 
 
-def _message(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _message(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     sender = _object(payload, "sender", "message callback")
     return [
         InboundMessage(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(sender, "id", "message callback sender"),
             message_id=_token(payload, "message callback"),
             parts=_parts(_object(payload, "message", "message callback")),
@@ -315,11 +286,11 @@ def _message(payload: Mapping[str, Any]) -> list[ChannelEvent]:
     ]
 
 
-def _subscribed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _subscribed(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     user = _object(payload, "user", "subscribed callback")
     return [
         Subscribed(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(user, "id", "subscribed callback user"),
             profile=parse_profile(user),
             timestamp=_timestamp(payload, "subscribed callback"),
@@ -327,22 +298,22 @@ def _subscribed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
     ]
 
 
-def _unsubscribed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _unsubscribed(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Unsubscribed(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(payload, "user_id", "unsubscribed callback"),
             timestamp=_timestamp(payload, "unsubscribed callback"),
         )
     ]
 
 
-def _conversation_started(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _conversation_started(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     user = _object(payload, "user", "conversation_started callback")
     subscribed = payload.get("subscribed")
     return [
         ConversationStarted(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(user, "id", "conversation_started callback user"),
             profile=parse_profile(user),
             context=_lenient_str(payload, "context"),
@@ -352,10 +323,10 @@ def _conversation_started(payload: Mapping[str, Any]) -> list[ChannelEvent]:
     ]
 
 
-def _delivered(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _delivered(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Delivered(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(payload, "user_id", "delivered callback"),
             message_id=_token(payload, "delivered callback"),
             timestamp=_timestamp(payload, "delivered callback"),
@@ -363,10 +334,10 @@ def _delivered(payload: Mapping[str, Any]) -> list[ChannelEvent]:
     ]
 
 
-def _seen(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _seen(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Seen(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(payload, "user_id", "seen callback"),
             message_id=_token(payload, "seen callback"),
             timestamp=_timestamp(payload, "seen callback"),
@@ -374,10 +345,10 @@ def _seen(payload: Mapping[str, Any]) -> list[ChannelEvent]:
     ]
 
 
-def _failed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _failed(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Failed(
-            channel=CHANNEL,
+            channel=channel,
             user_id=_required_str(payload, "user_id", "failed callback"),
             message_id=_token(payload, "failed callback"),
             reason=_lenient_str(payload, "desc") or "Viber could not deliver the message",
@@ -386,12 +357,12 @@ def _failed(payload: Mapping[str, Any]) -> list[ChannelEvent]:
     ]
 
 
-def _webhook(payload: Mapping[str, Any]) -> list[ChannelEvent]:
+def _webhook(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     # The verification ping of set_webhook: nothing to do but answer 200.
     return []
 
 
-_HANDLERS: dict[str, Callable[[Mapping[str, Any]], list[ChannelEvent]]] = {
+_HANDLERS: dict[str, Callable[[Mapping[str, Any], str], list[ChannelEvent]]] = {
     "message": _message,
     "subscribed": _subscribed,
     "unsubscribed": _unsubscribed,

@@ -32,7 +32,7 @@ class FakeDemo(DemoKit):
     title = "the fake messenger"
 
     def __init__(self, network: VirtualNetwork) -> None:
-        self.fake = FakeChannel()
+        self.fake = FakeChannel(name=self.name)
         self._http = network.client(timeout=30.0)
         self._router = Router()
         self._router.route("POST", "/_emulator/say")(self._say)

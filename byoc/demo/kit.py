@@ -10,27 +10,24 @@ mychat = "byoc_mychat.testing.demo:MyChatDemo"
 
 The kit is built with the demo's `VirtualNetwork`; it puts its emulator on the network, makes
 the channel configured against it, and plays the channel's users. The core never imports a
-plugin: kits are loaded by name, each load wrapped like a channel plugin's.
+plugin: kits are loaded by name through `byoc.plugins`, each load wrapped as a channel's is.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from ..asgi import ASGIApp
 from ..channel import Channel
-from ..errors import PluginError
+from ..plugins import DEMOS_GROUP, installed, load_plugin
 from ..testing.network import VirtualNetwork
 
 if TYPE_CHECKING:
     from ..bridge import Bridge
 
 __all__ = ["DEMOS_GROUP", "DemoKit", "DemoKitFactory", "demo_kits", "load_demo_kit"]
-
-DEMOS_GROUP = "byoc.demos"
 
 
 class DemoKit(ABC):
@@ -90,21 +87,11 @@ DemoKitFactory = Callable[[VirtualNetwork], DemoKit]
 
 def demo_kits() -> dict[str, str]:
     """The installed kits: channel name → entry-point target."""
-    return {ep.name: ep.value for ep in entry_points(group=DEMOS_GROUP)}
+    return installed(DEMOS_GROUP)
 
 
 def load_demo_kit(name: str) -> DemoKitFactory:
     """The kit factory registered for channel `name`; `PluginError` when missing or broken."""
-    found = [ep for ep in entry_points(group=DEMOS_GROUP) if ep.name == name]
-    if not found:
-        known = ", ".join(sorted(demo_kits())) or "none"
-        raise PluginError(name, f"has no demo kit installed (kits: {known})")
-    try:
-        factory = found[0].load()
-    except Exception as exc:  # a third party's import error must not stop the demo
-        raise PluginError(
-            name, f"demo kit cannot be imported ({type(exc).__name__}: {exc})"
-        ) from exc
-    if not callable(factory):
-        raise PluginError(name, f"demo kit {found[0].value} is not callable")
-    return factory  # type: ignore[no-any-return]
+    factory = load_plugin(DEMOS_GROUP, name)
+    assert callable(factory)  # checked by the loader
+    return factory

@@ -24,13 +24,9 @@ await client.aclose()
 
 from __future__ import annotations
 
-import email.utils
 import html
 import json
-import math
 import re
-import time
-from datetime import timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -40,11 +36,11 @@ import httpx
 from ..errors import (
     ConfigurationError,
     PermanentError,
-    RateLimited,
     RetryableError,
     StaleConversation,
 )
-from ..transport import default_http_client
+from ..http_client import HttpClientSlot
+from ..upstream import raise_for_status, transport_errors
 
 __all__ = ["FreshchatClient", "FreshchatRefused"]
 
@@ -55,14 +51,8 @@ _TOKEN_HELP = (
 )
 _URL_HELP = "BYOC_FRESHCHAT_API_URL, e.g. https://<account>.freshchat.com/v2"
 _STALE_MARKER = "not the latest conversation"
-_DELTA_SECONDS = re.compile(r"^\d+(\.\d+)?$")
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
 _BEARER = re.compile(r"^bearer(\s+|$)", re.IGNORECASE)
-
-
-def _new_http_client(timeout: float) -> httpx.AsyncClient:
-    """The HTTP client made when none is given; the one place that picks the transport."""
-    return default_http_client(timeout=timeout)
 
 
 class FreshchatRefused(PermanentError):
@@ -112,18 +102,16 @@ class FreshchatClient:
         self._token = _bare_token(token)
         self._headers = {"Authorization": f"Bearer {self._token}", "Accept": _JSON}
         self._timeout = timeout
-        self._owns_http = http is None
-        self._http = http if http is not None else _new_http_client(timeout)
+        self._slot = HttpClientSlot(http, timeout=timeout)
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The underlying HTTP client (also used to download media; it sends no credentials)."""
-        return self._http
+        return self._slot.client
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object made it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._slot.aclose()
 
     # -- users ---------------------------------------------------------------------------------
 
@@ -232,8 +220,8 @@ class FreshchatClient:
         if files is None:
             # Multipart uploads carry their own boundary in Content-Type.
             headers["Content-Type"] = _JSON
-        try:
-            response = await self._http.request(
+        with transport_errors(what, url_setting=_URL_HELP, timeout=self._timeout):
+            response = await self.http.request(
                 method,
                 self._base + path,
                 params=params,
@@ -242,14 +230,6 @@ class FreshchatClient:
                 headers=headers,
                 timeout=self._timeout,
             )
-        except httpx.TimeoutException as exc:
-            raise RetryableError(
-                f"{what} timed out after {self._timeout:g} s ({type(exc).__name__})"
-            ) from exc
-        except httpx.UnsupportedProtocol as exc:
-            raise ConfigurationError(f"{what}: {exc}; set {_URL_HELP}") from exc
-        except httpx.TransportError as exc:
-            raise RetryableError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
         _raise_for_status(
             response,
             what=what,
@@ -343,14 +323,10 @@ def _raise_for_status(
         return
     error = _ErrorBody.parse(response, secret=secret)
     said = f"{what} answered {error.describe(code)}"
-    if code in (401, 403):
-        raise ConfigurationError(f"{said}; Freshchat refused the API token: {_TOKEN_HELP}")
-    if code == 429:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
-        raise RateLimited(said, retry_after=retry_after)
-    if code >= 500 or code == 408:
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now=time.time())
-        raise RetryableError(said, retry_after=retry_after)
+    if code in (401, 403, 408, 429) or code >= 500:
+        raise_for_status(
+            response, said, credentials=f"Freshchat refused the API token: {_TOKEN_HELP}"
+        )
     if 300 <= code < 400:
         location = response.headers.get("location", "elsewhere")
         raise ConfigurationError(f"{said} (a redirect to {location}); check {_URL_HELP}")
@@ -365,24 +341,6 @@ def _raise_for_status(
             said, http_status=code, code=error.code, status=error.status, message=error.message
         )
     raise RetryableError(f"{said} (an unexpected status)")
-
-
-def parse_retry_after(value: str | None, *, now: float) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP-date); None when
-    absent or unreadable. A date in the past means "now" (0.0)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if _DELTA_SECONDS.match(value):
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    seconds = when.timestamp() - now
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Downloading a channel's media before it is re-hosted in Freshchat.
 
 Channel media URLs expire (Viber's after about an hour), so media is copied into Freshchat's
-storage while the link still works. The download is bounded in size and in total time: a slow
-or huge file must not hold a delivery worker.
+storage while the link still works. The download (`byoc.media.open_media`) is bounded in size
+and in total time: a slow or huge file must not hold a delivery worker.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlsplit
 import attrs
 import httpx
 
-from ..errors import PermanentError, RetryableError
+from ..errors import RetryableError
+from ..media import open_media, url_for_humans
 
 __all__ = ["Download", "download", "filename_from_url"]
 
@@ -33,53 +34,20 @@ async def download(
     """GET `url` (following redirects) within `max_bytes` and `timeout` seconds overall.
 
     Raises `RetryableError` for timeouts, connection errors, 408, 429 and 5xx, and
-    `PermanentError` for other refusals (an expired link: 403/404/410) and oversized files.
-    Error texts show the URL without its query string, which often holds a signed token.
+    `PermanentError` for other refusals (an expired link: 403/404/410) and oversized files
+    (`byoc.media.open_media`). Error texts show the URL without its query string, which often
+    holds a signed token.
     """
-    shown = _without_query(url)
-    if not url.lower().startswith(("http://", "https://")):
-        raise PermanentError(f"cannot download {shown!r}: not an http(s) URL")
     try:
-        return await asyncio.wait_for(_fetch(http, url, shown, max_bytes), timeout)
+        return await asyncio.wait_for(_fetch(http, url, max_bytes), timeout)
     except asyncio.TimeoutError:
+        shown = url_for_humans(url)
         raise RetryableError(f"downloading {shown} took longer than {timeout:g} s") from None
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-        raise PermanentError(f"cannot download {shown}: {exc}") from exc
-    except httpx.TransportError as exc:
-        raise RetryableError(f"downloading {shown} failed: {type(exc).__name__}") from exc
 
 
-async def _fetch(http: httpx.AsyncClient, url: str, shown: str, max_bytes: int) -> Download:
-    async with http.stream("GET", url, follow_redirects=True) as response:
-        status = response.status_code
-        if status >= 500 or status in (408, 429):
-            raise RetryableError(f"downloading {shown} answered {status}")
-        if status >= 300:
-            raise PermanentError(f"downloading {shown} answered {status} (expired link?)")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise PermanentError(_too_large(shown, max_bytes))
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise PermanentError(_too_large(shown, max_bytes))
-            chunks.append(chunk)
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        return Download(content=b"".join(chunks), content_type=content_type or None)
-
-
-def _too_large(shown: str, max_bytes: int) -> str:
-    return f"{shown} is over the {max_bytes / 1_048_576:g} MB limit for attachments"
-
-
-def _without_query(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url.split("?")[0][:100]
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url[:100]
+async def _fetch(http: httpx.AsyncClient, url: str, max_bytes: int) -> Download:
+    async with await open_media(http, url, max_bytes=max_bytes) as media:
+        return Download(content=await media.read(), content_type=media.content_type)
 
 
 def filename_from_url(url: str, fallback: str) -> str:

@@ -27,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from typing_extensions import Self, override
 
 from ..channel import require_setting
-from ..errors import ConfigurationError, PermanentError, SignatureError
+from ..errors import ConfigurationError, PermanentError, RetryableError, SignatureError
+from ..media import MediaPart, MediaStream
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from ..models import File, Image, Part, Profile, Video
 from ..webhook import WebhookRequest
@@ -109,7 +110,7 @@ class FreshchatMessaging(Messaging):
         self._channel_lock = asyncio.Lock()
         self._app_id = app_id or None
         self._assigned_group_id = assigned_group_id or None
-        self._max_media_bytes = max_media_bytes
+        self.max_media_bytes = max_media_bytes
         self._media_timeout = media_timeout
 
     @classmethod
@@ -319,15 +320,30 @@ class FreshchatMessaging(Messaging):
         fetched = await download(
             self._client.http,
             part.url,
-            max_bytes=self._max_media_bytes,
+            max_bytes=self.max_media_bytes,
             timeout=self._media_timeout,
         )
+        return await self._upload(part, fetched.content, fetched.content_type)
+
+    @override
+    async def rehost_media(self, part: MediaPart, media: MediaStream) -> Part:
+        """Upload media the channel fetched with its own credentials, as `rehost` does with
+        what it downloads; the same bounds apply (`max_media_bytes`, `media_timeout`)."""
+        try:
+            content = await asyncio.wait_for(media.read(), self._media_timeout)
+        except asyncio.TimeoutError:
+            raise RetryableError(
+                f"reading {media.what} took longer than {self._media_timeout:g} s"
+            ) from None
+        return await self._upload(part, content, media.content_type)
+
+    async def _upload(self, part: MediaPart, content: bytes, served_type: str | None) -> Part:
         name = _upload_name(part)
-        content_type = _content_type(part, fetched.content_type, name)
+        content_type = _content_type(part, served_type, name)
         try:
             if isinstance(part, Image):
-                return await self._upload_image(part, name, fetched.content, content_type)
-            return await self._upload_file(part, name, fetched.content, content_type)
+                return await self._upload_image(part, name, content, content_type)
+            return await self._upload_file(part, name, content, content_type)
         except ConfigurationError as exc:
             # An account that may not upload (plan, role) can still take the link.
             raise PermanentError(f"Freshchat refused the upload: {exc}") from exc

@@ -26,7 +26,7 @@ from typing import Any
 
 from .. import codec
 from ..channel import Capabilities, Channel
-from ..errors import MalformedPayload, PermanentError, RetryableError, SignatureError
+from ..errors import MalformedPayload, RetryableError, SignatureError, UserUnreachable
 from ..models import (
     Buttons,
     ChannelEvent,
@@ -55,10 +55,11 @@ _ALL_PARTS: frozenset[type[Part]] = frozenset(
 
 
 class FakeChannel(Channel):
-    """A messenger that lives in memory. `fail_next` makes the next sends fail (retryably)."""
+    """A messenger that lives in memory. `fail_next` makes the next sends fail (retryably);
+    a user in `refuse_users` blocked the account (`UserUnreachable`)."""
 
     name = "fake"
-    capabilities = Capabilities(send=_ALL_PARTS, receive=_ALL_PARTS, max_text_length=None)
+    capabilities = Capabilities(send=_ALL_PARTS)
 
     def __init__(self, *, secret: str = "fake-secret", name: str = "fake") -> None:
         self.name = name
@@ -103,7 +104,9 @@ class FakeChannel(Channel):
             self.fail_next -= 1
             raise RetryableError("fake channel: injected failure")
         if user_id in self.refuse_users:
-            raise PermanentError(f"fake channel: user {user_id} blocked the account")
+            raise UserUnreachable(
+                f"fake channel: user {user_id} blocked the account", user_id=user_id
+            )
         async with self._changed:
             self.outbox[user_id].append(message)
             self._changed.notify_all()

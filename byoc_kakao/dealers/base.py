@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from byoc.media import MediaPart, MediaStream
 from byoc.models import InboundMessage, OutboundMessage
 from byoc.webhook import WebhookResponse
 
@@ -86,6 +87,11 @@ class Dealer(Protocol):
 
     async def deliver(self, payload: DealerPayload) -> None:
         """Send one payload, uploading its media first when it has some."""
+        ...
+
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        """The bytes of a file a user sent (`byoc.media.open_media`, with the dealer's
+        credentials when its file URLs need them)."""
         ...
 
     async def end_session(self, user_key: str) -> str | None:

@@ -50,14 +50,10 @@ import httpx
 from typing_extensions import Self
 
 from byoc.channel import require_setting
-from byoc.errors import (
-    ConfigurationError,
-    MalformedPayload,
-    PermanentError,
-    RateLimited,
-    RetryableError,
-)
+from byoc.errors import ConfigurationError, MalformedPayload, PermanentError
 from byoc.freshchat.media import download
+from byoc.http_client import HttpClientSlot
+from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
     Buttons,
     Contact,
@@ -74,7 +70,7 @@ from byoc.models import (
     Video,
     utcnow,
 )
-from byoc.transport import default_http_client
+from byoc.upstream import raise_for_status, transport_errors
 from byoc.webhook import WebhookResponse
 
 from ..chunking import kakao_length, split_text
@@ -500,17 +496,14 @@ class HappyTalkDealer:
         self.api_url = api_url.rstrip("/")
         self.bot_event = bot_event
         self.labels = labels
-        self._owns_http = http is None
-        self._http = http
+        self._slot = HttpClientSlot(http, timeout=timeout)
         self._timeout = timeout
         self._media_timeout = media_timeout
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The HTTP client, created on first use (constructing a channel stays cheap)."""
-        if self._http is None:
-            self._http = default_http_client(timeout=self._timeout)
-        return self._http
+        return self._slot.client
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
@@ -597,6 +590,10 @@ class HappyTalkDealer:
             size=_size(answer.get("size")),
         )
 
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        # The files users send are on Kakao's CDN behind plain (expiring) links.
+        return await open_media(self.http, part.url, max_bytes=max_bytes)
+
     async def end_session(self, user_key: str) -> str | None:
         body: dict[str, Any] = {"user_key": user_key, "sender_key": self.sender_key}
         if self.bot_event:
@@ -620,9 +617,7 @@ class HappyTalkDealer:
         )
 
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._slot.aclose()
 
     async def _post(
         self,
@@ -637,7 +632,9 @@ class HappyTalkDealer:
         headers = {"HT-Client-Id": self.client_id, "HT-Client-Secret": self.client_secret}
         if body is not None:
             headers["Content-Type"] = "application/json; charset=UTF-8"
-        try:
+        with transport_errors(
+            f"HappyTalk's API to {action}", url_setting="BYOC_KAKAO_DEALER_API_URL"
+        ):
             response = await self.http.post(
                 self.api_url + path,
                 content=None if body is None else json.dumps(body, ensure_ascii=False).encode(),
@@ -646,10 +643,6 @@ class HappyTalkDealer:
                 headers=headers,
                 timeout=self._timeout,
             )
-        except httpx.TimeoutException:
-            raise RetryableError(f"HappyTalk did not answer in time to {action}") from None
-        except httpx.TransportError as exc:
-            raise RetryableError(f"HappyTalk could not be reached to {action}: {exc}") from None
         return raise_for_answer(response, action=action)
 
 
@@ -668,16 +661,12 @@ def raise_for_answer(response: httpx.Response, *, action: str) -> dict[str, Any]
     detail = f"HTTP {status}" + (f", code {code_text}" if code_text else "")
     detail += f": {message}" if message else ""
 
-    if status in (401, 403):
-        raise ConfigurationError(
-            f"HappyTalk refused the credentials ({detail}); check BYOC_KAKAO_CLIENT_ID and "
-            "BYOC_KAKAO_CLIENT_SECRET against HappyTalk's customer center"
-        )
-    if status == 429:
-        raise RateLimited(f"HappyTalk throttled us ({detail})", retry_after=_retry_after(response))
-    if status >= 500:
-        raise RetryableError(
-            f"HappyTalk failed to {action} ({detail})", retry_after=_retry_after(response)
+    if status in (401, 403, 408, 429) or status >= 500:
+        raise_for_status(
+            response,
+            f"HappyTalk failed to {action} ({detail})",
+            credentials="check BYOC_KAKAO_CLIENT_ID and BYOC_KAKAO_CLIENT_SECRET against "
+            "HappyTalk's customer center",
         )
     # Success is code 0 (v1, session end) or "0000" (the upload calls).
     failed = (
@@ -698,11 +687,3 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("retry-after", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else None
-    except ValueError:
-        return None

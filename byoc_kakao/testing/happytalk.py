@@ -50,6 +50,7 @@ import attrs
 import httpx
 
 from byoc.clock import Clock, SystemClock
+from byoc.http_client import HttpClientSlot
 from byoc.testing.freshchat.uploads import form_files
 from byoc.testing.freshchat.wire import ApiError
 from byoc.testing.routing import Request, Response, Router, json_response
@@ -285,20 +286,18 @@ class HappyTalkEmulator:
         self._session_ids = itertools.count(100001)
         self._inbound_serials = itertools.count(291278922214444814881143)
         self._failures: deque[_Failure | None] = deque()
-        self._http = http
-        self._owns_http = http is None
+        self._http = HttpClientSlot(http, factory=lambda: httpx.AsyncClient(timeout=10.0))
         self._jobs = Jobs()
         self.app = self._router()
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The client webhooks/skill calls go out with (settable, e.g. to an ASGI transport)."""
-        return self._client()
+        return self._http.client
 
     @http.setter
     def http(self, client: httpx.AsyncClient) -> None:
-        self._http = client
-        self._owns_http = False
+        self._http.replace(client)
 
     @property
     def base_url(self) -> str:
@@ -334,9 +333,7 @@ class HappyTalkEmulator:
 
     async def aclose(self) -> None:
         await self._jobs.cancel()
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.aclose()
 
     # -- inbound: users → bridge ---------------------------------------------------------------
 
@@ -400,11 +397,6 @@ class HappyTalkEmulator:
         self._jobs.spawn(self._deliver(body))
         return str(body["serial_number"])
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=10.0)
-        return self._http
-
     async def _deliver(self, body: dict[str, Any]) -> None:
         if not self.webhook_url:
             raise RuntimeError("HappyTalkEmulator.webhook_url is not set")
@@ -433,7 +425,7 @@ class HappyTalkEmulator:
     async def _post_webhook(self, content: bytes, headers: dict[str, str]) -> int | None:
         assert self.webhook_url is not None
         try:
-            response = await self._client().post(self.webhook_url, content=content, headers=headers)
+            response = await self.http.post(self.webhook_url, content=content, headers=headers)
         except httpx.HTTPError:
             return None
         return response.status_code

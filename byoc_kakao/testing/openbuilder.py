@@ -38,6 +38,7 @@ import attrs
 import httpx
 
 from byoc.clock import Clock, SystemClock
+from byoc.http_client import HttpClientSlot
 from byoc.testing.routing import Request, Response, Router, json_response
 
 from ..event_api import MAX_USERS, USER_TYPES
@@ -305,8 +306,9 @@ class OpenBuilderEmulator:
         self.event_calls: list[dict[str, Any]] = []
         self.callback_posts: list[tuple[str, str]] = []
         self._callbacks: dict[str, _Callback] = {}
-        self._http = http
-        self._owns_http = http is None
+        self._http = HttpClientSlot(
+            http, factory=lambda: httpx.AsyncClient(timeout=self.skill_timeout)
+        )
         self._jobs = Jobs()
         self.app = self._router()
 
@@ -317,12 +319,11 @@ class OpenBuilderEmulator:
     @property
     def http(self) -> httpx.AsyncClient:
         """The client webhooks/skill calls go out with (settable, e.g. to an ASGI transport)."""
-        return self._client()
+        return self._http.client
 
     @http.setter
     def http(self, client: httpx.AsyncClient) -> None:
-        self._http = client
-        self._owns_http = False
+        self._http.replace(client)
 
     @property
     def base_url(self) -> str:
@@ -360,14 +361,7 @@ class OpenBuilderEmulator:
 
     async def aclose(self) -> None:
         await self._jobs.cancel()
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.skill_timeout)
-        return self._http
+        await self._http.aclose()
 
     # -- skill calls ---------------------------------------------------------------------------
 
@@ -384,7 +378,7 @@ class OpenBuilderEmulator:
         content = json.dumps(payload, ensure_ascii=False).encode()
         try:
             response = await asyncio.wait_for(
-                self._client().post(self.skill_url, content=content, headers=headers),
+                self.http.post(self.skill_url, content=content, headers=headers),
                 self.skill_timeout,
             )
         except asyncio.TimeoutError:

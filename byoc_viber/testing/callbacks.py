@@ -19,6 +19,7 @@ import attrs
 import httpx
 
 from byoc.clock import Clock
+from byoc.http_client import HttpClientSlot
 
 from ..signature import SIGNATURE_HEADER, sign
 
@@ -69,8 +70,9 @@ class Callbacks:
             raise ValueError("retry_schedule needs at least one interval")
         self._token = token
         self._clock = clock
-        self._client = client
-        self._own_client = client is None
+        self._client = HttpClientSlot(
+            client, factory=lambda: httpx.AsyncClient(timeout=httpx.Timeout(10.0))
+        )
         self._schedule = tuple(retry_schedule)
         self._window = retry_window
         self._tasks: set[asyncio.Task[None]] = set()
@@ -78,9 +80,7 @@ class Callbacks:
         self.records: list[CallbackRecord] = []
 
     def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0))
-        return self._client
+        return self._client.client
 
     async def _post(self, url: str, payload: dict[str, Any]) -> httpx.Response:
         raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -142,9 +142,7 @@ class Callbacks:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if self._own_client and self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.aclose()
 
     async def _attempt(self, url: str, record: CallbackRecord) -> bytes | None:
         try:

@@ -273,7 +273,6 @@ def test_reference_ids_round_trip_and_legacy_mode() -> None:
 class ExpiringMediaChannel(FakeChannel):
     capabilities = FakeChannel.capabilities.__class__(
         send=FakeChannel.capabilities.send,
-        receive=FakeChannel.capabilities.receive,
         media_urls_expire=True,
     )
 

@@ -27,9 +27,12 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 PACKAGES = ("byoc", "byoc_viber", "byoc_kakao")
 
 # The made-up messenger of writing-a-channel.md: its settings belong to a plugin that does not
-# exist, by design.
-# A plugin's own settings, and the ones every channel may have (read under its own name).
-IMAGINARY_SETTINGS = re.compile(r"^BYOC_MYCHAT_|^BYOC_[A-Z0-9_]+_NOTICE_(ASSIGNED|RESOLVED)$")
+# exist, by design; so do those of the second Viber account configuration.md names as an example
+# (an instance's settings are read under its own name, which no code spells), and the notices
+# every channel may have.
+IMAGINARY_SETTINGS = re.compile(
+    r"^BYOC_(MYCHAT|VIBER_EU)_|^BYOC_[A-Z0-9_]+_NOTICE_(ASSIGNED|RESOLVED)$"
+)
 # Written alongside these pages; a link to them may precede them.
 PAGES_WRITTEN_ELSEWHERE = {"quickstart.md", "configuration.md"}
 

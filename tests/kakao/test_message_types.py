@@ -8,15 +8,19 @@ Kakao emulators, the bridge and the Freshchat emulator (see `roundtrip.py`).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
+from byoc.errors import RequestError
 from byoc.models import (
     Contact,
     File,
     Image,
+    InboundMessage,
     Link,
     Location,
     OutboundMessage,
@@ -28,11 +32,16 @@ from byoc.models import (
 from byoc.store import MemoryStore
 from byoc.testing.clock import FakeClock
 from byoc.testing.rig import BridgeRig
+from byoc.webhook import WebhookRequest
 from byoc_kakao import KakaoChatbotChannel, KakaoDealerChannel
+from byoc_kakao.dealers.happytalk import parse_webhook
 from byoc_kakao.testing import DealerUser, KakaoUser
 from byoc_kakao.testing.happytalk import SentMessage
 
 from .roundtrip import OPENBUILDER_URL, KakaoWorld
+from .test_happytalk_mapping import SENDER, webhook_like
+from .test_skill_mapping import SKILL_SECRET, skill_like
+from .test_skill_mapping import channel as skill_channel
 
 JPEG = b"\xff\xd8\xff\xe0 a photo"
 PNG = b"\x89PNG\r\n\x1a\n a map"
@@ -173,9 +182,16 @@ async def test_dealer_link_in_is_its_title_and_url(world: KakaoWorld) -> None:
     ]
 
 
-def test_dealer_users_send_only_text_media_and_links() -> None:
+@settings(max_examples=200)
+@given(webhook_like)
+def test_dealer_users_send_only_text_media_and_links(payload: dict[str, Any]) -> None:
     """What HappyTalk forwards: no places, contacts, stickers, buttons or taps on them."""
-    assert KakaoDealerChannel.capabilities.receive == {Text, Image, File, Video, Link}
+    try:
+        messages = parse_webhook(payload, channel="kakao", sender_key=SENDER)
+    except RequestError:
+        return
+    for message in messages:
+        assert {type(part) for part in message.parts} <= {Text, Image, File, Video, Link}
 
 
 # -- kakao (dealer): agent → user ------------------------------------------------------------------
@@ -327,9 +343,18 @@ async def test_chatbot_tapped_quick_reply_is_its_label_and_payload(world: KakaoW
     ]
 
 
-def test_chatbot_users_send_only_text_photos_and_videos() -> None:
+@settings(max_examples=200)
+@given(skill_like)
+async def test_chatbot_users_send_only_text_photos_and_videos(payload: dict[str, Any]) -> None:
     """Kakao hands a skill utterances and photo or video links; no files, places, contacts."""
-    assert KakaoChatbotChannel.capabilities.receive == {Text, Image, Video}
+    request = WebhookRequest(body=json.dumps(payload).encode(), subpath=SKILL_SECRET)
+    try:
+        events = await skill_channel.parse(request)
+    except RequestError:
+        return
+    for event in events:
+        if isinstance(event, InboundMessage):
+            assert {type(part) for part in event.parts} <= {Text, Image, Video}
 
 
 # -- kakao-chatbot: agent → user -------------------------------------------------------------------

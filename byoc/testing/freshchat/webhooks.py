@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ...clock import Clock, SystemClock
+from ...http_client import HttpClientSlot
 
 __all__ = ["DEFAULT_RETRY_DELAYS", "DeliveryAttempt", "WebhookKey", "WebhookSender"]
 
@@ -166,8 +167,7 @@ class WebhookSender:
         self.retry_delays = tuple(retry_delays)
         self.attempts: deque[DeliveryAttempt] = deque(maxlen=_LOG_LIMIT)
         self._clock: Clock = clock or SystemClock()
-        self._http = http
-        self._owns_http = http is None
+        self._http = HttpClientSlot(http, factory=lambda: httpx.AsyncClient(timeout=timeout))
         self._timeout = timeout
         self._queues: dict[str, deque[_Delivery]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -210,9 +210,7 @@ class WebhookSender:
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-        if self._owns_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._http.aclose()
 
     async def _work(self, conversation_id: str) -> None:
         queue = self._queues[conversation_id]
@@ -227,8 +225,6 @@ class WebhookSender:
             del self._workers[conversation_id]
 
     async def _deliver(self, delivery: _Delivery) -> None:
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self._timeout)
         for retry in range(len(self.retry_delays) + 1):
             if retry:
                 await self._clock.sleep(self.retry_delays[retry - 1])
@@ -241,7 +237,7 @@ class WebhookSender:
             status: int | None = None
             error: str | None = None
             try:
-                response = await self._http.post(
+                response = await self._http.client.post(
                     delivery.url, content=delivery.body, headers=headers
                 )
                 status = response.status_code

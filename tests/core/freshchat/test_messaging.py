@@ -661,5 +661,6 @@ async def test_aclose_leaves_a_given_client_open(http: httpx.AsyncClient) -> Non
 
 async def test_aclose_closes_a_client_it_made() -> None:
     m = FreshchatMessaging(api_url=API_URL, token=TOKEN, verify_signatures=False)
+    made = m.client.http  # made on first use
     await m.aclose()
-    assert m.client.http.is_closed
+    assert made.is_closed

@@ -1,0 +1,182 @@
+"""Media on its way from a channel to the help desk: a size-bounded stream, and its fetch.
+
+A channel hands the bridge media bytes through `Channel.fetch_media(part, max_bytes=...)`,
+fetched with the channel's own credentials, as a `MediaStream`; the help desk stores them
+(`Messaging.rehost_media`). The URL in the part is only what the channel needs to find the
+file again: a credential never goes in it, so it can be queued, logged and shown.
+
+```python
+async def fetch_media(self, part: Image | Video | File, *, max_bytes: int) -> MediaStream:
+    return await open_media(
+        self._http.client,
+        f"{self.api_url}/files/{part.url.removeprefix('mychat-file:')}",
+        headers={"Authorization": f"Bearer {self.token}"},
+        max_bytes=max_bytes,
+        what=f"MyChat file of {part.name or 'a message'}",
+    )
+```
+
+Whoever reads the stream closes it (`async with media:`); reading past `max_bytes` raises
+`MediaTooLarge` and stops the download.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import httpx
+from typing_extensions import Self
+
+from .errors import MediaTooLarge, PermanentError
+from .models import File, Image, Video
+from .upstream import error_for_status, retry_after_of, transport_errors
+
+__all__ = ["MediaPart", "MediaStream", "open_media", "url_for_humans"]
+
+MediaPart = Image | Video | File
+"""The parts that carry a file: what `fetch_media` and `rehost_media` deal with."""
+
+
+class MediaStream:
+    """Media bytes, read once, at most `max_bytes` of them.
+
+    `content_type`, `size` (bytes) and `name` are what the source said, when it said it.
+    Iterate for chunks (`async for chunk in media`) or `await media.read()` for all of it;
+    either raises `MediaTooLarge` as soon as more than `max_bytes` arrive.
+    """
+
+    def __init__(
+        self,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_bytes: int,
+        content_type: str | None = None,
+        size: int | None = None,
+        name: str | None = None,
+        close: Callable[[], Awaitable[None]] | None = None,
+        what: str = "the media",
+    ) -> None:
+        self.max_bytes = max_bytes
+        self.content_type = content_type
+        self.size = size
+        self.name = name
+        self.what = what
+        self._chunks = chunks
+        self._close = close
+        if size is not None and size > max_bytes:
+            raise MediaTooLarge(what, size=size, limit=max_bytes)
+
+    @classmethod
+    def from_bytes(
+        cls,
+        data: bytes,
+        *,
+        max_bytes: int,
+        content_type: str | None = None,
+        name: str | None = None,
+    ) -> Self:
+        """A stream of bytes already in memory (a channel that receives media inline)."""
+
+        async def one() -> AsyncIterator[bytes]:
+            yield data
+
+        return cls(one(), max_bytes=max_bytes, content_type=content_type, size=len(data), name=name)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        received = 0
+        async for chunk in self._chunks:
+            received += len(chunk)
+            if received > self.max_bytes:
+                raise MediaTooLarge(self.what, size=received, limit=self.max_bytes)
+            yield chunk
+
+    async def read(self) -> bytes:
+        """Everything, within `max_bytes`."""
+        return b"".join([chunk async for chunk in self])
+
+    async def aclose(self) -> None:
+        """Stop the download (whatever was not read is dropped)."""
+        if self._close is not None:
+            close, self._close = self._close, None
+            await close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+async def open_media(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    max_bytes: int,
+    headers: Mapping[str, str] | None = None,
+    what: str | None = None,
+    name: str | None = None,
+) -> MediaStream:
+    """Start a GET of `url` (redirects followed) and hand its body over as a `MediaStream`.
+
+    `headers` carry the channel's credentials. `what` names the file in error texts (default:
+    the URL without its query string; pass a description when the URL itself holds a token).
+    A declared `Content-Length` over `max_bytes` is refused before any byte is read. Errors:
+    `RetryableError` for timeouts, connection errors, 408, 429 and 5xx; `PermanentError` for
+    other refusals (an expired link: 403/404/410) and `MediaTooLarge`.
+    """
+    shown = what or url_for_humans(url)
+    if not url.lower().startswith(("http://", "https://")):
+        raise PermanentError(f"cannot download {shown}: not an http(s) URL")
+    with transport_errors(f"downloading {shown}"):
+        try:
+            request = http.build_request("GET", url, headers=headers)
+            response = await http.send(request, stream=True, follow_redirects=True)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            # A link that can never be fetched (here or after a redirect) is the file's problem,
+            # not the bridge's settings.
+            raise PermanentError(f"cannot download {shown}: {exc}") from None
+    try:
+        error = error_for_status(
+            response.status_code,
+            f"downloading {shown} answered {response.status_code}"
+            + (" (expired link?)" if response.status_code in (403, 404, 410) else ""),
+            retry_after=retry_after_of(response),
+        )
+        if error is not None:
+            raise error
+        declared = response.headers.get("content-length", "")
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return MediaStream(
+            _body(response, shown),
+            max_bytes=max_bytes,
+            content_type=content_type or None,
+            size=int(declared) if declared.isdigit() else None,
+            name=name,
+            close=response.aclose,
+            what=shown,
+        )
+    except BaseException:
+        await response.aclose()
+        raise
+
+
+async def _body(response: httpx.Response, shown: str) -> AsyncIterator[bytes]:
+    with transport_errors(f"downloading {shown}"):
+        async for chunk in response.aiter_bytes():
+            yield chunk
+
+
+def url_for_humans(url: str) -> str:
+    """`url` without its query string and fragment, where signed links keep their token."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("?")[0][:100]
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url[:100]

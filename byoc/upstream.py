@@ -1,0 +1,142 @@
+"""What an upstream API's answer means for delivery: one mapping from HTTP to byoc's errors.
+
+Every plugin calls its messenger's HTTP API, and the core calls the help desk's; what a status
+means for the delivery queue is the same for all of them, so it is decided here, once:
+
+| answer | error | the queue |
+|---|---|---|
+| 2xx | none | done |
+| 429 | `RateLimited`, `retry_after` from `Retry-After` | retries after the hint |
+| 408, 5xx | `RetryableError`, `retry_after` when given | retries with backoff |
+| 401, 403 (with `credentials=`) | `ConfigurationError` naming the fix | retries, loudly |
+| any other 3xx or 4xx | `PermanentError` | a dead letter at once |
+| a timeout, a connection error | `RetryableError` | retries with backoff |
+| not an http(s) URL | `ConfigurationError` naming the URL setting | retries, loudly |
+
+`Retry-After` is read in both of its forms: delta-seconds (`120`) and an HTTP date
+(`Wed, 21 Oct 2015 07:28:00 GMT`).
+
+```python
+with transport_errors("MyChat send", url_setting="BYOC_MYCHAT_API_URL"):
+    response = await http.post(url, json=body)
+raise_for_status(response, f"MyChat send answered HTTP {response.status_code}",
+                 credentials="check BYOC_MYCHAT_TOKEN")
+```
+
+A channel with its own error vocabulary (Viber answers 200 with a `status`, Telegram a
+`retry_after` in the body) reads that first and hands the rest to `error_for_status`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timezone
+
+import httpx
+
+from .errors import ByocError, ConfigurationError, PermanentError, RateLimited, RetryableError
+
+__all__ = [
+    "error_for_status",
+    "parse_retry_after",
+    "raise_for_status",
+    "retry_after_of",
+    "transport_errors",
+]
+
+_DELTA_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` value: delta-seconds or an HTTP date.
+
+    None when absent or unreadable; a date in the past means "now" (0.0). `now` is the current
+    Unix time (default: the system clock), which an HTTP date is measured against.
+    """
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if _DELTA_SECONDS.match(value):
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    seconds = when.timestamp() - (time.time() if now is None else now)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def retry_after_of(response: httpx.Response, *, now: float | None = None) -> float | None:
+    """The `Retry-After` hint of `response`, in seconds (see `parse_retry_after`)."""
+    return parse_retry_after(response.headers.get("retry-after"), now=now)
+
+
+def error_for_status(
+    status: int,
+    message: str,
+    *,
+    retry_after: float | None = None,
+    credentials: str | None = None,
+) -> ByocError | None:
+    """The error an HTTP `status` means, or None for a 2xx.
+
+    `message` says who answered what ("Viber send_message answered HTTP 503: ..."); it becomes
+    the error's text. `credentials` names the fix for a refused credential ("check
+    BYOC_VIBER_AUTH_TOKEN"): with it, 401 and 403 are a `ConfigurationError`; without it (a
+    messenger that answers 403 for a user who blocked the bot), a `PermanentError`.
+    """
+    if 200 <= status < 300:
+        return None
+    if status == 429:
+        return RateLimited(message, retry_after=retry_after)
+    if status == 408 or status >= 500:
+        return RetryableError(message, retry_after=retry_after)
+    if status in (401, 403) and credentials:
+        return ConfigurationError(f"{message}; {credentials}")
+    return PermanentError(message)
+
+
+def raise_for_status(
+    response: httpx.Response, message: str, *, credentials: str | None = None
+) -> None:
+    """Raise what `response`'s status means (see `error_for_status`); nothing for a 2xx."""
+    error = error_for_status(
+        response.status_code,
+        message,
+        retry_after=retry_after_of(response),
+        credentials=credentials,
+    )
+    if error is not None:
+        raise error
+
+
+@contextmanager
+def transport_errors(
+    what: str, *, url_setting: str | None = None, timeout: float | None = None
+) -> Iterator[None]:
+    """Turn httpx's failures to get an answer inside the block into byoc's errors.
+
+    Timeouts and connection errors become `RetryableError`; a URL that is not http(s), a
+    `ConfigurationError` naming `url_setting`. `timeout` (seconds), when given, is named in
+    the text of a timeout. The text never quotes the URL: some APIs carry a token in it
+    (Telegram's path, signed media links).
+    """
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        after = f" after {timeout:g} s" if timeout is not None else ""
+        raise RetryableError(f"{what} timed out{after} ({type(exc).__name__})") from None
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        fix = f"; check {url_setting}" if url_setting else ""
+        raise ConfigurationError(f"{what}: not an http(s) URL ({exc}){fix}") from None
+    except httpx.ConnectError as exc:
+        raise RetryableError(f"{what} failed to connect ({exc})") from None
+    except httpx.TransportError as exc:
+        raise RetryableError(f"{what} failed: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,117 @@
+"""`byoc.media`: media streams are bounded in size, and fetched with the headers given."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from byoc.errors import MediaTooLarge, PermanentError, RateLimited, RetryableError
+from byoc.media import MediaStream, open_media, url_for_humans
+from byoc.testing.network import VirtualNetwork
+from byoc.testing.routing import Request, Response, Router
+
+DATA = bytes(range(256)) * 40  # 10 KiB
+
+
+def files_app() -> Router:
+    """A file server that wants `Authorization: Bearer t0ken` for /private."""
+    app = Router()
+
+    @app.route("GET", "/public/pic.png")
+    async def public(request: Request) -> Response:
+        return Response(body=DATA, content_type="image/png")
+
+    @app.route("GET", "/private/doc")
+    async def private(request: Request) -> Response:
+        if request.headers.get("authorization") != "Bearer t0ken":
+            return Response(status=401, body=b"who are you?", content_type="text/plain")
+        return Response(body=DATA, content_type="application/pdf; charset=binary")
+
+    @app.route("GET", "/throttled")
+    async def throttled(request: Request) -> Response:
+        return Response(status=429, body=b"", headers={"Retry-After": "9"})
+
+    @app.route("GET", "/gone")
+    async def gone(request: Request) -> Response:
+        return Response(status=410, body=b"")
+
+    return app
+
+
+@pytest.fixture
+async def http() -> httpx.AsyncClient:
+    network = VirtualNetwork()
+    network.add("files.test", files_app())
+    return network.client(timeout=5.0)
+
+
+async def test_the_bytes_come_with_what_the_server_said(http: httpx.AsyncClient) -> None:
+    async with await open_media(http, "http://files.test/public/pic.png", max_bytes=len(DATA)) as m:
+        assert (m.content_type, m.size) == ("image/png", len(DATA))
+        assert await m.read() == DATA
+
+
+async def test_credentials_go_in_the_headers_given(http: httpx.AsyncClient) -> None:
+    url = "http://files.test/private/doc"
+    with pytest.raises(PermanentError, match="answered 401"):
+        await open_media(http, url, max_bytes=len(DATA))
+    headers = {"Authorization": "Bearer t0ken"}
+    async with await open_media(http, url, max_bytes=len(DATA), headers=headers) as media:
+        assert media.content_type == "application/pdf" and await media.read() == DATA
+
+
+async def test_a_declared_size_over_the_limit_is_refused_before_reading(
+    http: httpx.AsyncClient,
+) -> None:
+    with pytest.raises(MediaTooLarge, match="limit") as caught:
+        await open_media(http, "http://files.test/public/pic.png", max_bytes=100)
+    assert (caught.value.size, caught.value.limit) == (len(DATA), 100)
+
+
+async def test_a_stream_stops_as_soon_as_it_is_over_the_limit() -> None:
+    pulled: list[int] = []
+
+    async def endless() -> object:
+        for n in range(1000):
+            pulled.append(n)
+            yield b"x" * 100
+
+    media = MediaStream(endless(), max_bytes=1000)  # type: ignore[arg-type]
+    with pytest.raises(MediaTooLarge):
+        await media.read()
+    assert len(pulled) == 11
+
+
+async def test_bytes_in_memory_are_a_stream_too() -> None:
+    media = MediaStream.from_bytes(b"abc", max_bytes=3, content_type="text/plain", name="a.txt")
+    assert (await media.read(), media.size, media.name) == (b"abc", 3, "a.txt")
+    with pytest.raises(MediaTooLarge):
+        MediaStream.from_bytes(b"abcd", max_bytes=3)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://files.test/throttled", RateLimited),
+        ("http://files.test/gone", PermanentError),
+        ("http://nowhere.test/x", RetryableError),
+        ("ftp://files.test/x", PermanentError),
+    ],
+)
+async def test_failures_are_byoc_errors(
+    http: httpx.AsyncClient, url: str, kind: type[Exception]
+) -> None:
+    with pytest.raises(kind):
+        await open_media(http, url, max_bytes=10)
+
+
+async def test_error_texts_never_quote_a_query_string_or_a_url_described_otherwise(
+    http: httpx.AsyncClient,
+) -> None:
+    with pytest.raises(PermanentError) as caught:
+        await open_media(http, "http://files.test/gone?sig=s3cr3t", max_bytes=10)
+    assert "s3cr3t" not in str(caught.value) and "files.test/gone" in str(caught.value)
+    with pytest.raises(PermanentError) as described:
+        await open_media(http, "http://files.test/gone", max_bytes=10, what="a Telegram file")
+    assert str(described.value).startswith("downloading a Telegram file answered 410")
+    assert url_for_humans("https://a.test/p/q?token=x#f") == "https://a.test/p/q"
