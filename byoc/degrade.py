@@ -39,16 +39,21 @@ _LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 
 
 def fit_message(
-    message: OutboundMessage, capabilities: Capabilities
+    message: OutboundMessage, capabilities: Capabilities, *, split: bool = True
 ) -> tuple[OutboundMessage, tuple[str, ...]]:
-    """`message` with every part the channel can show, and what was changed to get there."""
+    """`message` with every part the channel can show, and what was changed to get there.
+
+    `split=False` leaves long texts whole: the bridge degrades kinds the channel cannot show
+    and lets the channel split text by its own measure (Viber counts UTF-16 units, Kakao
+    chatbots group bubbles three to a response).
+    """
     parts: list[Part] = []
     notes: list[str] = []
     for part in message.parts:
         if type(part) not in capabilities.send:
             notes.append(f"{_kind(part)} sent as text")
             part = Text(text=as_text(part))
-        if isinstance(part, Text) and capabilities.max_text_length is not None:
+        if split and isinstance(part, Text) and capabilities.max_text_length is not None:
             chunks = split_text(part.text, capabilities.max_text_length)
             if len(chunks) > 1:
                 notes.append(f"a text of {len(part.text)} characters sent as {len(chunks)}")

@@ -31,7 +31,7 @@ import attrs
 from .clock import Clock, SystemClock
 from .messaging import AgentMessage, Posted
 from .metrics import Registry
-from .models import InboundMessage, SendResult
+from .models import Failed, InboundMessage, SendResult
 from .store import UserLink
 
 __all__ = ["Hops", "Refusal", "kv"]
@@ -110,6 +110,17 @@ class Hops:
             "byoc_delivery_seconds",
             "Seconds from a webhook's arrival to the delivery of its message.",
             ("direction",),
+        )
+        self.media_copy_failures = r.counter(
+            "byoc_media_copy_failures_total",
+            "Media a user sent that could not be copied into the help desk (the agent sees a "
+            "placeholder), by channel and reason.",
+            ("channel", "reason"),
+        )
+        self.channel_failures = r.counter(
+            "byoc_channel_delivery_failures_total",
+            "Messages a channel reported it could not deliver after accepting them.",
+            ("channel",),
         )
         self.queue_depth = r.gauge(
             "byoc_queue_depth", "Messages accepted and not yet delivered (waiting or in flight)."
@@ -194,6 +205,35 @@ class Hops:
                 channel_user=link.channel_user_id,
                 channel_message_ids=",".join(result.message_ids) or None,
                 notes="; ".join(result.notes) or None,
+            )
+        )
+
+    def media_copy_failed(
+        self, message: InboundMessage, kind: str, error: str, too_large: bool
+    ) -> None:
+        reason = "too_large" if too_large else "failed"
+        self.media_copy_failures.inc(message.channel, reason)
+        log.warning(
+            kv(
+                hop="media_copy_failed",
+                channel=message.channel,
+                channel_message_id=message.message_id,
+                channel_user=message.user_id,
+                kind=kind,
+                reason=reason,
+                error=error,
+            )
+        )
+
+    def channel_failed(self, event: Failed) -> None:
+        self.channel_failures.inc(event.channel)
+        log.warning(
+            kv(
+                hop="channel.failed",
+                channel=event.channel,
+                channel_user=event.user_id,
+                channel_message_id=event.message_id,
+                reason=event.reason or None,
             )
         )
 

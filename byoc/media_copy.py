@@ -5,7 +5,9 @@ inbound message is copied: fetched through `Channel.fetch_media` (the channel's 
 and stored with `Messaging.rehost_media`, or, for a channel whose URLs need no credential,
 fetched by the help desk itself (`Messaging.rehost`). A part that cannot be copied becomes a
 placeholder the agent can read (kind, file name, size, why), never the URL: it may carry a
-credential, and it expires anyway.
+credential, and it expires anyway. A failure that may pass (the help desk's upload is down,
+throttled) is raised instead: the message is retried while the channel's link still works, and
+becomes a placeholder only once the file is gone or refused for good.
 
 ```python
 parts, failures = await copy_media(message.parts, channel=channel, messaging=messaging)
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 import attrs
 
 from .channel import Channel
-from .errors import DeliveryError, MediaTooLarge
+from .errors import MediaTooLarge, PermanentError
 from .media import MediaPart
 from .messaging import Messaging
 from .models import File, Image, Part, Text, Video
@@ -53,7 +55,7 @@ async def copy_media(
             continue
         try:
             copied.append(await _copy(part, channel, messaging))
-        except DeliveryError as exc:
+        except PermanentError as exc:
             failure = CopyFailure(
                 kind=_kind(part),
                 error=f"{type(exc).__name__}: {exc}",

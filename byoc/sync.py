@@ -58,19 +58,12 @@ from typing import Literal, Protocol
 import attrs
 
 from .channel import Channel
-from .errors import DeliveryError, NotFound, PermanentError, StaleConversation
+from .degrade import fit_message
+from .errors import NotFound, PermanentError, StaleConversation
 from .hops import Hops, kv
+from .media_copy import copy_media
 from .messaging import AgentMessage, ConversationChanged, HelpdeskUser, Messaging, Posted
-from .models import (
-    ChannelEvent,
-    File,
-    Image,
-    InboundMessage,
-    OutboundMessage,
-    Part,
-    Text,
-    Video,
-)
+from .models import ChannelEvent, Failed, InboundMessage, OutboundMessage, Part, Text
 from .store import Store, UserLink
 from .webhook import WebhookRequest, WebhookResponse
 
@@ -254,6 +247,7 @@ class Sync:
         # Help-desk users that are not ours (web-widget visitors): remembered so that agent
         # messages to them cost no lookup after the first.
         self._foreign_users: OrderedDict[str, None] = OrderedDict()
+        self._misnamed: set[str] = set()
         delivery.bind(self.perform)
 
     # -- webhooks ----------------------------------------------------------------------------
@@ -263,10 +257,26 @@ class Sync:
         channel = self.channels.get(name)
         if channel is None:
             raise NotFound(f"no channel named {name!r} is enabled on this bridge")
-        events = await channel.parse(request)
+        events = [self._stamped(name, event) for event in await channel.parse(request)]
         for event in events:
             await self.accept(event)
         return await channel.ack(request, events)
+
+    def _stamped(self, name: str, event: ChannelEvent) -> ChannelEvent:
+        """The event named after the instance it came through: its replies go back there."""
+        if event.channel == name:
+            return event
+        if name not in self._misnamed:
+            self._misnamed.add(name)
+            log.warning(
+                kv(
+                    hop="channel.misnamed",
+                    channel=name,
+                    event_channel=event.channel,
+                    note="the plugin names its events wrongly; the bridge renames them",
+                )
+            )
+        return attrs.evolve(event, channel=name)
 
     async def messaging_webhook(self, request: WebhookRequest) -> WebhookResponse:
         """Verify and parse a help-desk webhook and take on its events."""
@@ -318,6 +328,8 @@ class Sync:
                 dedupe_key=f"q:change:{event.event_id or uuid.uuid4().hex}",
                 event=event,
             )
+        if isinstance(event, Failed):
+            self.hops.channel_failed(event)
         # Delivery receipts, subscriptions, conversation starts: nothing to carry.
         return None
 
@@ -492,27 +504,15 @@ class Sync:
         return posted
 
     async def _rehosted(self, message: InboundMessage) -> tuple[Part, ...]:
-        """Copy media whose channel URL expires into the help desk; else keep the link, visibly."""
+        """Media whose channel URL expires, copied into the help desk with the channel's
+        credentials; what cannot be copied becomes a placeholder, never the URL."""
         channel = self.channels.get(message.channel)
-        if channel is None or not channel.capabilities.media_urls_expire:
+        if channel is None:
             return message.parts
-        parts: list[Part] = []
-        for part in message.parts:
-            if not isinstance(part, (Image, Video, File)) or part.helpdesk_ref is not None:
-                parts.append(part)
-                continue
-            try:
-                parts.append(await self.messaging.rehost(part))
-            except DeliveryError as exc:
-                log.warning(kv(hop="rehost_failed", url=part.url, error=str(exc)))
-                parts.append(part)
-                parts.append(
-                    Text(
-                        text="(This attachment could not be copied and its link expires "
-                        f"soon: {part.url})"
-                    )
-                )
-        return tuple(parts)
+        parts, failures = await copy_media(message.parts, channel=channel, messaging=self.messaging)
+        for failure in failures:
+            self.hops.media_copy_failed(message, failure.kind, failure.error, failure.too_large)
+        return parts
 
     # -- agent → user ----------------------------------------------------------------------
 
@@ -521,13 +521,19 @@ class Sync:
         if target is None:
             return Done(outcome=Outcome.IGNORED)
         channel, link = target
-        outbound = OutboundMessage(
-            message_id=event.message_id,
-            conversation_id=event.conversation_id,
-            parts=event.parts,
-            timestamp=event.created_at,
+        outbound, notes = fit_message(
+            OutboundMessage(
+                message_id=event.message_id,
+                conversation_id=event.conversation_id,
+                parts=event.parts,
+                timestamp=event.created_at,
+            ),
+            channel.capabilities,
+            split=False,
         )
         result = await channel.send(link.channel_user_id, outbound)
+        if notes:
+            result = attrs.evolve(result, notes=(*notes, *result.notes))
         self.hops.reply_delivered(event, link, result)
         return Done(outcome=Outcome.DELIVERED)
 

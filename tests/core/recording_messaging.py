@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from byoc import codec
-from byoc.errors import DeliveryError, MalformedPayload, SignatureError, StaleConversation
+from byoc.errors import MalformedPayload, PermanentError, SignatureError, StaleConversation
 from byoc.messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from byoc.models import File, Image, Part, Profile, Video
 from byoc.webhook import WebhookRequest, parse_json_object
@@ -91,7 +91,7 @@ class RecordingMessaging(Messaging):
     async def rehost(self, part: Part) -> Part:
         self.calls.append("rehost")
         if self.fail_rehost:
-            raise DeliveryError("upload refused")
+            raise PermanentError("upload refused")
         assert isinstance(part, (Image, Video, File))
         from attrs import evolve
 

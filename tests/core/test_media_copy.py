@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import attrs
+import pytest
 
 from byoc.channel import Capabilities
-from byoc.errors import PermanentError
+from byoc.errors import PermanentError, RetryableError
 from byoc.media import MediaPart, MediaStream
 from byoc.media_copy import copy_media
 from byoc.models import File, Image, Text, Video
@@ -108,3 +109,14 @@ async def test_a_channel_whose_media_urls_last_is_left_alone() -> None:
 def test_capabilities_say_which_channels_are_copied() -> None:
     assert PrivateFiles.capabilities.media_urls_expire
     assert not Capabilities(send=frozenset({Text})).media_urls_expire
+
+
+async def test_an_outage_while_copying_is_raised_for_a_retry_not_a_placeholder() -> None:
+    class Unreachable(PrivateFiles):
+        async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+            raise RetryableError("the messenger's file server is down", retry_after=30)
+
+    async with BridgeRig() as rig:
+        part = Image(url="https://files.private.test/a.jpg")
+        with pytest.raises(RetryableError, match="down"):
+            await copy_media([part], channel=Unreachable(), messaging=rig.messaging)

@@ -99,22 +99,40 @@ async def test_media_stays_downloadable_from_freshchat_after_the_viber_link_expi
     assert [(await http.get(copy)).content for copy in copies] == [JPEG, PDF]
 
 
-async def test_when_the_upload_fails_the_message_keeps_its_link_and_says_so(trip: Trip) -> None:
+async def test_media_freshchat_refuses_becomes_a_placeholder_without_the_viber_link(
+    trip: Trip,
+) -> None:
     for route in ("/v2/images/upload", "/v2/files/upload"):
-        trip.rig.freshchat.faults.server_error(times=None, status=503, route=route)
+        trip.rig.freshchat.faults.server_error(times=None, status=400, route=route)
     minjun = trip.user()
     await minjun.send_picture(JPEG, caption="깨진 화면", file_name="screen.jpg")
     await minjun.send_file(PDF, file_name="invoice.pdf")
     await trip.settle()
 
     picture, file = trip.written(minjun)
-    assert kinds(picture) == ["image", "text", "text"]
-    assert picture[0]["image"]["url"].startswith("http://viber.test/media/")
-    assert kinds(file) == ["file", "text"]
-    assert file[0]["file"]["url"].startswith("http://viber.test/media/")
+    assert kinds(picture) == ["text"] and kinds(file) == ["text"]
+    assert "picture (screen.jpg" in texts(picture) and "깨진 화면" in texts(picture)
+    assert "file (invoice.pdf" in texts(file)
     for parts in (picture, file):
-        assert "could not be copied" in texts(parts) and "expires" in texts(parts)
-    assert "깨진 화면" in texts(picture)
+        # What the user sent, without the link: it may hold a credential and expires anyway.
+        assert "not shown here" in texts(parts) and "viber.test" not in texts(parts)
+
+
+async def test_an_upload_outage_delays_the_message_until_its_media_is_copied(
+    trip: Trip,
+) -> None:
+    trip.rig.freshchat.faults.server_error(times=1, status=503, route="/v2/images/upload")
+    minjun = trip.user()
+    await minjun.send_picture(JPEG, caption="다시", file_name="screen.jpg")
+    await trip.settle()
+    if trip.rig.bridge.delivery.mode == "durable":
+        # Nothing in Freshchat yet: the message waits for its retry.
+        assert trip.rig.freshchat.users_by_reference(f"viber:{minjun.id}") == []
+        await trip.bridge_clock.advance(60)
+        await trip.settle()
+    (picture,) = trip.written(minjun)
+    assert kinds(picture)[0] == "image"
+    assert not picture[0]["image"]["url"].startswith("http://viber.test/")
 
 
 # -- agent → user ----------------------------------------------------------------------------------
