@@ -24,7 +24,8 @@ def build_channels(settings: Settings) -> list[Channel]:
     """The channels the settings enable; a `ConfigurationError` saying why when there is none."""
     choice = settings.choose_channels()
     if not choice.enabled:
-        why = "; ".join(f"{name}: {reason}" for name, reason in sorted(choice.skipped.items()))
+        reasons = {**choice.skipped, **choice.broken}
+        why = "; ".join(f"{name}: {reason}" for name, reason in sorted(reasons.items()))
         raise ConfigurationError(
             "no channel is configured, so the bridge would have nothing to bridge. Set a "
             "channel's settings (e.g. BYOC_VIBER_AUTH_TOKEN and BYOC_VIBER_SENDER_NAME; "

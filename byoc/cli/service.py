@@ -52,7 +52,11 @@ def build_service(settings: Settings) -> Service:
     token = settings.admin_token.reveal() if settings.admin_token else None
     if token is None:
         token = generated = secrets.token_urlsafe(18)
-    kits = choose_kits(settings.channel_names, every=True)
+    # The demo plays each kind once: `viber-eu` (a second Viber account) is the Viber kit.
+    kinds = None
+    if settings.channel_names is not None:
+        kinds = list(dict.fromkeys(settings.channel_kind(n) for n in settings.channel_names))
+    kits = choose_kits(kinds, every=True)
     world = DemoWorld(kits, admin_token=token, delivery=settings.delivery)
     world.bridge.shutdown_grace = settings.shutdown_grace
     return Service(

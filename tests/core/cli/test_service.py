@@ -116,3 +116,18 @@ async def test_notices_are_configured_per_channel_by_environment_or_toml(tmp_pat
         assert plain.sync.notices == {}
     finally:
         await plain.aclose()
+
+
+async def test_the_demo_plays_a_second_account_with_its_kinds_kit() -> None:
+    settings = load_settings(
+        {
+            "BYOC_ADMIN_TOKEN": "a" * 20,
+            "BYOC_CHANNELS": "viber,viber-eu",
+            "BYOC_VIBER_EU_KIND": "viber",
+        }
+    )
+    service = build_service(settings)
+    try:
+        assert list(service.bridge.channels) == ["viber"]
+    finally:
+        await service.app.aclose()  # type: ignore[attr-defined]
