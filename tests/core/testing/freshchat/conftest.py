@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from freshchat_doubles import HOOK_URL, FakeClock, Receiver, Steps
+from freshchat_doubles import HOOK_URL, Receiver, Steps
 
+from byoc.testing.clock import FakeClock
 from byoc.testing.freshchat import FreshchatEmulator, WebhookKey
 
 
@@ -18,7 +19,8 @@ def webhook_key() -> WebhookKey:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    # Time moves only as the emulator sleeps (its webhook retries), from a fixed start.
+    return FakeClock(start=1_629_187_582.803, autoadvance=True)
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from freshchat_doubles import FakeClock, Receiver, Steps
+from freshchat_doubles import Receiver, Steps
 
+from byoc.testing.clock import FakeClock
 from byoc.testing.freshchat import Fault, FreshchatEmulator
 
 MESSAGES = "/v2/conversations/{id}/messages"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from freshchat_doubles import ISO_MS, UUID, FakeClock, Steps
+from freshchat_doubles import ISO_MS, UUID, Steps
 
+from byoc.testing.clock import FakeClock
 from byoc.testing.freshchat import FreshchatEmulator
 
 

@@ -13,8 +13,9 @@ import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
-from freshchat_doubles import HOOK_URL, ISO_MS, FakeClock, Receiver, Steps, advertised_key
+from freshchat_doubles import HOOK_URL, ISO_MS, Receiver, Steps, advertised_key
 
+from byoc.testing.clock import FakeClock
 from byoc.testing.freshchat import FreshchatEmulator, WebhookKey
 
 
