@@ -259,8 +259,9 @@ class Bridge:
     # -- status --------------------------------------------------------------------------
 
     async def health(self) -> Health:
-        """Whether the bridge can do its job now (`/healthz`)."""
-        return Health()
+        """Whether the bridge can do its job now (`/healthz`): a peer that failed every
+        delivery for a while is named."""
+        return Health(problems=self.delivery.trouble.problems())
 
     async def status(self) -> BridgeStatus:
         """A snapshot for the admin page: install state, counts, queue, dead letters."""

@@ -29,7 +29,7 @@ from .store import Store
 from .store.queue import Job
 from .sync import DEFAULT_DEDUPE_TTL, Done, Event, Outcome, Perform, Receipt, Work, WorkKind
 
-__all__ = ["DurableDelivery", "InlineDelivery", "decode_job", "encode_event"]
+__all__ = ["DurableDelivery", "InlineDelivery", "PeerTrouble", "decode_job", "encode_event"]
 
 log = logging.getLogger("byoc.delivery")
 
@@ -80,6 +80,38 @@ def decode_job(job: Job) -> Event:
     return event  # type: ignore[no-any-return]
 
 
+class PeerTrouble:
+    """Whether a peer has failed every delivery for a while: the help desk (deliveries in) or
+    the channels (replies out). `/healthz` reports it.
+
+    One failure says little (a timeout, a 503 the retry cures); failures with no success in
+    between for `after` seconds say the peer is down, or a credential is wrong.
+    """
+
+    PEERS = {"in": "the help desk", "out": "the channels"}
+
+    def __init__(self, clock: Clock, *, after: float = 30.0) -> None:
+        self.clock = clock
+        self.after = after
+        self._failing: dict[str, tuple[float, str]] = {}
+
+    def failed(self, direction: str, error: str) -> None:
+        since = self._failing.get(direction, (self.clock.time(), ""))[0]
+        self._failing[direction] = (since, error[:200])
+
+    def succeeded(self, direction: str) -> None:
+        self._failing.pop(direction, None)
+
+    def problems(self) -> tuple[str, ...]:
+        now = self.clock.time()
+        return tuple(
+            f"{self.PEERS.get(direction, direction)}: every delivery has failed for "
+            f"{now - since:.0f} s; last error: {error}"
+            for direction, (since, error) in sorted(self._failing.items())
+            if now - since >= self.after
+        )
+
+
 class InlineDelivery:
     """Performs work inside the webhook request, under its lane's lock."""
 
@@ -98,6 +130,7 @@ class InlineDelivery:
         self.clock = clock or SystemClock()
         self.dedupe_ttl = dedupe_ttl
         self.in_flight = 0
+        self.trouble = PeerTrouble(self.clock)
         self._perform: Perform = _unbound
 
     def bind(self, perform: Perform) -> None:
@@ -116,13 +149,16 @@ class InlineDelivery:
                     return Receipt(outcome=Outcome.DUPLICATE)
                 try:
                     done = await self._perform(work.event)
-                except BaseException:
+                except BaseException as exc:
                     # Not delivered: let the sender's retry try again.
                     await self.store.release(work.dedupe_key)
+                    if isinstance(exc, RetryableError):
+                        self.trouble.failed(_direction(work.kind), f"{type(exc).__name__}: {exc}")
                     raise
         finally:
             self.in_flight -= 1
         if done.outcome is Outcome.DELIVERED:
+            self.trouble.succeeded(_direction(work.kind))
             self.hops.delivered(_direction(work.kind), self.clock.time() - arrived)
         return Receipt(outcome=done.outcome)
 
@@ -155,13 +191,14 @@ class DurableDelivery:
         self.hops = hops
         self.clock = clock or SystemClock()
         self.dedupe_ttl = dedupe_ttl
+        self.trouble = PeerTrouble(self.clock)
         self.dispatcher = Dispatcher(
             store=store,
             handler=self._run_job,
             policy=retry_policy,
             clock=self.clock,
             concurrency=concurrency,
-            observer=_Report(store, hops),
+            observer=_Report(store, hops, self.trouble),
         )
         self._perform: Perform = _unbound
         self._start_lock = asyncio.Lock()
@@ -228,14 +265,17 @@ class DurableDelivery:
 class _Report:
     """Turns what the dispatcher reports into hop log lines and metrics."""
 
-    def __init__(self, store: Store, hops: Hops) -> None:
+    def __init__(self, store: Store, hops: Hops, trouble: PeerTrouble) -> None:
         self.store = store
         self.hops = hops
+        self.trouble = trouble
 
     def finished(self, job: Job, now: float) -> None:
+        self.trouble.succeeded(_direction(job.kind))
         self.hops.delivered(_direction(job.kind), now - job.accepted_at)
 
     def retrying(self, job: Job, attempt: int, delay: float, error: str) -> None:
+        self.trouble.failed(_direction(job.kind), error)
         self.hops.retry(
             job=job.id,
             lane=job.lane,
