@@ -16,6 +16,7 @@ from byoc.testing.media_host import MediaHost
 from byoc.testing.network import VirtualNetwork
 from byoc_telegram import TelegramChannel
 from byoc_telegram.testing import TelegramEmulator
+from tests.core.cli.support import ensure_declared_entry_points
 
 SECRET = "test-secret-0123456789abcdef"
 WEBHOOK_URL = "http://bridge.test/channels/telegram/webhook"
@@ -32,6 +33,13 @@ class World:
     store: MemoryStore
     cdn: MediaHost
     clock: FakeClock
+
+
+@pytest.fixture(scope="session", autouse=True)
+def declared_entry_points(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # The `telegram` entry points are new: an environment installed from an older checkout
+    # lacks them, and `byoc serve` / `byoc emulate` in a subprocess would not find the plugin.
+    ensure_declared_entry_points(tmp_path_factory.mktemp("entry-points"))
 
 
 @pytest.fixture
