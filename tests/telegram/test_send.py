@@ -25,6 +25,7 @@ from byoc.models import (
     QuickReplies,
     QuickReply,
     SendResult,
+    Sticker,
     Text,
     UrlButton,
     Video,
@@ -115,19 +116,23 @@ async def test_a_document_whose_link_is_broken_is_sent_as_its_link(
     assert any("could not be uploaded" in note for note in result.notes)
 
 
-async def test_places_contacts_and_links(world: World, bob: TelegramUser) -> None:
+async def test_places_contacts_stickers_and_links(world: World, bob: TelegramUser) -> None:
+    sticker = world.cdn.put("s.webp", b"RIFF....WEBP")
     sent, result = await send(
         world,
         bob,
         Location(lat=37.5665, lon=126.978),
         Location(lat=37.5665, lon=126.978, label="City Hall"),
         Contact(name="Ji-soo", phone="+821012345678"),
+        Sticker(sticker_id="40133", url=sticker),
         Link(url="https://shop.example/o/1", title="Your order"),
     )
-    assert [m.method for m in sent] == ["sendLocation", "sendVenue", "sendContact", "sendMessage"]
+    assert [m.method for m in sent] == ["sendLocation", "sendVenue", "sendContact"] + [
+        "sendMessage"
+    ] * 2
     assert sent[1].message["venue"]["title"] == "City Hall"
-    assert sent[3].text == "Your order\nhttps://shop.example/o/1"
-    assert result.notes == ("a link sent as text",)
+    assert [m.text for m in sent[3:]] == [sticker, "Your order\nhttps://shop.example/o/1"]
+    assert result.notes == ("a sticker sent as text", "a link sent as text")
 
 
 async def test_url_buttons_are_an_inline_keyboard_on_their_text(
