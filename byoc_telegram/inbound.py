@@ -197,16 +197,17 @@ def _photo(value: Any, caption: str) -> list[Part]:
     sizes = [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
     if not sizes:
         raise MalformedPayload("Telegram message: 'photo' must be a non-empty array of sizes")
-    largest = sizes[-1]
-    return [
-        Image(
-            url=_file_ref(largest, "photo"),
-            caption=caption,
-            mime_type="image/jpeg",
-            size=_size(largest),
-            name="photo.jpg",
-        )
-    ]
+    return [_image(sizes[-1], "photo", caption, "image/jpeg", "photo.jpg")]
+
+
+def _image(file: Object, where: str, caption: str, mime_type: str | None, name: str) -> Image:
+    return Image(
+        url=_file_ref(file, where),
+        caption=caption,
+        mime_type=mime_type,
+        size=_size(file),
+        name=name,
+    )
 
 
 def _document(value: Any, caption: str) -> list[Part]:
@@ -266,25 +267,10 @@ def _sticker(value: Any, caption: str) -> list[Part]:
     label = f"Sticker {emoji}" if emoji else "Sticker"
     if sticker.get("is_animated") is not True and sticker.get("is_video") is not True:
         # A static sticker is a WEBP picture itself.
-        return [
-            Image(
-                url=_file_ref(sticker, "sticker"),
-                caption=label,
-                mime_type="image/webp",
-                size=_size(sticker),
-                name="sticker.webp",
-            )
-        ]
+        return [_image(sticker, "sticker", label, "image/webp", "sticker.webp")]
     thumbnail = sticker.get("thumbnail", sticker.get("thumb"))  # `thumb` before Bot API 6.6
     if isinstance(thumbnail, dict):
-        return [
-            Image(
-                url=_file_ref(thumbnail, "sticker.thumbnail"),
-                caption=label,
-                size=_size(thumbnail),
-                name="sticker.webp",
-            )
-        ]
+        return [_image(thumbnail, "sticker.thumbnail", label, None, "sticker.webp")]
     return [Text(text=f"[{label}: an animated sticker Telegram gives no picture of]")]
 
 

@@ -83,25 +83,26 @@ class _Planner:
         self.notes: list[str] = []
 
     def add(self, part: Part) -> None:
-        if isinstance(part, Text):
-            self._text(part.text)
-        elif isinstance(part, Image):
-            self._media("sendPhoto", "photo", part.url, part.caption)
-        elif isinstance(part, Video):
-            self._media("sendVideo", "video", part.url, part.caption)
-        elif isinstance(part, File):
-            self._file(part)
-        elif isinstance(part, Location):
-            self._location(part)
-        elif isinstance(part, Contact):
-            self._contact(part)
-        elif isinstance(part, Buttons):
-            self._buttons(part)
-        elif isinstance(part, QuickReplies):
-            self._quick_replies(part)
-        else:
-            self.notes.append(f"a {type(part).__name__.lower()} was sent as text")
-            self._text(as_text(part))
+        match part:
+            case Text():
+                self._text(part.text)
+            case Image():
+                self._media("sendPhoto", "photo", part.url, part.caption)
+            case Video():
+                self._media("sendVideo", "video", part.url, part.caption)
+            case File():
+                self._file(part)
+            case Location():
+                self._location(part)
+            case Contact():
+                self._contact(part)
+            case Buttons():
+                self._buttons(part)
+            case QuickReplies():
+                self._quick_replies(part)
+            case _:  # the bridge fits replies first; a caller that did not gets text
+                self.notes.append(f"a {type(part).__name__.lower()} was sent as text")
+                self._text(as_text(part))
 
     def _call(self, method: str, body: Mapping[str, Any], **extra: Any) -> None:
         self.calls.append(Call(method=method, body={"chat_id": self.chat_id, **body}, **extra))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from byoc.testing.routing import Request, Response, Router, json_response
@@ -99,17 +100,7 @@ class Controlled(Protocol):
     async def send_text(self, user: TelegramUser, text: str) -> dict[str, Any]: ...
 
     async def send_media(
-        self,
-        user: TelegramUser,
-        kind: str,
-        data: bytes,
-        *,
-        caption: str = ...,
-        file_name: str | None = ...,
-        mime_type: str | None = ...,
-        emoji: str = ...,
-        animated: bool = ...,
-        thumbnail: bytes | None = ...,
+        self, user: TelegramUser, kind: str, data: bytes, *, caption: str = ..., **options: Any
     ) -> dict[str, Any]: ...
 
     async def user_sends(self, user: TelegramUser, content: dict[str, Any]) -> dict[str, Any]: ...
@@ -127,16 +118,28 @@ class Controlled(Protocol):
     async def drain(self) -> None: ...
 
 
+UserHandler = Callable[[dict[str, Any], TelegramUser], Awaitable[Response]]
+
+
 def add_control_routes(router: Router, emulator: Controlled) -> None:
     """Register the control endpoints of `emulator` on `router`."""
 
-    def user_request(request: Request) -> tuple[dict[str, Any], TelegramUser] | Response:
-        body = _body(request)
-        user_id = body.get("user_id") if body is not None else None
-        user = emulator.users.get(user_id) if isinstance(user_id, int) else None
-        if body is None or user is None:
-            return _error("no user with that 'user_id' (an integer)", 404)
-        return body, user
+    def for_user(path: str) -> Callable[[UserHandler], UserHandler]:
+        """Serve `POST path` with a handler of the body and the user its `user_id` names."""
+
+        def register(handler: UserHandler) -> UserHandler:
+            async def endpoint(request: Request) -> Response:
+                body = _body(request)
+                user_id = body.get("user_id") if body is not None else None
+                user = emulator.users.get(user_id) if isinstance(user_id, int) else None
+                if body is None or user is None:
+                    return _error("no user with that 'user_id' (an integer)", 404)
+                return await handler(body, user)
+
+            router.route("POST", path)(endpoint)
+            return handler
+
+        return register
 
     @router.route("POST", "/_emulator/users")
     async def create_user(request: Request) -> Response:
@@ -156,12 +159,8 @@ def add_control_routes(router: Router, emulator: Controlled) -> None:
             [u.as_json() | {"blocked": u.blocked} for u in emulator.users.values()]
         )
 
-    @router.route("POST", "/_emulator/send")
-    async def user_sends(request: Request) -> Response:
-        found = user_request(request)
-        if isinstance(found, Response):
-            return found
-        body, user = found
+    @for_user("/_emulator/send")
+    async def user_sends(body: dict[str, Any], user: TelegramUser) -> Response:
         try:
             if isinstance(body.get("text"), str):
                 update = await emulator.send_text(user, body["text"])
@@ -186,12 +185,8 @@ def add_control_routes(router: Router, emulator: Controlled) -> None:
             return _error(str(exc))
         return json_response(update)
 
-    @router.route("POST", "/_emulator/edit")
-    async def edit(request: Request) -> Response:
-        found = user_request(request)
-        if isinstance(found, Response):
-            return found
-        body, user = found
+    @for_user("/_emulator/edit")
+    async def edit(body: dict[str, Any], user: TelegramUser) -> Response:
         message_id, text = body.get("message_id"), body.get("text")
         if not isinstance(message_id, int) or not isinstance(text, str):
             return _error("'message_id' (an integer) and 'text' are required")
@@ -200,26 +195,16 @@ def add_control_routes(router: Router, emulator: Controlled) -> None:
         except LookupError as exc:
             return _error(str(exc), 404)
 
-    @router.route("POST", "/_emulator/block")
-    async def block(request: Request) -> Response:
-        found = user_request(request)
-        if isinstance(found, Response):
-            return found
-        return json_response(await emulator.block(found[1]))
+    @for_user("/_emulator/block")
+    async def block(body: dict[str, Any], user: TelegramUser) -> Response:
+        return json_response(await emulator.block(user))
 
-    @router.route("POST", "/_emulator/unblock")
-    async def unblock(request: Request) -> Response:
-        found = user_request(request)
-        if isinstance(found, Response):
-            return found
-        return json_response(await emulator.unblock(found[1]))
+    @for_user("/_emulator/unblock")
+    async def unblock(body: dict[str, Any], user: TelegramUser) -> Response:
+        return json_response(await emulator.unblock(user))
 
-    @router.route("POST", "/_emulator/tap")
-    async def tap(request: Request) -> Response:
-        found = user_request(request)
-        if isinstance(found, Response):
-            return found
-        body, user = found
+    @for_user("/_emulator/tap")
+    async def tap(body: dict[str, Any], user: TelegramUser) -> Response:
         if not isinstance(body.get("text"), str):
             return _error("'text' must name a button the user sees")
         try:

@@ -318,29 +318,11 @@ class TelegramEmulator:
         return await self.user_sends(user, {"text": text})
 
     async def send_media(
-        self,
-        user: TelegramUser,
-        kind: str,
-        data: bytes,
-        *,
-        caption: str = "",
-        file_name: str | None = None,
-        mime_type: str | None = None,
-        emoji: str = "👍",
-        animated: bool = False,
-        thumbnail: bytes | None = None,
+        self, user: TelegramUser, kind: str, data: bytes, *, caption: str = "", **options: Any
     ) -> dict[str, Any]:
         """The user sends a `photo`, `document`, `video`, `voice`, `audio` or `sticker` of
-        `data` (an `animated` sticker has a picture only when given a `thumbnail`)."""
-        content = self.media_content(
-            kind,
-            data,
-            file_name=file_name,
-            mime_type=mime_type,
-            emoji=emoji,
-            animated=animated,
-            thumbnail=thumbnail,
-        )
+        `data`; `options` are `media_content`'s."""
+        content = self.media_content(kind, data, **options)
         if caption and kind != "sticker":
             content["caption"] = caption
         return await self.user_sends(user, content)
@@ -356,7 +338,8 @@ class TelegramEmulator:
         animated: bool = False,
         thumbnail: bytes | None = None,
     ) -> dict[str, Any]:
-        """The fields of a message carrying `data` as `kind`, the file kept for `getFile`."""
+        """The fields of a message carrying `data` as `kind`, the file kept for `getFile` (an
+        `animated` sticker has a picture only when given a `thumbnail`)."""
         default_name, default_type = _MEDIA_DEFAULTS.get(kind, ("file.bin", None))
         name = file_name or default_name
         mime = mime_type or default_type or _guess_type(name)

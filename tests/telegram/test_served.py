@@ -2,21 +2,16 @@
 
 Freshchat (`byoc emulate freshchat`), Telegram (`byoc emulate telegram`) and the bridge (`byoc
 serve --install`, which registers the webhook with `setWebhook`) each run in their own process
-on real ports, as an operator would run them; a small web server holds what the agent attaches.
-The test plays the Telegram user and the agent through the emulators' control endpoints and
-waits on what reaches the other side.
+on real ports, as an operator would run them. The test plays the Telegram user and the agent
+through the emulators' control endpoints and waits on what reaches the other side.
 """
 
 from __future__ import annotations
 
-import http.server
 import json
 import signal
-import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import attrs
 import httpx
@@ -38,8 +33,6 @@ class Served:
     telegram: TelegramServer
     public: str
     store: Path
-    files: str
-    """Base URL of the web server holding the agent's attachments."""
 
     def start(self, text: str = "안녕하세요") -> tuple[int, str]:
         """A user who wrote `text`, and their conversation."""
@@ -53,19 +46,9 @@ class Served:
         return listed.stdout
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("served")
-    files = tmp / "files"
-    files.mkdir()
-    (files / "map.jpg").write_bytes(JPEG)
-    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=files))
-    threading.Thread(target=web.serve_forever, daemon=True).start()
     freshchat, telegram = FreshchatServer(), TelegramServer()
     port = free_port()
     public = f"http://127.0.0.1:{port}"
@@ -83,19 +66,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         bridge.wait_for(rf"telegram: registered {public}/channels/telegram/webhook")
         desk = ServedDesk(freshchat)
         desk.route_webhooks_to(public)
-        yield Served(
-            desk=desk,
-            telegram=telegram,
-            public=public,
-            store=store,
-            files=f"http://127.0.0.1:{web.server_address[1]}",
-        )
+        yield Served(desk=desk, telegram=telegram, public=public, store=store)
     finally:
         code = bridge.stop(signal.SIGTERM)
         freshchat.stop()
         telegram.stop()
-        web.shutdown()
-        web.server_close()
     assert code == 0, bridge.output
     assert "Traceback" not in bridge.output, bridge.output
     assert TOKEN not in bridge.output, "the bot token reached the bridge's log"
@@ -113,7 +88,7 @@ def test_text_goes_both_ways(served: Served) -> None:
 
 def test_an_image_reaches_the_user(served: Served) -> None:
     user, conversation = served.start()
-    picture = f"{served.files}/map.jpg"
+    picture = served.desk.upload_image("map.jpg", JPEG, "image/jpeg")  # as an agent attaches it
     served.desk.agent_replies(conversation, parts=[{"image": {"url": picture}}])
     [message] = served.telegram.wait_for_received(user, 1)
     assert (message["method"], message["media"]) == ("sendPhoto", picture)
