@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from byoc.errors import ConfigurationError
+from byoc.settings import load_settings
 from byoc_telegram import ALLOWED_UPDATES, TelegramChannel
 
 from .conftest import SECRET, WEBHOOK_URL, World
@@ -87,3 +88,21 @@ def test_a_missing_or_wrong_setting_names_the_fix(env: dict[str, str], message: 
     with pytest.raises(ConfigurationError, match=message) as caught:
         TelegramChannel.from_env(env)
     assert TOKEN not in str(caught.value)
+
+
+def test_two_bots_from_the_settings_each_read_their_own() -> None:
+    settings = {
+        "BYOC_CHANNELS": "telegram,telegram-vip",
+        "BYOC_TELEGRAM_BOT_TOKEN": TOKEN,
+        "BYOC_TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "BYOC_TELEGRAM_VIP_KIND": "telegram",
+        "BYOC_TELEGRAM_VIP_BOT_TOKEN": "987654321:AAvipTOKEN0123456789abcdef",
+        "BYOC_TELEGRAM_VIP_WEBHOOK_SECRET": "vip-secret-0123456789",
+    }
+    first, second = load_settings(settings).choose_channels().enabled
+    assert isinstance(first, TelegramChannel) and isinstance(second, TelegramChannel)
+    assert (first.name, second.name) == ("telegram", "telegram-vip")
+    assert "987654321:" in second._api.file_url("x") and TOKEN not in second._api.file_url("x")
+    del settings["BYOC_TELEGRAM_VIP_BOT_TOKEN"]
+    with pytest.raises(ConfigurationError, match="BYOC_TELEGRAM_VIP_BOT_TOKEN is not set"):
+        load_settings(settings).choose_channels()
