@@ -222,13 +222,11 @@ class TelegramChannel(Channel):
         try:
             if call.upload is None:
                 return await self._api.call(call.method, call.body)
-            # Broken link, file too big: PermanentError, and the agent's link goes instead.
             upload = await self._download(call, call.body[call.upload])
             params = {k: v for k, v in call.body.items() if k != call.upload}
             return await self._api.upload(call.method, params, call.upload, upload)
-        except PermanentError as exc:
-            # Only a refusal of the content: a user who blocked the bot gets no link either.
-            if call.fallback is None or not isinstance(exc, BadRequest | _Unfetched):
+        except (BadRequest, _Unfetched) as exc:  # the content was refused, not the user
+            if call.fallback is None:
                 raise
             notes.append(f"{call.method} was sent as a link ({exc})")
             body = {"chat_id": call.body["chat_id"], "text": call.fallback[:MAX_TEXT]}

@@ -117,7 +117,9 @@ def message_parts(message: Object) -> list[Part]:
 # -- update branches -----------------------------------------------------------------------------
 
 
-def _message(message: Object, update_id: str, channel: str, *, edited: bool = False) -> list[Any]:
+def _message(
+    message: Object, update_id: str, channel: str, *, edited: bool = False
+) -> list[ChannelEvent]:
     chat_id = _private_chat(message)
     if chat_id is None:
         return []
@@ -138,11 +140,11 @@ def _message(message: Object, update_id: str, channel: str, *, edited: bool = Fa
     ]
 
 
-def _edited(message: Object, update_id: str, channel: str) -> list[Any]:
+def _edited(message: Object, update_id: str, channel: str) -> list[ChannelEvent]:
     return _message(message, update_id, channel, edited=True)
 
 
-def _callback(query: Object, update_id: str, channel: str) -> list[Any]:
+def _callback(query: Object, update_id: str, channel: str) -> list[ChannelEvent]:
     data = _bounded(query.get("data"), "callback_query.data", MAX_NAME)
     if not data:
         return []  # a game's button: nothing the user said
@@ -152,7 +154,8 @@ def _callback(query: Object, update_id: str, channel: str) -> list[Any]:
         if chat_id is None:
             return []
     else:
-        # The message is too old for Telegram to send along: the user's own id is their chat.
+        # A button under a message sent in inline mode comes without it: the user's own id is
+        # their private chat with the bot.
         chat_id = str(_integer(_as_object(query.get("from"), "from"), "id", "callback_query.from"))
     label = _button_text(message, data) if isinstance(message, dict) else None
     text = label or data
@@ -167,7 +170,7 @@ def _callback(query: Object, update_id: str, channel: str) -> list[Any]:
     ]
 
 
-def _membership(change: Object, update_id: str, channel: str) -> list[Any]:
+def _membership(change: Object, update_id: str, channel: str) -> list[ChannelEvent]:
     # In a private chat this update means the user blocked (kicked) or unblocked the bot.
     chat_id = _private_chat(change)
     member = change.get("new_chat_member")
@@ -181,7 +184,7 @@ def _membership(change: Object, update_id: str, channel: str) -> list[Any]:
     return []
 
 
-_BRANCHES: Mapping[str, Callable[[Object, str, str], list[Any]]] = {
+_BRANCHES: Mapping[str, Callable[[Object, str, str], list[ChannelEvent]]] = {
     "message": _message,
     "edited_message": _edited,
     "callback_query": _callback,
