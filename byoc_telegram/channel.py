@@ -79,7 +79,8 @@ class TelegramChannel(Channel):
       back in `X-Telegram-Bot-Api-Secret-Token` on every update, and `parse` refuses others.
     - `api_url`: the Bot API's base URL (the emulator's in tests); `http`: a client to use.
 
-    Media users send is referred to as `tg-file:<file_id>`: its download URL holds the token, so
+    Media users send is referred to as `tg-file:<file_id>/<name>`: its download URL holds the
+    token, so
     the bridge copies it into the help desk with `fetch_media` (`media_urls_expire`).
     """
 
@@ -158,7 +159,7 @@ class TelegramChannel(Channel):
         stream of at most `max_bytes`. Telegram serves no file over 20 MB to bots."""
         if not part.url.startswith(FILE_SCHEME):
             return None
-        file_id = part.url.removeprefix(FILE_SCHEME)
+        file_id = part.url.removeprefix(FILE_SCHEME).split("/", 1)[0]
         what = f"Telegram file {file_id[:12]}..."
         limit = min(max_bytes, MAX_DOWNLOAD)
         if part.size is not None and part.size > limit:

@@ -10,7 +10,8 @@ The secret header is checked by the caller (`TelegramChannel.parse`) first. What
 | `my_chat_member` `kicked` / `member` | `Unsubscribed` (blocked) / `Subscribed` (unblocked) |
 | anything else, and group chats | nothing (answered 200, so Telegram does not retry it) |
 
-Media parts carry `tg-file:<file_id>`, never a download URL: that URL holds the bot token.
+Media parts carry `tg-file:<file_id>/<name>`, never a download URL: that URL holds the bot
+token.
 Every field is bounded here: ids are 64-bit integers, file ids short, texts at most
 `MAX_INBOUND_TEXT`; names longer than `MAX_NAME` are cut, and a cosmetic field of the wrong
 type is dropped rather than refused (a 400 would make Telegram retry, then lose the message).
@@ -23,6 +24,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, TypeGuard
+from urllib.parse import quote
 
 from byoc.errors import MalformedPayload
 from byoc.models import (
@@ -49,6 +51,9 @@ logger = logging.getLogger("byoc.telegram")
 
 Object = Mapping[str, Any]
 _FILE_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_FILE_ID}}}")
+_REF_NAME = 100
+"""The characters of a name a `tg-file:` reference keeps (percent-encoded, so up to 12 bytes
+each): enough to name a copy, short enough for a URL."""
 # Message kinds the bridge does not carry, named in the notice the agent reads instead.
 _OTHER_KINDS = (
     "poll",
@@ -205,7 +210,7 @@ def _photo(value: Any, caption: str) -> list[Part]:
 
 def _image(file: Object, where: str, caption: str, mime_type: str | None, name: str) -> Image:
     return Image(
-        url=_file_ref(file, where),
+        url=_file_ref(file, where, name),
         caption=caption,
         mime_type=mime_type,
         size=_size(file),
@@ -218,7 +223,7 @@ def _document(value: Any, caption: str) -> list[Part]:
     name = _name(document.get("file_name")) or "document"
     return [
         File(
-            url=_file_ref(document, "document"),
+            url=_file_ref(document, "document", name),
             name=name,
             mime_type=_mime(document),
             size=_size(document),
@@ -230,9 +235,10 @@ def _document(value: Any, caption: str) -> list[Part]:
 def _video(value: Any, caption: str) -> list[Part]:
     video = _as_object(value, "video")
     duration = video.get("duration")
+    name = _name(video.get("file_name")) or "video.mp4"
     return [
         Video(
-            url=_file_ref(video, "video"),
+            url=_file_ref(video, "video", name),
             caption=caption,
             mime_type=_mime(video) or "video/mp4",
             size=_size(video),
@@ -245,7 +251,12 @@ def _voice(value: Any, caption: str) -> list[Part]:
     voice = _as_object(value, "voice")
     mime = _mime(voice) or "audio/ogg"
     return [
-        File(url=_file_ref(voice, "voice"), name="voice.ogg", mime_type=mime, size=_size(voice)),
+        File(
+            url=_file_ref(voice, "voice", "voice.ogg"),
+            name="voice.ogg",
+            mime_type=mime,
+            size=_size(voice),
+        ),
         *_caption(caption),
     ]
 
@@ -255,7 +266,7 @@ def _audio(value: Any, caption: str) -> list[Part]:
     name = _name(audio.get("file_name")) or f"{_name(audio.get('title')) or 'audio'}.mp3"
     return [
         File(
-            url=_file_ref(audio, "audio"),
+            url=_file_ref(audio, "audio", name),
             name=name,
             mime_type=_mime(audio) or "audio/mpeg",
             size=_size(audio),
@@ -360,11 +371,13 @@ def _name(value: Any) -> str | None:
     return value[:MAX_NAME] if isinstance(value, str) and value.strip() else None
 
 
-def _file_ref(file: Object, where: str) -> str:
+def _file_ref(file: Object, where: str, name: str) -> str:
+    """`tg-file:<file_id>/<name>`: the id finds the file again; the name is what the help desk
+    calls its copy when the part has no name of its own (a video)."""
     file_id = file.get("file_id")
     if not isinstance(file_id, str) or not _FILE_ID.fullmatch(file_id):
         raise MalformedPayload(f"Telegram {where}: 'file_id' is missing or not a file id")
-    return FILE_SCHEME + file_id
+    return f"{FILE_SCHEME}{file_id}/{quote(name[:_REF_NAME], safe='')}"
 
 
 def _size(file: Object) -> int | None:

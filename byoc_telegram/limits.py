@@ -53,5 +53,5 @@ SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 """`setWebhook`'s `secret_token`: 1 to 256 of these characters."""
 
 FILE_SCHEME = "tg-file:"
-"""Media parts carry `tg-file:<file_id>`, which the channel resolves with `getFile`: the file's
-download URL holds the bot token, so it never leaves the channel."""
+"""Media parts carry `tg-file:<file_id>/<name>`, which the channel resolves with `getFile`: the
+file's download URL holds the bot token, so it never leaves the channel."""
