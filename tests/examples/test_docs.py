@@ -24,7 +24,7 @@ from byoc.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PACKAGES = ("byoc", "byoc_viber", "byoc_kakao")
+PACKAGES = ("byoc", "byoc_viber", "byoc_kakao", "byoc_telegram")
 
 # The made-up messenger of writing-a-channel.md: its settings belong to a plugin that does not
 # exist, by design; so do those of the second Viber account configuration.md names as an example
