@@ -63,7 +63,10 @@ async def copy_media(
             )
             failures.append(failure)
             size = exc.size if isinstance(exc, MediaTooLarge) else part.size
-            shown = placeholder(part, size=size, too_large=failure.too_large, messaging=messaging)
+            limit = exc.limit if isinstance(exc, MediaTooLarge) else None
+            shown = placeholder(
+                part, size=size, too_large=failure.too_large, messaging=messaging, limit=limit
+            )
             copied.append(shown)
     return tuple(copied), tuple(failures)
 
@@ -77,16 +80,27 @@ async def _copy(part: MediaPart, channel: Channel, messaging: Messaging) -> Part
 
 
 def placeholder(
-    part: MediaPart, *, size: int | None, too_large: bool, messaging: Messaging
+    part: MediaPart,
+    *,
+    size: int | None,
+    too_large: bool,
+    messaging: Messaging,
+    limit: int | None = None,
 ) -> Text:
-    """What the agent reads instead of a media part that could not be copied."""
+    """What the agent reads instead of a media part that could not be copied.
+
+    `limit` is the size that was exceeded, whoever set it (the messenger's download cap, or
+    the help desk's own); the help desk's by default.
+    """
     about = [x for x in (_name(part), _size(size)) if x]
     described = f"{_kind(part)} ({', '.join(about)})" if about else _kind(part)
-    why = (
-        f"it is over the {_size(messaging.max_media_bytes)} the help desk stores"
-        if too_large
-        else "it could not be copied from the messenger"
-    )
+    if not too_large:
+        why = "it could not be copied from the messenger"
+    elif limit is None or limit >= messaging.max_media_bytes:
+        why = f"it is over the {_size(messaging.max_media_bytes)} the help desk stores"
+    else:
+        why = f"it is over the {_size(limit)} the messenger lets the bridge download"
+
     caption = part.caption if isinstance(part, Image | Video) and part.caption else ""
     text = f"[The user sent a {described}, not shown here: {why}. Ask them to send it again.]"
     return Text(text=f"{text}\n{caption}" if caption else text)

@@ -28,13 +28,6 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 OGG = b"OggS\x00\x02 a voice message"
 MB = 1024 * 1024
 
-COPIED_BY_THE_CORE = pytest.mark.xfail(
-    strict=True,
-    reason="the bridge copies a tg-file: reference with Channel.fetch_media once its media step "
-    "calls byoc.media_copy.copy_media (the Channel SDK's core wiring); until then it asks the "
-    "help desk to fetch the reference itself, which it cannot",
-)
-
 
 @pytest.fixture
 async def trip() -> AsyncIterator[Trip]:
@@ -65,7 +58,6 @@ async def test_text_in_is_freshchat_text(trip: Trip) -> None:
     assert trip.helpdesk_user(user)["first_name"] == "민준"
 
 
-@COPIED_BY_THE_CORE
 async def test_photo_in_is_a_freshchat_image_copied_with_the_bots_token(trip: Trip) -> None:
     user = trip.telegram.user()
     await trip.telegram.send_media(user, "photo", JPEG, caption="영수증")
@@ -74,7 +66,6 @@ async def test_photo_in_is_a_freshchat_image_copied_with_the_bots_token(trip: Tr
     assert await copy_of(trip, parts[0]) == JPEG
 
 
-@COPIED_BY_THE_CORE
 async def test_video_in_is_copied_into_freshchat(trip: Trip) -> None:
     user = trip.telegram.user()
     await trip.telegram.send_media(user, "video", MP4, caption="unboxing")
@@ -84,7 +75,6 @@ async def test_video_in_is_copied_into_freshchat(trip: Trip) -> None:
     assert texts(parts) == "unboxing"
 
 
-@COPIED_BY_THE_CORE
 async def test_voice_and_documents_in_are_freshchat_files_copied(trip: Trip) -> None:
     user = trip.telegram.user()
     await trip.telegram.send_media(user, "voice", OGG)
@@ -96,7 +86,6 @@ async def test_voice_and_documents_in_are_freshchat_files_copied(trip: Trip) -> 
     assert voice[0]["file"]["fileHash"] == hashlib.sha256(OGG).hexdigest()
 
 
-@COPIED_BY_THE_CORE
 async def test_sticker_in_is_its_picture(trip: Trip) -> None:
     user = trip.telegram.user()
     await trip.telegram.send_media(user, "sticker", b"RIFF....WEBP", emoji="😀")
@@ -104,12 +93,13 @@ async def test_sticker_in_is_its_picture(trip: Trip) -> None:
     assert kinds(parts) == ["image", "text"] and texts(parts) == "Sticker 😀"
 
 
-@COPIED_BY_THE_CORE
 async def test_a_file_over_20_mb_is_a_placeholder_naming_it(trip: Trip) -> None:
     user = trip.telegram.user()
     await trip.telegram.send_media(user, "document", bytes(21 * MB), file_name="film.mkv")
     [part] = await written(trip, user)
-    assert "film.mkv" in part["text"]["content"] and "21.0 MB" in part["text"]["content"]
+    text = part["text"]["content"]
+    assert "film.mkv" in text and "21.0 MB" in text
+    assert "the 20.0 MB the messenger lets the bridge download" in text
 
 
 async def test_the_bot_token_never_reaches_freshchat(trip: Trip) -> None:

@@ -102,11 +102,6 @@ def test_a_photo_arrives_without_the_token(served: Served) -> None:
     assert TOKEN not in json.dumps(parts)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the bridge copies a tg-file: reference with Channel.fetch_media once its media step "
-    "calls byoc.media_copy.copy_media (the Channel SDK's core wiring)",
-)
 def test_a_photo_is_copied_into_freshchat(served: Served) -> None:
     user, conversation = served.start()
     served.telegram.sends(user, kind="photo", data=JPEG, caption="영수증")
