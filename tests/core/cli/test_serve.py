@@ -168,3 +168,28 @@ def test_serve_explains_a_missing_setting_and_exits_1(tmp_path: Path) -> None:
     assert code == 1
     assert "BYOC_VIBER_AUTH_TOKEN is not set" in process.output
     assert "tok-0123456789" not in process.output
+
+
+@pytest.mark.parametrize("access_log", [False, True], ids=["default", "--access-log"])
+def test_uvicorn_runs_on_uvloop_and_httptools_and_logs_requests_only_when_asked(
+    freshchat: Freshchat, tmp_path: Path, access_log: bool
+) -> None:
+    env = freshchat.settings(
+        BYOC_CHANNELS="viber",
+        BYOC_VIBER_AUTH_TOKEN=VIBER_TOKEN,
+        BYOC_VIBER_SENDER_NAME="Acme",
+        BYOC_STORE=str(tmp_path / "byoc.sqlite3"),
+    )
+    bridge = Running("serve", "--port", "0", *(["--access-log"] if access_log else []), env=env)
+    base = bridge.wait_for(r"serving on (http://\S+)").group(1)
+    try:
+        bridge.wait_for(r"HTTP server: uvicorn on uvloop with httptools$")
+        body, headers = viber_message("ana", "ana: hello", 1)
+        answer = httpx.post(f"{base}/channels/viber/webhook", content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        poll(lambda: freshchat.texts_by_user().get("ana") == ["ana: hello"])
+    finally:
+        assert bridge.stop(signal.SIGTERM) == 0, bridge.output
+    assert "hop=channel.webhook" in bridge.output
+    access_line = '"POST /channels/viber/webhook HTTP/1.1" 200' in bridge.output
+    assert access_line is access_log
