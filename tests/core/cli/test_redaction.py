@@ -8,7 +8,14 @@ import logging
 from hypothesis import given
 from hypothesis import strategies as st
 
-from byoc.redaction import MASK, RedactingFormatter, Redactor, Secret, is_secret_setting
+from byoc.redaction import (
+    MASK,
+    SECRET_FREE,
+    RedactingFormatter,
+    Redactor,
+    Secret,
+    is_secret_setting,
+)
 
 
 def test_secret_shows_a_mask_and_reveals_on_request() -> None:
@@ -63,3 +70,27 @@ def test_log_lines_and_tracebacks_are_redacted() -> None:
     written = stream.getvalue()
     assert "s3cret-token-value" not in written
     assert written.count(MASK) == 3
+
+
+def test_only_a_line_marked_secret_free_skips_the_search() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(RedactingFormatter(Redactor(["s3cret-token-value"]), "%(message)s"))
+    logger = logging.getLogger("byoc.test.secret_free")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("plain s3cret-token-value")
+        # The marker is its caller's promise that the line holds ids only: it is not searched.
+        logger.warning("marked s3cret-token-value", extra=SECRET_FREE)
+        try:
+            raise ValueError("token s3cret-token-value refused")
+        except ValueError:
+            # A traceback is free text whatever the line says.
+            logger.exception("marked, with a traceback", extra=SECRET_FREE)
+    finally:
+        logger.removeHandler(handler)
+    lines = stream.getvalue()
+    assert f"plain {MASK}" in lines
+    assert "marked s3cret-token-value" in lines
+    assert f"ValueError: token {MASK} refused" in lines
