@@ -9,8 +9,8 @@ Every bridge is a server process of its own on uvicorn, fed over real sockets:
   both in `forwarders.py`;
 - `byoc durable` and `byoc inline`: `byoc serve` from this checkout (SQLite store, the Viber
   channel, settings from the environment as in production, logs at INFO to a file);
-- with `--baseline REF`: the same two from git revision REF, installed as its own `server`
-  extra says (uvloop and httptools are hidden from it unless it lists them).
+- with `--baseline REF` (repeatable): the same two from git revision REF, installed as its own
+  `server` extra says (uvloop and httptools are hidden from it unless it lists them).
 
 Freshchat and Viber are byoc's emulators, each in its own process (`upstream.py`), every API
 call delayed by the upstream latency (2, 20 and 100 ms). The load (`load.py`) comes from this
@@ -362,8 +362,7 @@ class Bench:
                 )
             )
         checkouts = [("byoc", ROOT, "")]
-        if self.args.baseline:
-            checkouts.append(self._export(self.args.baseline))
+        checkouts += [self._export(ref) for ref in self.args.baseline]
         for label, path, hide in checkouts:
             for delivery in ("durable", "inline"):
                 name = f"{label} {delivery}"
@@ -692,7 +691,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small counts: under a minute")
-    parser.add_argument("--baseline", metavar="REF", help="also run byoc from git revision REF")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        action="append",
+        default=[],
+        help="also run byoc from git revision REF (repeat for several)",
+    )
     parser.add_argument("--latencies", help="upstream latencies in ms (default 2,20,100)")
     parser.add_argument("--users", type=int, help="users per bridge (default 256; quick 32)")
     parser.add_argument("--messages", type=int, help="measured per phase (default 2000; quick 150)")
