@@ -31,6 +31,7 @@ from byoc.errors import (
     RateLimited,
     RetryableError,
 )
+from byoc.transport import Endpoint
 
 __all__ = [
     "AUTH_HEADER",
@@ -191,9 +192,11 @@ class ViberApi:
     def __init__(
         self, *, token: str, http: httpx.AsyncClient, base_url: str = DEFAULT_API_URL
     ) -> None:
-        self._token = token
-        self._http = http
         self._base_url = base_url.rstrip("/")
+        # Built once: the token header and the base URL are the same on every call.
+        self._api = Endpoint(
+            http, self._base_url, headers={AUTH_HEADER: token, "Content-Type": "application/json"}
+        )
 
     async def call(self, method: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST `body` to `method`; the answer when its status is 0, a byoc error otherwise."""
@@ -212,11 +215,10 @@ class ViberApi:
         return await self.call("set_webhook", body)
 
     async def _post(self, method: str, raw: bytes) -> httpx.Response:
-        url = f"{self._base_url}/{method}"
-        headers = {AUTH_HEADER: self._token, "Content-Type": "application/json"}
         try:
-            return await self._http.post(url, content=raw, headers=headers)
+            return await self._api.send("POST", f"/{method}", content=raw)
         except httpx.UnsupportedProtocol:
+            url = f"{self._base_url}/{method}"
             raise ConfigurationError(
                 f"{url!r} is not an http(s) URL; check BYOC_VIBER_API_URL"
             ) from None

@@ -44,7 +44,7 @@ from ..errors import (
     RetryableError,
     StaleConversation,
 )
-from ..transport import default_http_client
+from ..transport import Endpoint, default_http_client
 
 __all__ = ["FreshchatClient", "FreshchatRefused"]
 
@@ -114,6 +114,13 @@ class FreshchatClient:
         self._timeout = timeout
         self._owns_http = http is None
         self._http = http if http is not None else _new_http_client(timeout)
+        # Freshchat's common headers: JSON both ways, on every call but multipart uploads.
+        self._api = Endpoint(
+            self._http,
+            self._base,
+            headers={**self._headers, "Content-Type": _JSON},
+            timeout=timeout,
+        )
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -228,20 +235,18 @@ class FreshchatClient:
         conversation_id: str | None = None,
     ) -> dict[str, Any]:
         what = f"Freshchat {method} {path}"
-        headers = dict(self._headers)
-        if files is None:
-            # Multipart uploads carry their own boundary in Content-Type.
-            headers["Content-Type"] = _JSON
         try:
-            response = await self._http.request(
-                method,
-                self._base + path,
-                params=params,
-                json=body,
-                files=files,
-                headers=headers,
-                timeout=self._timeout,
-            )
+            if files is None:
+                response = await self._api.send(method, path, params=params, json=body)
+            else:
+                # Multipart uploads carry their own boundary in Content-Type: httpx builds them.
+                response = await self._http.request(
+                    method,
+                    self._base + path,
+                    files=files,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                )
         except httpx.TimeoutException as exc:
             raise RetryableError(
                 f"{what} timed out after {self._timeout:g} s ({type(exc).__name__})"
