@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
@@ -116,11 +117,25 @@ class Redactor:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A log formatter whose output never holds the redactor's secrets."""
+    """A log formatter whose output never holds the redactor's secrets.
+
+    It also formats each second's time stamp once rather than once per line.
+    """
 
     def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
         super().__init__(fmt)
         self.redactor = redactor
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        return f"{self._stamp},{int(record.msecs):03d}"
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)

@@ -94,3 +94,14 @@ def test_only_a_line_marked_secret_free_skips_the_search() -> None:
     assert f"plain {MASK}" in lines
     assert "marked s3cret-token-value" in lines
     assert f"ValueError: token {MASK} refused" in lines
+
+
+@given(st.lists(st.floats(min_value=1e9, max_value=2e9), min_size=1, max_size=20))
+def test_time_stamps_are_those_of_the_standard_formatter(instants: list[float]) -> None:
+    ours = RedactingFormatter(Redactor([]), "%(asctime)s %(message)s")
+    standard = logging.Formatter("%(asctime)s %(message)s")
+    for instant in sorted(instants):
+        record = logging.LogRecord("byoc", logging.INFO, __file__, 1, "m", None, None)
+        record.created = instant
+        record.msecs = (instant - int(instant)) * 1000
+        assert ours.format(record) == standard.format(record)
