@@ -1,0 +1,137 @@
+"""Plots of a side-by-side run: `python benchmarks/plot.py RESULTS.json [--out docs/benchmarks]`.
+
+Reads what `side_by_side.py --json RESULTS.json` wrote and draws two small PNGs:
+
+- `throughput.png`: messages per second against the upstream latency, one line per bridge,
+  user messages on the left and agent replies on the right;
+- `cpu.png`: CPU µs per message of each bridge as bars, one group per upstream latency,
+  both directions.
+
+Needs matplotlib (`pip install 'byoc[bench]'`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+DIRECTIONS = (("in", "user → agent"), ("out", "agent → user"))
+# The hand-written bridges first, then byoc as built here, then any baseline revision.
+FIXED = ("floor", "naive", "byoc durable", "byoc inline")
+
+
+def bridges(results: list[dict[str, Any]]) -> list[str]:
+    named = {r["bridge"] for r in results}
+    return [b for b in FIXED if b in named] + sorted(named - set(FIXED))
+
+
+def style(bridge: str) -> dict[str, Any]:
+    """Hand-written bridges grey, byoc in colour, baselines dashed in the same colours."""
+    if bridge == "floor":
+        return {"color": "0.2", "linestyle": ":"}
+    if bridge == "naive":
+        return {"color": "0.55", "linestyle": ":"}
+    colour = "tab:blue" if bridge.endswith("durable") else "tab:orange"
+    return {"color": colour, "linestyle": "-" if bridge.startswith("byoc ") else "--"}
+
+
+def legend(figure: Any, axis: Any) -> None:
+    """One legend for both panels, on the right, clear of the data."""
+    handles, labels = axis.get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=7, loc="center right", frameon=False)
+    figure.tight_layout(rect=(0, 0, 0.8, 1))
+
+
+def throughput(results: list[dict[str, Any]], out: Path) -> Path:
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    for axis, (phase, title) in zip(axes, DIRECTIONS, strict=True):
+        for bridge in bridges(results):
+            rows = sorted(
+                (r for r in results if r["phase"] == phase and r["bridge"] == bridge),
+                key=lambda r: r["latency_ms"],
+            )
+            if rows:
+                axis.plot(
+                    [r["latency_ms"] for r in rows],
+                    [r["rate"] for r in rows],
+                    marker="o",
+                    label=bridge,
+                    **style(bridge),
+                )
+        latencies = sorted({r["latency_ms"] for r in results if r["phase"] == phase})
+        axis.set_xscale("log")
+        axis.set_xticks(latencies, [f"{latency:g}" for latency in latencies])
+        axis.minorticks_off()
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel("upstream latency (ms)")
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("messages / s")
+    legend(figure, axes[0])
+    path = out / "throughput.png"
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def cpu(results: list[dict[str, Any]], out: Path) -> Path:
+    latencies = sorted({r["latency_ms"] for r in results if r["phase"] in ("in", "out")})
+    names = bridges(results)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+    width = 0.8 / max(1, len(names))
+    for axis, (phase, title) in zip(axes, DIRECTIONS, strict=True):
+        for index, bridge in enumerate(names):
+            values = [
+                next(
+                    (
+                        r["cpu_us"]
+                        for r in results
+                        if (r["phase"], r["bridge"], r["latency_ms"]) == (phase, bridge, latency)
+                    ),
+                    0.0,
+                )
+                for latency in latencies
+            ]
+            look = style(bridge)
+            axis.bar(
+                [x + index * width for x in range(len(latencies))],
+                values,
+                width,
+                label=bridge,
+                color=look["color"],
+                hatch="//" if look["linestyle"] == "--" else None,
+                edgecolor="white",
+            )
+        axis.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(latencies))])
+        axis.set_xticklabels([f"{latency:g} ms" for latency in latencies])
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel("upstream latency")
+        axis.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("CPU µs per message")
+    legend(figure, axes[0])
+    path = out / "cpu.png"
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path, help="the JSON side_by_side.py --json wrote")
+    parser.add_argument("--out", type=Path, default=Path("docs/benchmarks"))
+    args = parser.parse_args()
+    results = json.loads(args.results.read_text())["results"]
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in (throughput(results, args.out), cpu(results, args.out)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
