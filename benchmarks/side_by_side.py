@@ -40,6 +40,7 @@ import io
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -56,6 +57,11 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 import httpx  # noqa: E402
 from load import closed_loop, http_post, paced  # noqa: E402
@@ -294,6 +300,34 @@ class Result:
     calls: float
 
 
+def combine(results: list[Result]) -> list[Result]:
+    """One result per phase, latency and bridge: the median of its rounds, field by field."""
+    groups: dict[tuple[str, float, str], list[Result]] = {}
+    for result in results:
+        groups.setdefault((result.phase, result.latency_ms, result.bridge), []).append(result)
+    combined = []
+    for (phase, latency, bridge), rounds in groups.items():
+
+        def median(field: str, rounds: list[Result] = rounds) -> float:
+            return float(statistics.median(getattr(r, field) for r in rounds))
+
+        combined.append(
+            Result(
+                phase=phase,
+                latency_ms=latency,
+                bridge=bridge,
+                messages=rounds[0].messages,
+                cpu_us=median("cpu_us"),
+                rate=median("rate"),
+                p50_ms=median("p50_ms"),
+                p99_ms=median("p99_ms"),
+                max_ms=median("max_ms"),
+                calls=median("calls"),
+            )
+        )
+    return combined
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -409,12 +443,10 @@ class Bench:
         path = self.tmp / f"baseline-{commit}"
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(path, filter="data")
-        import tomllib
-
         project = tomllib.loads((path / "pyproject.toml").read_text())["project"]
         server = " ".join(project.get("optional-dependencies", {}).get("server", []))
         hide = ",".join(m for m in ("uvloop", "httptools") if m not in server)
-        return f"{ref}@{commit}", path, hide
+        return (commit if commit.startswith(ref) else f"{ref}@{commit}"), path, hide
 
     async def register_users(self) -> None:
         """Every bridge's users exist in the Viber emulator (replies go to them)."""
@@ -552,21 +584,27 @@ class Bench:
         for latency in args.latencies:
             await self.freshchat.set_latency(latency / 1000)
             await self.viber.set_latency(latency / 1000)
-            for bridge in self.bridges:
-                warm = bridge.viber_requests(args.warm)
-                await self.measure(
-                    "in", latency, bridge, bridge.viber_requests(args.messages), warm
-                )
-                progress(f"in  {latency:>5g} ms  {bridge.name}")
-            if latency == args.paced_latency:
-                for bridge in self.bridges:
-                    await self.measure_paced(latency, bridge)
-                    progress(f"paced {latency:>3g} ms  {bridge.name}")
-            for bridge in self.bridges:
-                replies = await self.replies(bridge, args.warm + args.messages)
-                warm, measured = replies[: args.warm], replies[args.warm :]
-                await self.measure("out", latency, bridge, measured, warm)
-                progress(f"out {latency:>5g} ms  {bridge.name}")
+            for round_ in range(args.rounds):
+                # Each round starts with another bridge: none is always first after a change.
+                turn = round_ % len(self.bridges)
+                order = self.bridges[turn:] + self.bridges[:turn]
+                await self.run_round(latency, order)
+
+    async def run_round(self, latency: float, order: list[Bridge]) -> None:
+        args = self.args
+        for bridge in order:
+            warm = bridge.viber_requests(args.warm)
+            await self.measure("in", latency, bridge, bridge.viber_requests(args.messages), warm)
+            progress(f"in  {latency:>5g} ms  {bridge.name}")
+        if latency == args.paced_latency:
+            for bridge in order:
+                await self.measure_paced(latency, bridge)
+                progress(f"paced {latency:>3g} ms  {bridge.name}")
+        for bridge in order:
+            replies = await self.replies(bridge, args.warm + args.messages)
+            warm, measured = replies[: args.warm], replies[args.warm :]
+            await self.measure("out", latency, bridge, measured, warm)
+            progress(f"out {latency:>5g} ms  {bridge.name}")
 
     async def aclose(self) -> None:
         for bridge in self.bridges:
@@ -704,6 +742,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--warm", type=int, help="warm-up messages per phase (default 200; quick 32)"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure each bridge N times, report medians (1)"
+    )
     parser.add_argument("--in-flight", type=int, default=32, help="webhooks in flight (32)")
     parser.add_argument("--rate", type=float, default=200, help="steady phase: messages/s (200)")
     parser.add_argument("--paced-seconds", type=float, help="steady phase length (10; quick 1)")
@@ -718,6 +759,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.paced_seconds = args.paced_seconds or (1.0 if quick else 10.0)
     if args.paced_latency is None:
         args.paced_latency = 20.0 if 20.0 in args.latencies else args.latencies[0]
+    # Viber takes at most 100 messages to a user within an hour without an answer from them.
+    replies = len(args.latencies) * args.rounds * (args.warm + args.messages) / args.users
+    if replies > 90:
+        parser.error(
+            f"each user would get {replies:.0f} replies, over Viber's 100 an hour: "
+            "raise --users or lower --messages, --warm or --rounds"
+        )
     return args
 
 
@@ -731,16 +779,19 @@ async def amain(args: argparse.Namespace) -> None:
             await bench.aclose()
         print(
             f"{args.users} users per bridge, {args.messages} messages per phase after"
-            f" {args.warm} of warm-up, {args.in_flight} webhooks in flight;"
+            f" {args.warm} of warm-up, {args.in_flight} webhooks in flight,"
+            f" median of {args.rounds} round(s);"
             f" CPU of each server process from /proc; {time.perf_counter() - started:.0f} s"
         )
-        print(report(bench.results, args), end="")
-        print(summary(bench.results, args), end="")
+        results = combine(bench.results)
+        print(report(results, args), end="")
+        print(summary(results, args), end="")
         if args.json:
             record = {
                 "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                 "settings": {k: v for k, v in vars(args).items() if k != "json"},
-                "results": [asdict(r) for r in bench.results],
+                "results": [asdict(r) for r in results],
+                "rounds": [asdict(r) for r in bench.results],
             }
             Path(args.json).write_text(json.dumps(record, indent=1) + "\n")
 
