@@ -43,11 +43,15 @@ def style(bridge: str) -> dict[str, Any]:
     return {"color": colour, "linestyle": "-" if bridge.startswith("byoc ") else "--"}
 
 
-def legend(figure: Any, axis: Any) -> None:
-    """One legend for both panels, on the right, clear of the data."""
-    handles, labels = axis.get_legend_handles_labels()
+def save(figure: Any, axes: Any, ylabel: str, path: Path) -> Path:
+    """Label, add one legend for both panels (on the right, clear of the data), write `path`."""
+    axes[0].set_ylabel(ylabel)
+    handles, labels = axes[0].get_legend_handles_labels()
     figure.legend(handles, labels, fontsize=7, loc="center right", frameon=False)
     figure.tight_layout(rect=(0, 0, 0.8, 1))
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
 
 
 def throughput(results: list[dict[str, Any]], out: Path) -> Path:
@@ -73,12 +77,7 @@ def throughput(results: list[dict[str, Any]], out: Path) -> Path:
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("upstream latency (ms)")
         axis.grid(alpha=0.3)
-    axes[0].set_ylabel("messages / s")
-    legend(figure, axes[0])
-    path = out / "throughput.png"
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return save(figure, axes, "messages / s", out / "throughput.png")
 
 
 def cpu(results: list[dict[str, Any]], out: Path) -> Path:
@@ -114,12 +113,7 @@ def cpu(results: list[dict[str, Any]], out: Path) -> Path:
         axis.set_title(title, fontsize=10)
         axis.set_xlabel("upstream latency")
         axis.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("CPU µs per message")
-    legend(figure, axes[0])
-    path = out / "cpu.png"
-    figure.savefig(path, dpi=90)
-    plt.close(figure)
-    return path
+    return save(figure, axes, "CPU µs per message", out / "cpu.png")
 
 
 def main() -> None:

@@ -169,17 +169,9 @@ class Endpoint:
         if json is not None:
             content = _encode_json(json)
             headers = self._json_headers
-        if self.client.cookies:
-            # A cookie was set earlier: let the client add it, as client.request() does.
-            return self.client.build_request(
-                method,
-                self.url(path),
-                params=params,
-                content=content,
-                headers=headers,
-                extensions=self._extensions,
-            )
-        return httpx.Request(
+        # Once a cookie was set, let the client add it, as client.request() does.
+        build = self.client.build_request if self.client.cookies else httpx.Request
+        return build(
             method,
             self.url(path),
             params=params,

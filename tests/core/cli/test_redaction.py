@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -52,34 +54,35 @@ def test_a_redacted_text_never_holds_the_secret(secret: str, around: str) -> Non
     assert secret not in Redactor([secret]).redact(text) or secret in MASK
 
 
-def test_log_lines_and_tracebacks_are_redacted() -> None:
+@contextmanager
+def redacting_logger(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose lines go through a `RedactingFormatter` into the stream yielded with it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(RedactingFormatter(Redactor(["s3cret-token-value"]), "%(message)s"))
-    logger = logging.getLogger("byoc.test.redaction")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
     logger.propagate = False
     try:
+        yield logger, stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_log_lines_and_tracebacks_are_redacted() -> None:
+    with redacting_logger("byoc.test.redaction") as (logger, stream):
         logger.warning("calling with %s", "s3cret-token-value")
         try:
             raise ValueError("token s3cret-token-value refused")
         except ValueError:
             logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
     written = stream.getvalue()
     assert "s3cret-token-value" not in written
     assert written.count(MASK) == 3
 
 
 def test_only_a_line_marked_secret_free_skips_the_search() -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(Redactor(["s3cret-token-value"]), "%(message)s"))
-    logger = logging.getLogger("byoc.test.secret_free")
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
+    with redacting_logger("byoc.test.secret_free") as (logger, stream):
         logger.warning("plain s3cret-token-value")
         # The marker is its caller's promise that the line holds ids only: it is not searched.
         logger.warning("marked s3cret-token-value", extra=SECRET_FREE)
@@ -88,8 +91,6 @@ def test_only_a_line_marked_secret_free_skips_the_search() -> None:
         except ValueError:
             # A traceback is free text whatever the line says.
             logger.exception("marked, with a traceback", extra=SECRET_FREE)
-    finally:
-        logger.removeHandler(handler)
     lines = stream.getvalue()
     assert f"plain {MASK}" in lines
     assert "marked s3cret-token-value" in lines
