@@ -42,11 +42,16 @@ class Connection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def exchange(self, request: bytes) -> tuple[int, bytes]:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None
-        self._writer.write(request)
-        head = await self._reader.readuntil(b"\r\n\r\n")
+        reused = self._writer is not None
+        try:
+            head = await self._send(request)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            # A kept-alive connection the server closed while idle fails before any answer
+            # byte: send once more on a new one, as HTTP clients do (webhooks are deduped).
+            if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            self.close()
+            head = await self._send(request)
         status = int(head[9:12])
         length = 0
         chunked = False
@@ -64,6 +69,14 @@ class Connection:
         if b"connection: close" in head.lower():
             self.close()
         return status, body
+
+    async def _send(self, request: bytes) -> bytes:
+        """Write `request` and read the head of its answer."""
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        assert self._reader is not None
+        self._writer.write(request)
+        return await self._reader.readuntil(b"\r\n\r\n")
 
     async def _read_chunks(self) -> bytes:
         assert self._reader is not None
