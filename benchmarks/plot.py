@@ -33,14 +33,22 @@ def bridges(results: list[dict[str, Any]]) -> list[str]:
     return [b for b in FIXED if b in named] + sorted(named - set(FIXED))
 
 
-def style(bridge: str) -> dict[str, Any]:
-    """Hand-written bridges grey, byoc in colour, baselines dashed in the same colours."""
+# Each baseline revision in its own dash (lines) and hatch (bars), in byoc's colours.
+_BASELINE_LOOKS = (("--", "//"), ("-.", ".."), ((0, (1, 1)), "xx"))
+
+
+def style(bridge: str, names: list[str]) -> dict[str, Any]:
+    """Hand-written bridges grey, byoc in colour, each baseline in the same colours, dashed."""
     if bridge == "floor":
-        return {"color": "0.2", "linestyle": ":"}
+        return {"color": "0.2", "linestyle": ":", "hatch": None}
     if bridge == "naive":
-        return {"color": "0.55", "linestyle": ":"}
+        return {"color": "0.55", "linestyle": ":", "hatch": None}
     colour = "tab:blue" if bridge.endswith("durable") else "tab:orange"
-    return {"color": colour, "linestyle": "-" if bridge.startswith("byoc ") else "--"}
+    if bridge.startswith("byoc "):
+        return {"color": colour, "linestyle": "-", "hatch": None}
+    revisions = list(dict.fromkeys(n.rsplit(" ", 1)[0] for n in names if n not in FIXED))
+    dash, hatch = _BASELINE_LOOKS[revisions.index(bridge.rsplit(" ", 1)[0]) % 3]
+    return {"color": colour, "linestyle": dash, "hatch": hatch}
 
 
 def save(figure: Any, axes: Any, ylabel: str, path: Path) -> Path:
@@ -55,20 +63,23 @@ def save(figure: Any, axes: Any, ylabel: str, path: Path) -> Path:
 
 
 def throughput(results: list[dict[str, Any]], out: Path) -> Path:
+    names = bridges(results)
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
     for axis, (phase, title) in zip(axes, DIRECTIONS, strict=True):
-        for bridge in bridges(results):
+        for bridge in names:
             rows = sorted(
                 (r for r in results if r["phase"] == phase and r["bridge"] == bridge),
                 key=lambda r: r["latency_ms"],
             )
+            look = style(bridge, names)
             if rows:
                 axis.plot(
                     [r["latency_ms"] for r in rows],
                     [r["rate"] for r in rows],
                     marker="o",
                     label=bridge,
-                    **style(bridge),
+                    color=look["color"],
+                    linestyle=look["linestyle"],
                 )
         latencies = sorted({r["latency_ms"] for r in results if r["phase"] == phase})
         axis.set_xscale("log")
@@ -98,14 +109,14 @@ def cpu(results: list[dict[str, Any]], out: Path) -> Path:
                 )
                 for latency in latencies
             ]
-            look = style(bridge)
+            look = style(bridge, names)
             axis.bar(
                 [x + index * width for x in range(len(latencies))],
                 values,
                 width,
                 label=bridge,
                 color=look["color"],
-                hatch="//" if look["linestyle"] == "--" else None,
+                hatch=look["hatch"],
                 edgecolor="white",
             )
         axis.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(latencies))])
