@@ -34,7 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from byoc.transport import default_http_client, transport_name  # noqa: E402
+from byoc.transport import Endpoint, default_http_client, transport_name  # noqa: E402
 
 PAYLOAD = {
     "messages": [
@@ -213,6 +213,21 @@ async def run_httpx(client: httpx.AsyncClient, url: str, args: argparse.Namespac
         return await measure(send, args.requests, args.concurrency)
 
 
+async def run_endpoint(url: str, args: argparse.Namespace) -> Result:
+    """byoc's own way: `Endpoint` on the default client, the request built from parts made once."""
+    base, path = url.split("/v2", 1)
+    async with default_http_client() as client:
+        api = Endpoint(client, base + "/v2", headers={"content-type": "application/json"})
+
+        async def send() -> bytes:
+            response = await api.send("POST", path, content=BODY)
+            response.raise_for_status()
+            return response.content
+
+        await measure(send, args.warmup, args.concurrency)
+        return await measure(send, args.requests, args.concurrency)
+
+
 async def run_aiohttp(url: str, args: argparse.Namespace) -> Result:
     import aiohttp
 
@@ -253,6 +268,7 @@ def clients(url: str) -> dict[str, Runner]:
         "byoc httpx": byoc("httpx"),
         "httpx + httpx-aiohttp, as shipped": shipped_aiohttp,
         "byoc aiohttp (httpx + httpx-aiohttp)": byoc("aiohttp"),
+        "byoc Endpoint (default client)": lambda args: run_endpoint(url, args),
         CEILING: lambda args: run_aiohttp(url, args),
     }
 

@@ -3,8 +3,9 @@
 Importing this module needs the `fast` extra (`pip install 'byoc[fast]'`); `byoc.transport`
 imports it only when it is installed and chosen.
 
-`httpx_aiohttp.AiohttpTransport` lets httpx stay the API while aiohttp moves the bytes. Three
-things in it are not fit for byoc as they ship, so this module adjusts them:
+`httpx_aiohttp.AiohttpTransport` lets httpx stay the API while aiohttp moves the bytes. byoc
+keeps its construction (TLS context, limits, closing) and sends requests itself, because four
+things in it are not fit for byoc as they ship:
 
 - **Errors.** Its exception map turns a refused connection and a server that hangs up without
   answering into `httpx.ConnectTimeout`: a timeout rather than a failure to connect, and for
@@ -24,6 +25,11 @@ things in it are not fit for byoc as they ship, so this module adjusts them:
   `httpx.WriteTimeout` when aiohttp has not taken the next piece within the write timeout.
   (Pieces also spare aiohttp's "large body directly with raw bytes" `ResourceWarning`, which
   it gives for a body over 1 MiB passed as one `bytes`.)
+- **Cost per request.** Its headers reach aiohttp through httpx's `Headers.items()`, which
+  works out the headers' encoding again for every header; a timeout object is built per
+  request; and every answer is read through three nested stream wrappers. Here headers are
+  decoded once, timeouts are made once per setting, and an answer that declares at most 64 KiB
+  (every API answer byoc reads) is read at once; longer or unsized answers still stream.
 
 The transport creates its session on first use, inside the running event loop, and closes it in
 `aclose()`: closing the `httpx.AsyncClient` that owns it is enough for no "Unclosed client
@@ -36,7 +42,8 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any
 
 import aiohttp
 import httpx
@@ -87,33 +94,32 @@ def httpx_error_for(error: BaseException) -> httpx.TransportError | None:
 
 @contextlib.contextmanager
 def _httpx_errors() -> Iterator[None]:
-    """Re-raise aiohttp errors, whether raw or already (mis)mapped upstream, as httpx's own."""
+    """Re-raise aiohttp's errors as the ones httpx's own transport raises."""
     try:
         yield
-    except (httpx.TransportError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        origin = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
-        mapped = None if origin is None else httpx_error_for(origin)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        mapped = httpx_error_for(exc)
         if mapped is None:
             raise
-        raise mapped from origin
+        raise mapped from exc
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    """The upstream response stream, with errors while reading the body mapped as above."""
+    """A response body read from aiohttp as it arrives, with errors mapped as above."""
 
-    def __init__(self, inner: httpx.AsyncByteStream) -> None:
-        self._inner = inner
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     @override
     async def __aiter__(self) -> AsyncIterator[bytes]:
         with _httpx_errors():
-            async for chunk in self._inner:
+            async for chunk in self._response.content.iter_chunked(_PIECE):
                 yield chunk
 
     @override
     async def aclose(self) -> None:
         with _httpx_errors():
-            await self._inner.aclose()
+            await self._response.__aexit__(None, None, None)
 
 
 class _WatchedBody(httpx.AsyncByteStream):
@@ -210,6 +216,7 @@ class ByocAiohttpTransport(AiohttpTransport):
 
     def __init__(self, *, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, client=self._new_session)
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     def _new_session(self) -> aiohttp.ClientSession:
         max_connections = self.limits.max_connections
@@ -227,31 +234,87 @@ class ByocAiohttpTransport(AiohttpTransport):
 
     @override
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        write_timeout = request.extensions.get("timeout", {}).get("write")
+        timeouts: Mapping[str, float | None] = request.extensions.get("timeout", {})
+        write_timeout = timeouts.get("write")
         with _httpx_errors():
-            if write_timeout is None or _fits_in_socket_buffers(request):
-                response = await super().handle_async_request(request)
-            else:
-                response = await self._send_watched(request, write_timeout)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _ResponseStream(response.stream)
-        return response
+            if write_timeout is not None and not _fits_in_socket_buffers(request):
+                return await self._send_watched(request, write_timeout, timeouts)
+            data: bytes | httpx.AsyncByteStream | None
+            try:
+                data = request.content or None
+            except httpx.RequestNotRead:
+                assert isinstance(request.stream, httpx.AsyncByteStream)
+                data = request.stream
+            return await self._send(request, data, timeouts)
 
-    async def _send_watched(self, request: httpx.Request, write_timeout: float) -> httpx.Response:
+    async def _send(
+        self,
+        request: httpx.Request,
+        data: bytes | httpx.AsyncByteStream | None,
+        timeouts: Mapping[str, float | None],
+    ) -> httpx.Response:
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
+        encoding = request.headers.encoding
+        # aiohttp frames a streamed body itself (by its Content-Length, or chunked).
+        skip = b"transfer-encoding" if isinstance(data, httpx.AsyncByteStream) else None
+        headers = [
+            (k.decode(encoding), v.decode(encoding))
+            for k, v in request.headers.raw
+            if k.lower() != skip
+        ]
+        response = await self.client.request(
+            request.method,
+            str(request.url),
+            headers=headers,
+            data=data,
+            allow_redirects=False,
+            # httpx decodes the body itself, as its own transport leaves it to.
+            auto_decompress=False,
+            compress=False,
+            timeout=self._timeout(timeouts),
+            server_hostname=request.extensions.get("sni_hostname"),
+        )
+        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        stream: httpx.AsyncByteStream
+        if response.content_length is not None and response.content_length <= _PIECE:
+            stream = httpx.ByteStream(await response.read())
+        else:
+            stream = _ResponseStream(response)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.raw_headers,
+            stream=stream,
+            request=request,
+            extensions=extensions,
+        )
+
+    def _timeout(self, timeouts: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+        """aiohttp's timeout for httpx's, made once per setting: clients rarely change it.
+
+        httpx's "pool" timeout becomes aiohttp's "connect", which covers the wait for a free
+        pooled connection as well as connecting.
+        """
+        key = (timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool"))
+        found = self._timeouts.get(key)
+        if found is None:
+            if len(self._timeouts) > 64:
+                self._timeouts.clear()
+            found = self._timeouts[key] = aiohttp.ClientTimeout(
+                sock_connect=key[0], sock_read=key[1], connect=key[2]
+            )
+        return found
+
+    async def _send_watched(
+        self, request: httpx.Request, write_timeout: float, timeouts: Mapping[str, float | None]
+    ) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
         watchdog = _WriteWatchdog(write_timeout)
         body = _WatchedBody(request.stream, on_progress=watchdog.progress, on_done=watchdog.stop)
-        # Same request, but with a body upstream cannot read ahead of time, so that it goes
-        # to aiohttp piece by piece.
-        watched = httpx.Request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            stream=body,
-            extensions=request.extensions,
-        )
         try:
-            return await super().handle_async_request(watched)
+            return await self._send(request, body, timeouts)
         except asyncio.CancelledError:
             if not watchdog.fired:
                 raise

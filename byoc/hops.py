@@ -17,14 +17,17 @@ hop=channel.sent helpdesk_message=m4 conversation=c9 helpdesk_user=u1 channel=vi
 
 and `hop=retry` / `hop=dead_letter` when a delivery fails. `grep channel_message_id=5412` or
 `grep conversation=c-9` finds a message's whole path. Recording costs a counter increment and
-a log call: no store access, no upstream call.
+a log call: no store access, no upstream call. A line is formatted only when a handler writes
+it (`kv` is lazy), and lines made of ids alone skip the search for credentials
+(`byoc.redaction.SECRET_FREE`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -32,13 +35,14 @@ from .clock import Clock, SystemClock
 from .messaging import AgentMessage, Posted
 from .metrics import Registry
 from .models import Failed, InboundMessage, SendResult
+from .redaction import SECRET_FREE
 from .store import UserLink
 
-__all__ = ["Hops", "Refusal", "kv"]
+__all__ = ["Hops", "KeyValues", "Refusal", "kv"]
 
 log = logging.getLogger("byoc.hops")
 
-_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/+=@,")
+_PLAIN = re.compile(r"[a-zA-Z0-9\-_.:/+=@,]+")
 
 
 # Enough to say why; a refused body can put anything in a parser's message.
@@ -55,15 +59,43 @@ class Refusal:
 
 
 def _value(value: object) -> str:
-    text = str(value)
-    if text and all(c in _PLAIN for c in text):
+    text = value if isinstance(value, str) else str(value)
+    if _PLAIN.fullmatch(text):
         return text
     return json.dumps(text, ensure_ascii=False)
 
 
-def kv(**fields: object) -> str:
-    """`key=value` pairs in the given order; None is left out, odd values are JSON-quoted."""
-    return " ".join(f"{k}={_value(v)}" for k, v in fields.items() if v is not None)
+class KeyValues:
+    """A log message of `key=value` pairs, formatted when a handler writes it.
+
+    `log.debug(kv(...))` at a level that is off costs a small object, not a formatted line.
+    """
+
+    __slots__ = ("_fields", "_text")
+
+    def __init__(self, fields: Mapping[str, object]) -> None:
+        self._fields = fields
+        self._text: str | None = None
+
+    def __str__(self) -> str:
+        if self._text is None:
+            self._text = " ".join(
+                f"{k}={_value(v)}" for k, v in self._fields.items() if v is not None
+            )
+        return self._text
+
+    def __repr__(self) -> str:
+        return f"kv({str(self)!r})"
+
+
+def kv(**fields: object) -> KeyValues:
+    """`key=value` pairs in the given order; None is left out, odd values are JSON-quoted.
+
+    ```python
+    log.info(kv(hop="install", channel="viber"))   # hop=install channel=viber
+    ```
+    """
+    return KeyValues(fields)
 
 
 class Hops:
@@ -154,7 +186,8 @@ class Hops:
                 channel_user=message.user_id,
                 outcome=outcome,
                 job=job,
-            )
+            ),
+            extra=SECRET_FREE,
         )
 
     def inbound_delivered(self, message: InboundMessage, link: UserLink, posted: Posted) -> None:
@@ -168,7 +201,8 @@ class Hops:
                 helpdesk_user=link.helpdesk_user_id,
                 conversation=posted.conversation_id,
                 helpdesk_message=posted.message_id,
-            )
+            ),
+            extra=SECRET_FREE,
         )
 
     # -- agent → user ------------------------------------------------------------------------
@@ -189,7 +223,8 @@ class Hops:
                 type=event.message_type if event.message_type != "normal" else None,
                 outcome=outcome,
                 job=job,
-            )
+            ),
+            extra=SECRET_FREE,
         )
 
     def reply_delivered(self, event: AgentMessage, link: UserLink, result: SendResult) -> None:
@@ -205,7 +240,9 @@ class Hops:
                 channel_user=link.channel_user_id,
                 channel_message_ids=",".join(result.message_ids) or None,
                 notes="; ".join(result.notes) or None,
-            )
+            ),
+            # A channel's notes are free text: they may quote a URL.
+            extra=None if result.notes else SECRET_FREE,
         )
 
     def media_copy_failed(

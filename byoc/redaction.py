@@ -6,7 +6,9 @@ Two tools:
   only `reveal()` gives the value, at the one place that sends it (an HTTP header).
 - `Redactor` knows the secret values of a configuration and blanks them out of any text.
   `RedactingFormatter` runs it over every formatted log line (tracebacks included), so a token
-  that slips into an exception message or a URL in an access log is still never written out.
+  that slips into an exception message or a URL in an access log is still never written out;
+  only a line logged with `extra=SECRET_FREE` (made of ids and counts alone: the hop lines)
+  is written without the search.
 
 ```python
 token = Secret("0123456789abcdef")
@@ -20,12 +22,16 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Final
 
 import attrs
 
 __all__ = [
     "MASK",
+    "SECRET_FREE",
     "RedactingFormatter",
     "Redactor",
     "Secret",
@@ -40,6 +46,13 @@ MASK = "********"
 _MIN_SECRET_LENGTH = 6
 
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|API_KEY|SENDER_KEY)")
+
+_SECRET_FREE_ATTRIBUTE = "byoc_secret_free"
+
+SECRET_FREE: Final[Mapping[str, object]] = MappingProxyType({_SECRET_FREE_ATTRIBUTE: True})
+"""`extra=` of a log call whose message cannot hold a credential (ids, counts, outcomes):
+`RedactingFormatter` writes it without searching it. Never for a message with free text
+(an error, a URL) in it."""
 
 
 def is_secret_setting(name: str) -> bool:
@@ -104,14 +117,31 @@ class Redactor:
 
 
 class RedactingFormatter(logging.Formatter):
-    """A log formatter whose output never holds the redactor's secrets."""
+    """A log formatter whose output never holds the redactor's secrets.
+
+    It also formats each second's time stamp once rather than once per line.
+    """
 
     def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
         super().__init__(fmt)
         self.redactor = redactor
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime(self.default_time_format, self.converter(second))
+            self._second = second
+        return f"{self._stamp},{int(record.msecs):03d}"
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redactor.redact(super().format(record))
+        text = super().format(record)
+        if getattr(record, _SECRET_FREE_ATTRIBUTE, False) and not record.exc_info:
+            return text
+        return self.redactor.redact(text)
 
 
 def install_redaction(redactor: Redactor, fmt: str | None = None) -> None:

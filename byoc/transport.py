@@ -28,14 +28,27 @@ Override with the environment variable `BYOC_HTTP_TRANSPORT` (`httpx` or `aiohtt
 client = default_http_client(base_url="https://api.freshchat.com/v2", headers=auth)
 log.info("outbound HTTP over %s", transport_name(client))
 ```
+
+## Around httpx: what each call costs
+
+`benchmarks/side_by_side.py` found httpx's client layer costing more CPU per call than the
+transport under it. Two things here keep it down without leaving httpx's API:
+
+- The client made here consults its cookie jar only when an answer sets a cookie: httpx
+  otherwise runs urllib's cookie machinery over every response, and the APIs byoc calls
+  rarely set one.
+- `Endpoint` builds what does not change between calls to one API once (base URL, headers
+  merged with the client's, timeouts) and hands `client.send()` a ready `httpx.Request`, where
+  `client.request()` would merge URL, headers, cookies and timeouts again on every call.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import weakref
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -44,6 +57,7 @@ from .errors import ConfigurationError
 __all__ = [
     "ENV_VAR",
     "TRANSPORTS",
+    "Endpoint",
     "default_http_client",
     "transport_name",
 ]
@@ -67,6 +81,121 @@ _HTTPX_MAX_KEEPALIVE: Final = 20
 _HTTPX_KEEPALIVE_EXPIRY: Final = 5.0
 
 _names: weakref.WeakKeyDictionary[httpx.AsyncClient, str] = weakref.WeakKeyDictionary()
+
+_JSON: Final = "application/json"
+
+# Paths whose `httpx.URL` an `Endpoint` keeps (parsing one costs tens of µs); past this many
+# distinct paths (one per conversation, say) the cache starts again.
+_URL_CACHE_SIZE: Final = 4096
+
+
+class _CookieJar(httpx.Cookies):
+    """httpx's cookies, read from an answer only when it sets one."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class _Client(httpx.AsyncClient):
+    """`httpx.AsyncClient` with a `_CookieJar`: cookies work as in httpx, for less CPU."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._jar = _CookieJar(super().cookies)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        self._jar = _CookieJar(cookies)
+
+
+class Endpoint:
+    """Calls to one HTTP API over a shared client, with what never changes built once.
+
+    The base URL, the headers (the client's own, then `headers`) and the timeout are fixed at
+    construction; each call builds only its `httpx.Request` and sends it with `client.send()`,
+    so the client's auth, event hooks, redirect setting, transport and cookies all still apply.
+    Headers set on the client after the endpoint was made are not picked up.
+
+    ```python
+    api = Endpoint(client, "https://acme.freshchat.com/v2", headers={"Authorization": auth})
+    response = await api.send("POST", "/users", json={"reference_id": "viber:jc9H"})
+    ```
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        merged = httpx.Headers(client.headers)
+        merged.update(headers or {})
+        self._headers = merged
+        self._json_headers = httpx.Headers(merged)
+        self._json_headers["Content-Type"] = _JSON
+        limits = client.timeout if timeout is None else httpx.Timeout(timeout)
+        self._extensions = {"timeout": limits.as_dict()}
+        self._urls: dict[str, httpx.URL] = {}
+
+    def url(self, path: str) -> httpx.URL:
+        """`base_url` + `path` as an `httpx.URL` (kept: the same paths come back)."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+        return url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+    ) -> httpx.Request:
+        """The request for `path`; `json` is encoded as httpx would (compact UTF-8)."""
+        headers = self._headers
+        if json is not None:
+            content = _encode_json(json)
+            headers = self._json_headers
+        # Once a cookie was set, let the client add it, as client.request() does.
+        build = self.client.build_request if self.client.cookies else httpx.Request
+        return build(
+            method,
+            self.url(path),
+            params=params,
+            content=content,
+            headers=headers,
+            extensions=self._extensions,
+        )
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        """Send the request for `path` and read the whole answer."""
+        request = self.request(method, path, params=params, json=json, content=content)
+        return await self.client.send(request)
+
+
+def _encode_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def default_http_client(
@@ -96,7 +225,7 @@ def default_http_client(
         limits = httpx.Limits(
             max_connections=max_connections, keepalive_expiry=_AIOHTTP_KEEPALIVE_EXPIRY
         )
-        client = httpx.AsyncClient(
+        client = _Client(
             base_url=base_url,
             headers=headers,
             timeout=timeout,
@@ -110,9 +239,7 @@ def default_http_client(
         )
         # No `transport=` here on purpose: httpx then builds its own transport from `limits`
         # *and* honours HTTP(S)_PROXY / NO_PROXY, which it skips for a transport passed in.
-        client = httpx.AsyncClient(
-            base_url=base_url, headers=headers, timeout=timeout, limits=limits
-        )
+        client = _Client(base_url=base_url, headers=headers, timeout=timeout, limits=limits)
     _names[client] = name
     return client
 

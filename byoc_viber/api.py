@@ -26,6 +26,7 @@ import attrs
 import httpx
 
 from byoc.errors import ConfigurationError, PermanentError, RetryableError, UserUnreachable
+from byoc.transport import Endpoint
 from byoc.upstream import raise_for_status, transport_errors
 
 __all__ = [
@@ -182,9 +183,11 @@ class ViberApi:
     def __init__(
         self, *, token: str, http: httpx.AsyncClient, base_url: str = DEFAULT_API_URL
     ) -> None:
-        self._token = token
-        self._http = http
         self._base_url = base_url.rstrip("/")
+        # Built once: the token header and the base URL are the same on every call.
+        self._api = Endpoint(
+            http, self._base_url, headers={AUTH_HEADER: token, "Content-Type": "application/json"}
+        )
 
     async def call(self, method: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST `body` to `method`; the answer when its status is 0, a byoc error otherwise."""
@@ -203,10 +206,8 @@ class ViberApi:
         return await self.call("set_webhook", body)
 
     async def _post(self, method: str, raw: bytes) -> httpx.Response:
-        url = f"{self._base_url}/{method}"
-        headers = {AUTH_HEADER: self._token, "Content-Type": "application/json"}
         with transport_errors(f"Viber {method}", url_setting="BYOC_VIBER_API_URL"):
-            return await self._http.post(url, content=raw, headers=headers)
+            return await self._api.send("POST", f"/{method}", content=raw)
 
     def _decode(self, method: str, response: httpx.Response) -> dict[str, Any]:
         code = response.status_code

@@ -1,5 +1,12 @@
 """`byoc serve`: run the bridge with uvicorn (the demo when no Freshchat credential is set).
 
+uvicorn runs on uvloop with the httptools parser when they are installed (the `server` extra
+brings both): measured with `benchmarks/side_by_side.py`, the pure-Python parser (h11) and
+asyncio's own loop cost several hundred µs of CPU more per webhook. No access log line is
+written per request unless `--access-log` asks for one: the hop lines already say what each
+webhook did, with the ids that matter. Log records skip what byoc's log format never shows
+(the caller's file and line, thread and process names: see `_lighter_log_records`).
+
 Start-up: the ASGI lifespan starts the delivery workers (and, in the demo, registers each
 channel's webhook with its emulator). With `--install`, each channel's webhook is registered
 once the server answers requests: Viber calls the URL back while registering it.
@@ -14,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -27,7 +36,7 @@ from ..settings import Settings
 from .config import add_config_option, redact_logs, settings_from
 from .service import Service, build_service
 
-__all__ = ["register", "run"]
+__all__ = ["register", "run", "server_stack"]
 
 _SERVER_MISSING = (
     "byoc serve needs uvicorn, which comes with the server extra: pip install 'byoc[server]'"
@@ -51,7 +60,25 @@ def register(sub: Any) -> None:
         help="register the channels' webhooks once the server is up (as `byoc install` does)",
     )
     parser.add_argument("--log-level", default="info", help="uvicorn's log level")
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="also log one line per HTTP request (off by default: the hop lines record each "
+        "webhook, and the access line would cost as much again)",
+    )
     parser.set_defaults(run=run)
+
+
+def server_stack() -> tuple[str, str]:
+    """The event loop and HTTP parser uvicorn is given: uvloop and httptools when installed
+    (the `server` extra), else asyncio and h11 (pure Python, slower, same behaviour)."""
+
+    def installed(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    # Python 3.10 has no loop factories (asyncio.Runner): the default loop serves there.
+    uvloop = installed("uvloop") and sys.version_info >= (3, 11)
+    return ("uvloop" if uvloop else "asyncio"), ("httptools" if installed("httptools") else "h11")
 
 
 class _LifespanWatch:
@@ -127,6 +154,11 @@ def _banner(service: Service, settings: Settings, base: str) -> str:
         else:
             lines.append("  set BYOC_PUBLIC_URL to get the URLs to register (byoc install)")
     lines.append(f"  metrics:     {base}/metrics")
+    loop, parser = server_stack()
+    stack = f"  HTTP server: uvicorn on {loop} with {parser}"
+    if (loop, parser) != ("uvloop", "httptools"):
+        stack += " (pip install 'byoc[server]' adds uvloop and httptools: less CPU per request)"
+    lines.append(stack)
     return "\n".join(lines)
 
 
@@ -136,19 +168,56 @@ async def _install(service: Service) -> None:
     await install_channels(service.bridge.installs, None, out=sys.stdout)
 
 
-async def _serve(service: Service, settings: Settings, args: argparse.Namespace) -> int:
+def _lighter_log_records() -> None:
+    """Stop filling the record fields byoc's log format never shows.
+
+    Python's Logging HOWTO ("Optimization") names these switches: without them every record
+    walks the stack to find its caller's file and line, and looks up thread and process names.
+    """
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
+def _config(watch: _LifespanWatch, settings: Settings, args: argparse.Namespace) -> Any:
     import uvicorn
 
-    watch = _LifespanWatch(service.app)
-    config = uvicorn.Config(
+    loop, parser = server_stack()
+    return uvicorn.Config(
         watch,
         host=args.host,
         port=args.port,
+        loop=loop,
+        http=parser,
         lifespan="on",
         log_config=None,
         log_level=args.log_level,
+        access_log=args.access_log,
         timeout_graceful_shutdown=max(1, int(settings.shutdown_grace)),
     )
+
+
+def _run_on(
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    main: Coroutine[Any, Any, int],
+) -> int:
+    """`asyncio.run(main)`, on a loop from `loop_factory` when there is one."""
+    if loop_factory is None or sys.version_info < (3, 11):
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(main)
+
+
+async def _serve(
+    service: Service,
+    settings: Settings,
+    args: argparse.Namespace,
+    watch: _LifespanWatch,
+    config: Any,
+) -> int:
+    import uvicorn
+
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     # uvicorn sets `started` once its sockets listen; nothing to await for it.
@@ -182,10 +251,15 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         print(f"byoc: {_SERVER_MISSING}", file=sys.stderr)
         return 1
     redact_logs(settings, "DEMO" if settings.demo else None)
+    _lighter_log_records()
     service = build_service(settings)
+    watch = _LifespanWatch(service.app)
+    config = _config(watch, settings, args)
     with _quiet_signals():
         try:
-            return asyncio.run(_serve(service, settings, args))
+            return _run_on(
+                config.get_loop_factory(), _serve(service, settings, args, watch, config)
+            )
         except SystemExit as exc:
             # uvicorn exits when it cannot bind; its log line says why.
             print(

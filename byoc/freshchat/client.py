@@ -40,6 +40,7 @@ from ..errors import (
     StaleConversation,
 )
 from ..http_client import HttpClientSlot
+from ..transport import Endpoint
 from ..upstream import raise_for_status, transport_errors
 
 __all__ = ["FreshchatClient", "FreshchatRefused"]
@@ -103,6 +104,20 @@ class FreshchatClient:
         self._headers = {"Authorization": f"Bearer {self._token}", "Accept": _JSON}
         self._timeout = timeout
         self._slot = HttpClientSlot(http, timeout=timeout)
+        self._endpoint: Endpoint | None = None
+
+    @property
+    def _api(self) -> Endpoint:
+        # Freshchat's common headers: JSON both ways, on every call but multipart uploads.
+        # Built on first use, on the client the slot gives (made then, if none was given).
+        if self._endpoint is None or self._endpoint.client is not self.http:
+            self._endpoint = Endpoint(
+                self.http,
+                self._base,
+                headers={**self._headers, "Content-Type": _JSON},
+                timeout=self._timeout,
+            )
+        return self._endpoint
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -216,20 +231,18 @@ class FreshchatClient:
         conversation_id: str | None = None,
     ) -> dict[str, Any]:
         what = f"Freshchat {method} {path}"
-        headers = dict(self._headers)
-        if files is None:
-            # Multipart uploads carry their own boundary in Content-Type.
-            headers["Content-Type"] = _JSON
         with transport_errors(what, url_setting=_URL_HELP, timeout=self._timeout):
-            response = await self.http.request(
-                method,
-                self._base + path,
-                params=params,
-                json=body,
-                files=files,
-                headers=headers,
-                timeout=self._timeout,
-            )
+            if files is None:
+                response = await self._api.send(method, path, params=params, json=body)
+            else:
+                # Multipart uploads carry their own boundary in Content-Type: httpx builds them.
+                response = await self.http.request(
+                    method,
+                    self._base + path,
+                    files=files,
+                    headers=self._headers,
+                    timeout=self._timeout,
+                )
         _raise_for_status(
             response,
             what=what,

@@ -25,7 +25,7 @@ from byoc.aiohttp_transport import ByocAiohttpTransport, _WriteWatchdog, httpx_e
 from byoc.asgi import Receive, Scope, Send, query_params, read_body, route_path, send_response
 from byoc.errors import ConfigurationError
 from byoc.testing.live_server import LiveServer
-from byoc.transport import ENV_VAR, TRANSPORTS, default_http_client, transport_name
+from byoc.transport import ENV_VAR, TRANSPORTS, Endpoint, default_http_client, transport_name
 
 GREETING = {"text": "안녕하세요! 주문하신 상품이 출발했어요 🚚📦", "name": "김민준 👩🏻‍💻", "n": 1}
 GREETING_BYTES = json.dumps(GREETING, ensure_ascii=False).encode()
@@ -104,9 +104,12 @@ def _multipart_parts(content_type: str, body: bytes) -> list[dict[str, Any]]:
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
     path = route_path(scope)
     headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-    if path.startswith("http://"):
-        # An absolute-form target: the client took this server for its HTTP proxy.
-        await send_response(send, 200, _json({"proxied": path}))
+    host = dict(headers).get("host", "")
+    if path.startswith("http://") or host.endswith(".invalid"):
+        # The client took this server for its HTTP proxy: an absolute-form target (h11 keeps
+        # it in the path; httptools keeps only the path, and the Host header says where to).
+        target = path if path.startswith("http://") else f"http://{host}{path}"
+        await send_response(send, 200, _json({"proxied": target}))
     elif path == "/echo":
         body = await read_body(receive)
         content_type = dict(headers).get("content-type", "application/octet-stream")
@@ -120,6 +123,9 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
             _json({"headers": headers, "query": query_params(scope)}),
             headers={"X-Request-Id": "req-42"},
         )
+    elif path == "/cookie":
+        cookie = f"session={query_params(scope)['value']}; Path=/"
+        await send_response(send, 200, b"{}", headers={"Set-Cookie": cookie})
     elif path == "/upload":
         body = await read_body(receive)
         parts = _multipart_parts(dict(headers)["content-type"], body)
@@ -297,6 +303,34 @@ async def test_streamed_download_reads_a_whole_body(client: httpx.AsyncClient) -
     assert body == b"\xab" * size
 
 
+@pytest.mark.parametrize("write_timeout", [None, 5.0], ids=["no-write-timeout", "write-timeout"])
+async def test_a_streamed_upload_of_unknown_length_arrives_intact(
+    server: LiveServer, transport: str, write_timeout: float | None
+) -> None:
+    pieces = [b"\x01" * 70_000, "안녕 🙂".encode(), b"\x02" * 10]
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    timeout = httpx.Timeout(5.0, write=write_timeout)
+    async with default_http_client(base_url=server.url, transport=transport) as http:
+        response = await http.post("/echo", content=body(), timeout=timeout)
+
+    assert response.content == b"".join(pieces)
+    assert response.request.headers["transfer-encoding"] == "chunked"
+
+
+async def test_a_head_answer_with_a_content_length_ends_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.head("/json")
+
+    assert response.status_code == 200
+    assert int(response.headers["content-length"]) == len(GREETING_BYTES)
+    assert response.content == b""
+
+
 async def test_read_timeout_raises_httpx_read_timeout(server: LiveServer, transport: str) -> None:
     async with default_http_client(base_url=server.url, timeout=0.2, transport=transport) as http:
         with pytest.raises(httpx.ReadTimeout):
@@ -464,6 +498,68 @@ async def test_proxy_from_the_environment_is_honoured(
         response = await http.get("http://freshchat.invalid/v2/users")
 
     assert response.json() == {"proxied": "http://freshchat.invalid/v2/users"}
+
+
+async def test_a_cookie_an_answer_sets_is_sent_back_and_replaced(
+    client: httpx.AsyncClient,
+) -> None:
+    async def cookie_sent() -> str | None:
+        echoed = (await client.get("/headers")).json()["headers"]
+        return dict(echoed).get("cookie")
+
+    assert await cookie_sent() is None
+    await client.get("/cookie", params={"value": "s-1"})
+    assert await cookie_sent() == "session=s-1"
+    await client.get("/cookie", params={"value": "s-2"})
+    assert await cookie_sent() == "session=s-2"
+    assert dict(client.cookies) == {"session": "s-2"}
+
+
+# ---- Endpoint: what does not change is built once ------------------------------------------
+
+
+async def test_endpoint_sends_the_clients_headers_then_its_own_and_json_as_compact_utf8(
+    client: httpx.AsyncClient, server: LiveServer
+) -> None:
+    api = Endpoint(client, server.url + "/", headers={"Accept": "application/json"})
+
+    echoed = await api.send("POST", "/echo", json=GREETING)
+    got = await api.send("GET", "/headers", params={"page": 2})
+
+    assert (
+        echoed.content == json.dumps(GREETING, ensure_ascii=False, separators=(",", ":")).encode()
+    )
+    assert echoed.request.headers["content-type"] == "application/json"
+    headers = dict(got.json()["headers"])
+    assert headers["authorization"] == "Bearer t-1"
+    assert headers["x-byoc-channel"] == "viber"
+    assert headers["accept"] == "application/json"
+    assert "content-type" not in headers
+    assert got.json()["query"] == {"page": "2"}
+    assert api.url("/headers") is api.url("/headers")
+
+
+async def test_endpoint_keeps_the_clients_auth_hooks_and_cookies(server: LiveServer) -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    async with httpx.AsyncClient(auth=("ana", "pw"), event_hooks={"request": [hook]}) as http:
+        api = Endpoint(http, server.url)
+        await api.send("GET", "/cookie", params={"value": "s-9"})
+        headers = dict((await api.send("GET", "/headers")).json()["headers"])
+
+    assert headers["authorization"].startswith("Basic ")
+    assert headers["cookie"] == "session=s-9"
+    assert seen == ["/cookie", "/headers"]
+
+
+async def test_endpoint_timeout_bounds_each_call(server: LiveServer, transport: str) -> None:
+    async with default_http_client(transport=transport, timeout=30.0) as http:
+        api = Endpoint(http, server.url, timeout=0.2)
+        with pytest.raises(httpx.ReadTimeout):
+            await api.send("GET", "/slow")
 
 
 # ---- choosing the transport ------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_histogram_buckets_are_cumulative(values: list[float]) -> None:
 
 def test_kv_quotes_what_needs_it_and_leaves_out_none() -> None:
     line = kv(hop="x", channel="viber", error='Boom: "no"', empty="", skipped=None, n=3)
-    assert line == 'hop=x channel=viber error="Boom: \\"no\\"" empty="" n=3'
+    assert str(line) == 'hop=x channel=viber error="Boom: \\"no\\"" empty="" n=3'
 
 
 class CountingStore(MemoryStore):

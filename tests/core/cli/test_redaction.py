@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from byoc.redaction import MASK, RedactingFormatter, Redactor, Secret, is_secret_setting
+from byoc.redaction import (
+    MASK,
+    SECRET_FREE,
+    RedactingFormatter,
+    Redactor,
+    Secret,
+    is_secret_setting,
+)
 
 
 def test_secret_shows_a_mask_and_reveals_on_request() -> None:
@@ -45,21 +54,55 @@ def test_a_redacted_text_never_holds_the_secret(secret: str, around: str) -> Non
     assert secret not in Redactor([secret]).redact(text) or secret in MASK
 
 
-def test_log_lines_and_tracebacks_are_redacted() -> None:
+@contextmanager
+def redacting_logger(name: str) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger whose lines go through a `RedactingFormatter` into the stream yielded with it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(RedactingFormatter(Redactor(["s3cret-token-value"]), "%(message)s"))
-    logger = logging.getLogger("byoc.test.redaction")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
     logger.propagate = False
     try:
+        yield logger, stream
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_log_lines_and_tracebacks_are_redacted() -> None:
+    with redacting_logger("byoc.test.redaction") as (logger, stream):
         logger.warning("calling with %s", "s3cret-token-value")
         try:
             raise ValueError("token s3cret-token-value refused")
         except ValueError:
             logger.exception("failed")
-    finally:
-        logger.removeHandler(handler)
     written = stream.getvalue()
     assert "s3cret-token-value" not in written
     assert written.count(MASK) == 3
+
+
+def test_only_a_line_marked_secret_free_skips_the_search() -> None:
+    with redacting_logger("byoc.test.secret_free") as (logger, stream):
+        logger.warning("plain s3cret-token-value")
+        # The marker is its caller's promise that the line holds ids only: it is not searched.
+        logger.warning("marked s3cret-token-value", extra=SECRET_FREE)
+        try:
+            raise ValueError("token s3cret-token-value refused")
+        except ValueError:
+            # A traceback is free text whatever the line says.
+            logger.exception("marked, with a traceback", extra=SECRET_FREE)
+    lines = stream.getvalue()
+    assert f"plain {MASK}" in lines
+    assert "marked s3cret-token-value" in lines
+    assert f"ValueError: token {MASK} refused" in lines
+
+
+@given(st.lists(st.floats(min_value=1e9, max_value=2e9), min_size=1, max_size=20))
+def test_time_stamps_are_those_of_the_standard_formatter(instants: list[float]) -> None:
+    ours = RedactingFormatter(Redactor([]), "%(asctime)s %(message)s")
+    standard = logging.Formatter("%(asctime)s %(message)s")
+    for instant in sorted(instants):
+        record = logging.LogRecord("byoc", logging.INFO, __file__, 1, "m", None, None)
+        record.created = instant
+        record.msecs = (instant - int(instant)) * 1000
+        assert ours.format(record) == standard.format(record)

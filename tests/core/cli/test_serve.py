@@ -69,21 +69,26 @@ def viber_message(user: str, text: str, token: int) -> tuple[bytes, dict[str, st
     return body, {"X-Viber-Content-Signature": sign(VIBER_TOKEN, body)}
 
 
-def serve(env: dict[str, str]) -> tuple[Running, str]:
-    process = Running("serve", "--port", "0", env=env)
+def serve(env: dict[str, str], *options: str) -> tuple[Running, str]:
+    process = Running("serve", "--port", "0", *options, env=env)
     return process, process.wait_for(r"serving on (http://\S+)").group(1)
+
+
+def viber_bridge(freshchat: Freshchat, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The settings of a bridge from Viber to the emulated Freshchat, stored under `tmp_path`."""
+    return freshchat.settings(
+        BYOC_CHANNELS="viber",
+        BYOC_VIBER_AUTH_TOKEN=VIBER_TOKEN,
+        BYOC_VIBER_SENDER_NAME="Acme",
+        BYOC_STORE=str(tmp_path / "byoc.sqlite3"),
+        **settings,
+    )
 
 
 def test_sigterm_finishes_deliveries_in_flight_and_the_rest_survive_a_restart(
     freshchat: Freshchat, tmp_path: Path
 ) -> None:
-    env = freshchat.settings(
-        BYOC_CHANNELS="viber",
-        BYOC_VIBER_AUTH_TOKEN=VIBER_TOKEN,
-        BYOC_VIBER_SENDER_NAME="Acme",
-        BYOC_STORE=str(tmp_path / "byoc.sqlite3"),
-        BYOC_SHUTDOWN_GRACE="10",
-    )
+    env = viber_bridge(freshchat, tmp_path, BYOC_SHUTDOWN_GRACE="10")
     # Creating a user takes a second, so deliveries are in flight when SIGTERM comes.
     slow = {"kind": "latency", "seconds": 1.0, "method": "POST", "route": "/v2/users"}
     httpx.post(f"{freshchat.base}/_emulator/faults", json=slow).raise_for_status()
@@ -168,3 +173,22 @@ def test_serve_explains_a_missing_setting_and_exits_1(tmp_path: Path) -> None:
     assert code == 1
     assert "BYOC_VIBER_AUTH_TOKEN is not set" in process.output
     assert "tok-0123456789" not in process.output
+
+
+@pytest.mark.parametrize("access_log", [False, True], ids=["default", "--access-log"])
+def test_uvicorn_runs_on_uvloop_and_httptools_and_logs_requests_only_when_asked(
+    freshchat: Freshchat, tmp_path: Path, access_log: bool
+) -> None:
+    env = viber_bridge(freshchat, tmp_path)
+    bridge, base = serve(env, *(["--access-log"] if access_log else []))
+    try:
+        bridge.wait_for(r"HTTP server: uvicorn on uvloop with httptools$")
+        body, headers = viber_message("ana", "ana: hello", 1)
+        answer = httpx.post(f"{base}/channels/viber/webhook", content=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        poll(lambda: freshchat.texts_by_user().get("ana") == ["ana: hello"])
+    finally:
+        assert bridge.stop(signal.SIGTERM) == 0, bridge.output
+    assert "hop=channel.webhook" in bridge.output
+    access_line = '"POST /channels/viber/webhook HTTP/1.1" 200' in bridge.output
+    assert access_line is access_log
