@@ -42,7 +42,7 @@ from . import codec
 from .asgi import Receive, Scope, Send
 from .channel import Channel, InstallResult
 from .clock import Clock, SystemClock
-from .delivery import Dispatcher
+from .delivery import DEFAULT_CONCURRENCY, Dispatcher
 from .errors import ByocError, ConfigurationError, MalformedPayload, NotFound, RetryableError
 from .hops import Hops, kv
 from .http import BridgeApp
@@ -107,7 +107,6 @@ def _install_key(name: str) -> str:
     return f"install:{name}"
 
 
-
 class Bridge:
     """The bridge. Call it as an ASGI app; `install()` registers the channels' webhooks.
 
@@ -132,7 +131,7 @@ class Bridge:
         resolved_policy: ResolvedPolicy = ResolvedPolicy.REOPEN,
         delivery: Delivery = "durable",
         retry_policy: RetryPolicy | None = None,
-        concurrency: int = 32,
+        concurrency: int = DEFAULT_CONCURRENCY,
         clock: Clock | None = None,
         hops: Hops | None = None,
         admin_token: str | None = None,
@@ -285,7 +284,8 @@ class Bridge:
         """Store the event as a job; its id, or None when it was queued before (a duplicate)."""
         await self.start()
         try:
-            job_id = await self.store.enqueue(
+            # The dispatcher starts the job at once when it has a free slot.
+            job = await self.dispatcher.enqueue(
                 lane=lane, kind=kind, payload=payload, dedupe_key=dedupe_key, ttl=DEFAULT_DEDUPE_TTL
             )
         except ByocError:
@@ -294,11 +294,9 @@ class Bridge:
             # Not stored means not acknowledged: the sender retries on a 503.
             log.error(kv(hop="enqueue_failed", lane=lane, error=f"{type(exc).__name__}: {exc}"))
             raise RetryableError(f"the bridge could not store the event ({exc})") from exc
-        if job_id is not None:
-            self.dispatcher.wake()
-        return job_id
+        return None if job is None else job.id
 
-    async def _run_job(self, job: Job) -> None:
+    async def _run_job(self, job: Job) -> list[str] | None:
         try:
             event = codec.decode(json.loads(job.payload))
         except (ValueError, MalformedPayload) as exc:
@@ -310,15 +308,19 @@ class Bridge:
             if job.recovering or job.attempts:
                 accepted = datetime.fromtimestamp(job.accepted_at, timezone.utc)
                 since = accepted - _RECOVERY_CLOCK_SKEW
+            posted: list[str] = []
             await self.sync.deliver_inbound(
-                event, dedupe=False, recovering_since=since, track_posted=True
+                event, dedupe=False, recovering_since=since, track_posted=posted
             )
+            # Claimed by the dispatcher in the transaction that finishes the job.
+            return posted
         elif job.kind == "reply" and isinstance(event, AgentMessage):
             await self.sync.deliver_reply(event, dedupe=False)
         elif job.kind == "change" and isinstance(event, ConversationChanged):
             await self.sync.conversation_changed(event)
         else:
             raise MalformedPayload(f"stored job {job.id} has unknown kind {job.kind!r}")
+        return None
 
     # -- life cycle and dead letters -------------------------------------------------------
 

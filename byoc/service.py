@@ -2,7 +2,7 @@
 
 ```python
 settings = load_settings()
-service = build_service(settings)     # settings.demo → DemoWorld, else a Bridge on SQLite
+service = build_service(settings)     # settings.demo → DemoWorld, else a Bridge on its store
 # service.app is the ASGI app to serve; service.bridge the bridge inside it
 ```
 """
@@ -16,8 +16,9 @@ import attrs
 from .asgi import ASGIApp
 from .bridge import Bridge
 from .errors import ConfigurationError
-from .settings import Settings
+from .settings import DEFAULT_POOL_SIZE, Settings, is_postgres_url
 from .store import Store
+from .store.queue import DEFAULT_DEAD_LETTER_RETENTION
 
 __all__ = ["Service", "build_bridge", "build_service", "open_store"]
 
@@ -37,8 +38,12 @@ class Service:
     admin_token_generated: str | None = None
 
 
-def build_bridge(settings: Settings) -> Bridge:
-    """The bridge the settings describe: Freshchat, the enabled channels, the SQLite store."""
+def build_bridge(settings: Settings, *, exclusive: bool = True) -> Bridge:
+    """The bridge the settings describe: Freshchat, the enabled channels, the store.
+
+    `exclusive=False` opens a SQLite store beside a running bridge (for commands such as
+    `byoc install` that only record install data): see `open_store`.
+    """
     from .freshchat import FreshchatMessaging
 
     choice = settings.choose_channels()
@@ -50,29 +55,67 @@ def build_bridge(settings: Settings) -> Bridge:
             f"`byoc channels` lists the installed ones). {why}"
         )
     messaging = FreshchatMessaging.from_env(settings.values)
-    return Bridge(
+    bridge = Bridge(
         messaging=messaging,
         channels=list(choice.enabled),
-        store=open_store(settings.store),
+        store=open_store(
+            settings.store_url.reveal(),
+            exclusive=exclusive,
+            dead_letter_retention=settings.dead_letter_retention,
+            pool_size=settings.store_pool_size,
+        ),
         public_url=settings.public_url,
         delivery=settings.delivery,
+        concurrency=settings.concurrency,
         admin_token=settings.admin_token.reveal() if settings.admin_token else None,
         shutdown_grace=settings.shutdown_grace,
     )
+    bridge.dispatcher.lease = settings.lease
+    return bridge
 
 
-def open_store(path: str) -> Store:
-    """The SQLite store at `path`; a `ConfigurationError` naming `BYOC_STORE` if it cannot open."""
+def open_store(
+    location: str,
+    *,
+    exclusive: bool = True,
+    dead_letter_retention: float = DEFAULT_DEAD_LETTER_RETENTION,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    migrate: bool = True,
+) -> Store:
+    """The store at `location`: a PostgreSQL URL, or a SQLite file path.
+
+    A SQLite file serves one bridge process, which holds it exclusively; `exclusive=False`
+    opens it beside a running bridge, for tools that only read it or record install data.
+    PostgreSQL is shared by every replica, so `exclusive` does not apply to it; `migrate=False`
+    leaves its schema alone (a SQLite file is always brought up to date). Raises a
+    `ConfigurationError` naming `BYOC_STORE` if it cannot open.
+    """
+    if is_postgres_url(location):
+        try:
+            from .store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"BYOC_STORE names a PostgreSQL database, which needs the postgres extra: "
+                f"pip install 'byoc[postgres]' ({exc})"
+            ) from None
+        return PostgresStore(
+            location,
+            pool_size=pool_size,
+            dead_letter_retention=dead_letter_retention,
+            migrate=migrate,
+        )
     from .store.sqlite import SQLiteStore
 
     try:
-        return SQLiteStore(path)
+        return SQLiteStore(
+            location, exclusive=exclusive, dead_letter_retention=dead_letter_retention
+        )
     except ConfigurationError:
         raise
     except Exception as exc:
         raise ConfigurationError(
-            f"cannot open the store {path} ({type(exc).__name__}: {exc}); check BYOC_STORE and "
-            "that its directory exists and is writable"
+            f"cannot open the store {location} ({type(exc).__name__}: {exc}); check BYOC_STORE "
+            "and that its directory exists and is writable"
         ) from exc
 
 

@@ -154,7 +154,7 @@ class Sync:
         *,
         dedupe: bool = True,
         recovering_since: datetime | None = None,
-        track_posted: bool = False,
+        track_posted: bool | list[str] = False,
     ) -> Outcome:
         """Bring one user message into the help desk, exactly once.
 
@@ -162,7 +162,10 @@ class Sync:
         the webhook). `recovering_since` is set for a delivery that may have reached the help
         desk unheard (a crash, a timeout): the help desk is asked first whether the message
         arrived after that time. `track_posted` records the help desk's id of each message
-        posted, so such a recovery can tell the user's identical messages apart.
+        posted, so such a recovery can tell the user's identical messages apart: `True` claims
+        `posted:<id>` at once; a list receives the keys instead, for the caller to record
+        together with the job's completion (`Store.finish(claims=...)`), so no crash can fall
+        between them.
         """
         key = f"in:{message.channel}:{message.message_id}"
         async with self.store.lock(f"in:{message.channel}:{message.user_id}"):
@@ -175,7 +178,9 @@ class Sync:
                 if dedupe:
                     await self.store.release(key)
                 raise
-            if track_posted and posted.message_id:
+            if isinstance(track_posted, list) and posted.message_id:
+                track_posted.append(_posted_key(posted.message_id))
+            elif track_posted and posted.message_id:
                 # Accounted for: a later recovery must not take this message for a lost one.
                 await self.store.claim(_posted_key(posted.message_id), self.dedupe_ttl)
         self.hops.inbound_delivered(message, link, posted)

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..redaction import install_redaction
-from ..service import open_store as _open_sqlite
+from ..service import open_store as _open_store
 from ..settings import DEFAULT_STORE, Settings, load_settings, store_path
 from ..store import Store
 
@@ -21,8 +21,9 @@ __all__ = [
 
 
 def open_store(location: str | None = None) -> Store:
-    """The store named by `location`, else `$BYOC_STORE`, else `byoc.sqlite3` here."""
-    return _open_sqlite(store_path(location or os.environ.get("BYOC_STORE")))
+    """The store named by `location`, else `$BYOC_STORE`, else `byoc.sqlite3` here, opened
+    beside a bridge that may be running on it (a tool's view: no exclusive lock)."""
+    return _open_store(store_path(location or os.environ.get("BYOC_STORE")), exclusive=False)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -42,7 +42,7 @@ def _bridge(settings: Settings, verb: str) -> Bridge:
             "BYOC_FRESHCHAT_API_TOKEN), so `byoc serve` runs the demo, which registers its "
             "emulated channels itself. Set them to connect real services (docs/quickstart.md)"
         )
-    return build_bridge(settings)
+    return build_bridge(settings, exclusive=False)  # beside a running `byoc serve`
 
 
 async def install_channels(bridge: Bridge, names: Sequence[str] | None, *, out: TextIO) -> bool:

@@ -19,6 +19,8 @@ from byoc.testing.fake_channel import FakeChannel
 
 from .recording_messaging import RecordingMessaging
 
+DEAD_LEASE = 20.0
+
 
 class Harness:
     def __init__(self, store: str, tmp_path: Path) -> None:
@@ -194,7 +196,7 @@ async def test_job_cut_off_at_shutdown_is_handed_back_marked_recovering(h: Harne
         await asyncio.sleep(0)
     await h.bridge.dispatcher.stop(grace=0.01)
     assert await h.store.depth() == 1
-    (job,) = await h.store.take_due(now=h.clock.time() + 1, limit=10)
+    (job,) = await h.store.take_due(owner="next", now=h.clock.time(), limit=10, lease=5)
     assert job.recovering and h.texts() == ["one"]
     del job
 
@@ -215,8 +217,12 @@ async def test_recovered_job_already_in_the_help_desk_is_not_posted_again(h: Har
         dedupe_key="k",
         ttl=60,
     )
-    await h.store.take_due(now=h.clock.time(), limit=1)  # in flight when the process died
+    # In flight when its process died.
+    await h.store.take_due(owner="dead", now=h.clock.time(), limit=1, lease=DEAD_LEASE)
     await h.bridge.start()
+    await h.bridge.wait_idle()
+    assert h.messaging.calls.count("find_posted") == 0  # not before the dead lease ran out
+    await h.clock.advance(DEAD_LEASE)
     await h.bridge.wait_idle()
     assert h.texts() == ["one", "two"]
     assert h.messaging.calls.count("post_message") == posted_calls
@@ -247,7 +253,8 @@ async def test_recovery_tells_a_lost_message_from_an_identical_earlier_one(h: Ha
         dedupe_key="m2",
         ttl=60,
     )
-    await h.store.take_due(now=h.clock.time(), limit=1)
+    await h.store.take_due(owner="dead", now=h.clock.time(), limit=1, lease=DEAD_LEASE)
     await h.bridge.start()
+    await h.clock.advance(DEAD_LEASE)
     await h.bridge.wait_idle()
     assert h.texts() == ["ok", "ok"]  # the first "ok" was accounted for: the second is posted
