@@ -15,9 +15,10 @@ import pytest
 from fake_clock import FakeClock
 
 from byoc.store import MemoryStore, SQLiteStore, Store, UserLink
+from byoc.store.postgres import PostgresStore
 from byoc.store.queue import Job, LeaseLost
 
-STORES = ["memory", "sqlite"]
+STORES = ["memory", "sqlite", "postgres"]
 
 MakeStore = Callable[..., Awaitable[Store]]
 
@@ -33,8 +34,10 @@ async def make_store(
         store: Store
         if request.param == "memory":
             store = MemoryStore(clock=clock, **options)
-        else:
+        elif request.param == "sqlite":
             store = SQLiteStore(tmp_path / "byoc.db", clock=clock, **options)
+        else:
+            store = PostgresStore(request.getfixturevalue("postgres_url"), clock=clock, **options)
         made.append(store)
         return store
 
