@@ -225,7 +225,14 @@ def _store_shown(location: str) -> str:
 
 
 def _number(
-    name: str, value: str | None, default: float, low: float, high: float, unit: str
+    name: str,
+    value: str | None,
+    default: float,
+    low: float,
+    high: float,
+    unit: str,
+    *,
+    whole: bool = False,
 ) -> float:
     text = (value or "").strip()
     if not text:
@@ -234,20 +241,16 @@ def _number(
         number = float(text)
     except ValueError:
         number = float("nan")
-    if not (low <= number <= high):
+    if not (low <= number <= high) or (whole and number != int(number)):
+        kind = "a whole number" if whole else "a number"
         raise ConfigurationError(
-            f"{name} must be a number of {unit} from {low:g} to {high:g} (got {text[:40]!r})"
+            f"{name} must be {kind} of {unit} from {low:g} to {high:g} (got {text[:40]!r})"
         )
     return number
 
 
 def _whole(name: str, value: str | None, default: int, low: int, high: int, unit: str) -> int:
-    number = _number(name, value, default, low, high, unit)
-    if number != int(number):
-        raise ConfigurationError(
-            f"{name} must be a whole number of {unit} from {low} to {high} (got {value!r})"
-        )
-    return int(number)
+    return int(_number(name, value, default, low, high, unit, whole=True))
 
 
 def _public_url(value: str | None) -> str | None:
