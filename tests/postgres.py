@@ -61,14 +61,18 @@ def database() -> SharedDatabase:
         return _database
     reason = "CI=true and no server was given" if _under_ci() else unavailable_reason()
     if reason is not None:
-        message = f"PostgreSQL tests need a server ({reason}): {HOW}"
-        if _under_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        _no_server(f"PostgreSQL tests need a server ({reason}): {HOW}")
     server = TemporaryPostgres.start()
     atexit.register(server.stop)
     _database = SharedDatabase(server.url, server)
     return _database
+
+
+def _no_server(message: str) -> None:
+    """Skip, except under CI, where a test that cannot run fails."""
+    if _under_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
 
 
 def _under_ci() -> bool:
@@ -92,10 +96,7 @@ def postgres_server() -> Iterator[TemporaryPostgres]:
     """A server of this test's own, to stop and restart (an outage); needs the binaries."""
     reason = unavailable_reason()
     if reason is not None:
-        message = f"this test restarts its own PostgreSQL server ({reason}): {HOW}"
-        if _under_ci():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        _no_server(f"this test restarts its own PostgreSQL server ({reason}): {HOW}")
     server = TemporaryPostgres.start()
     try:
         yield server

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
@@ -27,6 +26,15 @@ from .postgres_schema import (
     schema_version,
 )
 from .queue import DEFAULT_DEAD_LETTER_RETENTION, Attempt, DeadLetter, Job, LeaseLost
+from .rows import (
+    DEAD_COLUMNS,
+    JOB_COLUMNS,
+    LINK_COLUMNS,
+    dead_letter_from_row,
+    encode_attempts,
+    job_from_row,
+    link_from_row,
+)
 
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "describe_url"]
 
@@ -39,15 +47,14 @@ DEFAULT_POOL_SIZE = 10
 """Connections per process. Each store call holds one for a single round trip, so ten serve
 hundreds of calls in flight; the listener and the user-lock connection come on top."""
 
-_LINK_COLUMNS = "channel, channel_user_id, helpdesk_user_id, conversation_id, resolved"
-_GET_LINK = f"SELECT {_LINK_COLUMNS} FROM byoc_links WHERE channel = %s AND channel_user_id = %s"
-_GET_LINK_BY_HELPDESK_USER = f"SELECT {_LINK_COLUMNS} FROM byoc_links WHERE helpdesk_user_id = %s"
+_GET_LINK = f"SELECT {LINK_COLUMNS} FROM byoc_links WHERE channel = %s AND channel_user_id = %s"
+_GET_LINK_BY_HELPDESK_USER = f"SELECT {LINK_COLUMNS} FROM byoc_links WHERE helpdesk_user_id = %s"
 _GET_LINK_BY_CONVERSATION = f"""
-    SELECT {_LINK_COLUMNS} FROM byoc_links WHERE conversation_id = %s
+    SELECT {LINK_COLUMNS} FROM byoc_links WHERE conversation_id = %s
     ORDER BY routed DESC LIMIT 1
 """
 _SAVE_LINK = f"""
-    INSERT INTO byoc_links ({_LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s)
+    INSERT INTO byoc_links ({LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT (channel, channel_user_id) DO UPDATE SET
         helpdesk_user_id = excluded.helpdesk_user_id,
         conversation_id = excluded.conversation_id,
@@ -66,10 +73,7 @@ _SET_SETTING = """
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
 _DELETE_SETTING = "DELETE FROM byoc_settings WHERE key = %s"
-_JOB_COLUMNS = (
-    "id, lane, kind, payload, accepted_at, not_before, attempts, recovering, owner, lease_until"
-)
-_ENQUEUE = f"SELECT {_JOB_COLUMNS} FROM byoc_enqueue(%s, %s, %s, %s, %s, %s, %s, %s)"
+_ENQUEUE = f"SELECT {JOB_COLUMNS} FROM byoc_enqueue(%s, %s, %s, %s, %s, %s, %s, %s)"
 # SKIP LOCKED: replicas taking at once each get other jobs. A job with an owner had its lease
 # run out: it is taken over, and recovering.
 _TAKE_DUE = f"""
@@ -81,29 +85,28 @@ _TAKE_DUE = f"""
         owner = %(owner)s, lease_until = %(until)s, ready_at = %(until)s,
         recovering = j.recovering OR j.owner IS NOT NULL
     FROM due WHERE j.id = due.id
-    RETURNING due.was, {", ".join(f"j.{c.strip()}" for c in _JOB_COLUMNS.split(","))}
+    RETURNING due.was, {", ".join(f"j.{c.strip()}" for c in JOB_COLUMNS.split(","))}
 """
 _RENEW = """
     UPDATE byoc_jobs SET lease_until = %s, ready_at = %s WHERE owner = %s AND id = ANY(%s)
     RETURNING id
 """
 _NEXT_DUE = "SELECT min(ready_at) FROM byoc_jobs WHERE ready_at IS NOT NULL"
-_FINISH = f"SELECT {_JOB_COLUMNS} FROM byoc_finish(%s, %s, %s, %s, %s)"
+_FINISH = f"SELECT {JOB_COLUMNS} FROM byoc_finish(%s, %s, %s, %s, %s)"
 _RETRY = """
     UPDATE byoc_jobs SET not_before = %s, ready_at = %s, attempts = attempts || %s::jsonb,
         owner = NULL, lease_until = NULL
     WHERE id = %s AND owner = %s
 """
-_BURY = f"SELECT {_JOB_COLUMNS} FROM byoc_bury(%s, %s, %s, %s::jsonb, %s, %s)"
+_BURY = f"SELECT {JOB_COLUMNS} FROM byoc_bury(%s, %s, %s, %s::jsonb, %s, %s)"
 _HAND_BACK = """
     UPDATE byoc_jobs SET owner = NULL, lease_until = NULL, ready_at = not_before, recovering = true
     WHERE owner = %s
 """
 _NOTIFY = f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"
 _DEPTH = "SELECT count(*) FROM byoc_jobs"
-_DEAD_COLUMNS = "id, job_id, lane, kind, payload, accepted_at, attempts, reason, died_at"
-_DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM byoc_dead_letters ORDER BY id LIMIT %s"
-_DEAD_LETTER = f"SELECT {_DEAD_COLUMNS} FROM byoc_dead_letters WHERE id = %s"
+_DEAD_LETTERS = f"SELECT {DEAD_COLUMNS} FROM byoc_dead_letters ORDER BY id LIMIT %s"
+_DEAD_LETTER = f"SELECT {DEAD_COLUMNS} FROM byoc_dead_letters WHERE id = %s"
 _COUNT_DEAD = "SELECT count(*) FROM byoc_dead_letters"
 _REPLAY = "SELECT id FROM byoc_replay(%s, %s)"
 _DROP = "DELETE FROM byoc_dead_letters WHERE id = %s"
@@ -340,13 +343,13 @@ class PostgresStore:
     # -- links, claims, settings -----------------------------------------------------------
 
     async def get_link(self, channel: str, channel_user_id: str) -> UserLink | None:
-        return _link(await self._fetchone(_GET_LINK, (channel, channel_user_id)))
+        return link_from_row(await self._fetchone(_GET_LINK, (channel, channel_user_id)))
 
     async def get_link_by_helpdesk_user(self, helpdesk_user_id: str) -> UserLink | None:
-        return _link(await self._fetchone(_GET_LINK_BY_HELPDESK_USER, (helpdesk_user_id,)))
+        return link_from_row(await self._fetchone(_GET_LINK_BY_HELPDESK_USER, (helpdesk_user_id,)))
 
     async def get_link_by_conversation(self, conversation_id: str) -> UserLink | None:
-        return _link(await self._fetchone(_GET_LINK_BY_CONVERSATION, (conversation_id,)))
+        return link_from_row(await self._fetchone(_GET_LINK_BY_CONVERSATION, (conversation_id,)))
 
     async def save_link(self, link: UserLink) -> None:
         """Insert or replace the link of `(link.channel, link.channel_user_id)`, in one
@@ -467,13 +470,13 @@ class PostgresStore:
         params = (lane, kind, payload, dedupe_key, now, now + ttl, owner, until)
         # A job committed but not heard of is delivered; its webhook's retry is a duplicate.
         row = await self._write(lambda: self._fetchone(_ENQUEUE, params))
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     async def take_due(self, *, owner: str, now: float, limit: int, lease: float) -> list[Job]:
         params = {"now": now, "limit": limit, "owner": owner, "until": now + lease}
         rows = await self._write(lambda: self._fetchall(_TAKE_DUE, params))
         rows.sort(key=lambda row: (row[0], row[1]))
-        return [_job(row[1:]) for row in rows]
+        return [job_from_row(row[1:]) for row in rows]
 
     async def renew(self, *, owner: str, job_ids: Collection[int], until: float) -> set[int]:
         if not job_ids:
@@ -502,7 +505,7 @@ class PostgresStore:
     async def retry(
         self, job_id: int, *, owner: str, not_before: float, error: str, at: float
     ) -> None:
-        attempt = json.dumps([[at, error]], ensure_ascii=False)
+        attempt = encode_attempts([Attempt(at=at, error=error)])
         params = (not_before, not_before, attempt, job_id, owner)
         if await self._write(lambda: self._rowcount(_RETRY, params)) != 1:
             raise LeaseLost(job_id, owner)
@@ -518,7 +521,7 @@ class PostgresStore:
         next_lease: float | None = None,
     ) -> Job | None:
         until = None if next_lease is None else self._clock.time() + next_lease
-        attempt = json.dumps([[at, error]], ensure_ascii=False)
+        attempt = encode_attempts([Attempt(at=at, error=error)])
         params = (job_id, owner, reason, attempt, at, until)
         return await self._lane_step(job_id, owner, _BURY, params)
 
@@ -529,7 +532,7 @@ class PostgresStore:
             if exc.sqlstate == LEASE_LOST:
                 raise LeaseLost(job_id, owner) from None
             raise
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     async def hand_back(self, *, owner: str) -> int:
         count: int = await self._write(lambda: self._rowcount(_HAND_BACK, (owner,)))
@@ -578,7 +581,7 @@ class PostgresStore:
         return 0 if row is None else int(row[0])
 
     async def dead_letters(self, *, limit: int = 100) -> list[DeadLetter]:
-        return [_dead_letter(row) for row in await self._fetchall(_DEAD_LETTERS, (limit,))]
+        return [dead_letter_from_row(row) for row in await self._fetchall(_DEAD_LETTERS, (limit,))]
 
     async def count_dead_letters(self) -> int:
         row = await self._fetchone(_COUNT_DEAD)
@@ -586,7 +589,7 @@ class PostgresStore:
 
     async def dead_letter(self, dead_id: int) -> DeadLetter | None:
         row = await self._fetchone(_DEAD_LETTER, (dead_id,))
-        return None if row is None else _dead_letter(row)
+        return None if row is None else dead_letter_from_row(row)
 
     async def replay(self, dead_id: int, *, now: float) -> int | None:
         row = await self._write(lambda: self._fetchone(_REPLAY, (dead_id, now)))
@@ -633,47 +636,3 @@ class PostgresStore:
             await self._lock_connection.close()
         if self._pool is not None:
             await self._pool.close()
-
-
-def _link(row: tuple[Any, ...] | None) -> UserLink | None:
-    if row is None:
-        return None
-    return UserLink(
-        channel=row[0],
-        channel_user_id=row[1],
-        helpdesk_user_id=row[2],
-        conversation_id=row[3],
-        resolved=bool(row[4]),
-    )
-
-
-def _attempts(value: Any) -> tuple[Attempt, ...]:
-    return tuple(Attempt(at=float(at), error=str(error)) for at, error in value)
-
-
-def _job(row: tuple[Any, ...]) -> Job:
-    return Job(
-        id=int(row[0]),
-        lane=row[1],
-        kind=row[2],
-        payload=row[3],
-        accepted_at=row[4],
-        not_before=row[5],
-        attempts=_attempts(row[6]),
-        recovering=bool(row[7]),
-        owner=row[8],
-        lease_until=row[9],
-    )
-
-
-def _dead_letter(row: tuple[Any, ...]) -> DeadLetter:
-    job = Job(
-        id=int(row[1]),
-        lane=row[2],
-        kind=row[3],
-        payload=row[4],
-        accepted_at=row[5],
-        not_before=row[5],
-        attempts=_attempts(row[6]),
-    )
-    return DeadLetter(id=int(row[0]), job=job, reason=row[7], died_at=row[8])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sqlite3
@@ -20,6 +19,15 @@ from .base import StoreUnavailable, UserLink
 from .file_lock import FileLock, create_private
 from .locks import KeyedLock
 from .queue import DEFAULT_DEAD_LETTER_RETENTION, Attempt, DeadLetter, Job, LeaseLost
+from .rows import (
+    DEAD_COLUMNS,
+    JOB_COLUMNS,
+    LINK_COLUMNS,
+    dead_letter_from_row,
+    encode_attempts,
+    job_from_row,
+    link_from_row,
+)
 from .sqlite_schema import migrate
 from .worker_thread import WorkerThread
 
@@ -33,17 +41,16 @@ Synchronous = Literal["FULL", "NORMAL"]
 log = logging.getLogger("byoc.store")
 
 # One string per statement: sqlite3 caches prepared statements by their SQL text.
-_LINK_COLUMNS = "channel, channel_user_id, helpdesk_user_id, conversation_id, resolved"
-_GET_LINK = f"SELECT {_LINK_COLUMNS} FROM links WHERE channel = ? AND channel_user_id = ?"
-_GET_LINK_BY_HELPDESK_USER = f"SELECT {_LINK_COLUMNS} FROM links WHERE helpdesk_user_id = ?"
+_GET_LINK = f"SELECT {LINK_COLUMNS} FROM links WHERE channel = ? AND channel_user_id = ?"
+_GET_LINK_BY_HELPDESK_USER = f"SELECT {LINK_COLUMNS} FROM links WHERE helpdesk_user_id = ?"
 # Several links may name one conversation; the one saved last wins, as in MemoryStore. Saving a
 # link moves it to the end of rowid order (see _SAVE_LINK), and the conversation index holds
 # rowids in order, so this is one index probe.
 _GET_LINK_BY_CONVERSATION = (
-    f"SELECT {_LINK_COLUMNS} FROM links WHERE conversation_id = ? ORDER BY rowid DESC LIMIT 1"
+    f"SELECT {LINK_COLUMNS} FROM links WHERE conversation_id = ? ORDER BY rowid DESC LIMIT 1"
 )
 _SAVE_LINK = f"""
-    INSERT INTO links ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO links ({LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (channel, channel_user_id) DO UPDATE SET
         helpdesk_user_id = excluded.helpdesk_user_id,
         conversation_id = excluded.conversation_id,
@@ -63,22 +70,19 @@ _PURGE_CLAIMS = """
 """
 _GET_SETTING = "SELECT value FROM settings WHERE key = ?"
 # -- the delivery queue. `ready_at` is set on lane heads only (see sqlite_schema, version 3).
-_JOB_COLUMNS = (
-    "id, lane, kind, payload, accepted_at, not_before, attempts, recovering, owner, lease_until"
-)
-_LANE_HEAD = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE lane = ? ORDER BY id LIMIT 1"
+_LANE_HEAD = f"SELECT {JOB_COLUMNS} FROM jobs WHERE lane = ? ORDER BY id LIMIT 1"
 _ENQUEUE = """
     INSERT INTO jobs (lane, kind, payload, accepted_at, not_before, owner, lease_until, ready_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
-_TAKE_DUE = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE ready_at <= ? ORDER BY ready_at, id LIMIT ?"
+_TAKE_DUE = f"SELECT {JOB_COLUMNS} FROM jobs WHERE ready_at <= ? ORDER BY ready_at, id LIMIT ?"
 # A leased head may be taken again when its lease runs out: `ready_at` is the lease's end.
 _LEASE = "UPDATE jobs SET owner = ?, lease_until = ?, ready_at = ?, recovering = ? WHERE id = ?"
 _MAKE_HEAD = "UPDATE jobs SET ready_at = not_before WHERE id = ?"
 _NEXT_DUE = "SELECT min(ready_at) FROM jobs WHERE ready_at IS NOT NULL"
 _OWNER_OF = "SELECT owner FROM jobs WHERE id = ?"
 _DELETE_JOB = "DELETE FROM jobs WHERE id = ?"
-_GET_JOB = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?"
+_GET_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
 _RETRY = """
     UPDATE jobs SET not_before = ?, ready_at = ?, attempts = ?, owner = NULL, lease_until = NULL
     WHERE id = ?
@@ -101,9 +105,8 @@ _RECORD_CLAIM = """
     ON CONFLICT (key) DO UPDATE SET expires_at = max(claims.expires_at, excluded.expires_at)
 """
 _DEPTH = "SELECT count(*) FROM jobs"
-_DEAD_COLUMNS = "id, job_id, lane, kind, payload, accepted_at, attempts, reason, died_at"
-_DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?"
-_DEAD_LETTER = f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id = ?"
+_DEAD_LETTERS = f"SELECT {DEAD_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?"
+_DEAD_LETTER = f"SELECT {DEAD_COLUMNS} FROM dead_letters WHERE id = ?"
 _DROP = "DELETE FROM dead_letters WHERE id = ?"
 _COUNT_DEAD = "SELECT count(*) FROM dead_letters"
 _PURGE_DEAD = """
@@ -460,16 +463,7 @@ class SQLiteStore:
         self._connection.close()
 
     def _fetch_link(self, sql: str, params: tuple[str, ...]) -> UserLink | None:
-        row = self._connection.execute(sql, params).fetchone()
-        if row is None:
-            return None
-        return UserLink(
-            channel=row[0],
-            channel_user_id=row[1],
-            helpdesk_user_id=row[2],
-            conversation_id=row[3],
-            resolved=bool(row[4]),
-        )
+        return link_from_row(self._connection.execute(sql, params).fetchone())
 
     def _save_link(self, link: UserLink) -> None:
         try:
@@ -499,7 +493,7 @@ class SQLiteStore:
             if self._claims_since_purge >= self.purge_every:
                 self._claims_since_purge = 0
                 # A job of its own, after this batch: the claim never waits for the purge.
-                self._worker.post(self._purge, now, 2 * self.purge_every)
+                self._worker.post(self._purge_later, now, alone=True)
         return claimed
 
     def _undo_claim(self, key: str, outcome: list[bool]) -> None:
@@ -509,6 +503,18 @@ class SQLiteStore:
 
     def _release(self, key: str) -> None:
         self._connection.execute(_RELEASE, (key,))
+
+    def _purge_later(self, now: float) -> None:
+        # Posted by a claim; the store may have closed since.
+        if self._closed:
+            return
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._purge(now, 2 * self.purge_every)
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
 
     def _purge(self, now: float, limit: int) -> int:
         purged: int = self._connection.execute(_PURGE_CLAIMS, (now, limit)).rowcount
@@ -580,7 +586,7 @@ class SQLiteStore:
         # A job that has an owner had its lease run out: it is taken over.
         return [
             self._lease(job, owner, now + lease, job.recovering or job.owner is not None)
-            for job in map(_job, rows)
+            for job in map(job_from_row, rows)
         ]
 
     def _renew(self, owner: str, job_ids: list[int], until: float) -> set[int]:
@@ -601,7 +607,7 @@ class SQLiteStore:
         row = self._connection.execute(_GET_JOB, (job_id,)).fetchone()
         if row is None or row[8] != owner:
             raise LeaseLost(job_id, owner)
-        return _job(row)
+        return job_from_row(row)
 
     def _remove(self, job: Job, owner: str, next_lease: float | None, now: float) -> Job | None:
         """Delete the lane head `job`; the lane's next job becomes its head (returned leased
@@ -610,7 +616,7 @@ class SQLiteStore:
         row = self._connection.execute(_LANE_HEAD, (job.lane,)).fetchone()
         if row is None:
             return None
-        following = _job(row)
+        following = job_from_row(row)
         if next_lease is None:
             self._connection.execute(_MAKE_HEAD, (following.id,))
             return None
@@ -631,7 +637,7 @@ class SQLiteStore:
 
     def _retry(self, job_id: int, owner: str, not_before: float, attempt: Attempt) -> None:
         job = self._held(job_id, owner)
-        attempts = _encode_attempts((*job.attempts, attempt))
+        attempts = encode_attempts((*job.attempts, attempt))
         self._connection.execute(_RETRY, (not_before, not_before, attempts, job_id))
 
     def _bury(
@@ -644,7 +650,7 @@ class SQLiteStore:
         now: float,
     ) -> Job | None:
         job = self._held(job_id, owner)
-        attempts = _encode_attempts((*job.attempts, attempt))
+        attempts = encode_attempts((*job.attempts, attempt))
         self._connection.execute(
             _BURY,
             (
@@ -661,7 +667,7 @@ class SQLiteStore:
         return self._remove(job, owner, next_lease, now)
 
     def _dead_letters(self, sql: str, params: tuple[int, ...]) -> list[DeadLetter]:
-        return [_dead_letter(row) for row in self._connection.execute(sql, params)]
+        return [dead_letter_from_row(row) for row in self._connection.execute(sql, params)]
 
     def _replay(self, dead_id: int, now: float) -> int | None:
         found = self._dead_letters(_DEAD_LETTER, (dead_id,))
@@ -688,39 +694,3 @@ class _Transaction:
 
     def rollback(self) -> None:
         self._store._connection.execute("ROLLBACK")
-
-
-def _encode_attempts(attempts: tuple[Attempt, ...]) -> str:
-    return json.dumps([[a.at, a.error] for a in attempts], ensure_ascii=False)
-
-
-def _decode_attempts(text: str) -> tuple[Attempt, ...]:
-    return tuple(Attempt(at=at, error=error) for at, error in json.loads(text))
-
-
-def _job(row: tuple[Any, ...]) -> Job:
-    return Job(
-        id=row[0],
-        lane=row[1],
-        kind=row[2],
-        payload=row[3],
-        accepted_at=row[4],
-        not_before=row[5],
-        attempts=_decode_attempts(row[6]),
-        recovering=bool(row[7]),
-        owner=row[8],
-        lease_until=row[9],
-    )
-
-
-def _dead_letter(row: tuple[Any, ...]) -> DeadLetter:
-    job = Job(
-        id=row[1],
-        lane=row[2],
-        kind=row[3],
-        payload=row[4],
-        accepted_at=row[5],
-        not_before=row[5],
-        attempts=_decode_attempts(row[6]),
-    )
-    return DeadLetter(id=row[0], job=job, reason=row[7], died_at=row[8])

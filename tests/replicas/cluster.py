@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from tests.core.cli.emulators import FreshchatServer
+from tests.core.cli.emulators import _answers as answers
 from tests.core.cli.support import ROOT, Running, clean_env, free_port
 
 VIBER_TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"
@@ -57,13 +58,7 @@ class Balancer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._answers, "the balancer")
-
-    def _answers(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/_balancer", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
+        wait_until(lambda: answers(f"{self.url}/_balancer"), "the balancer")
 
     def mode(self, mode: str) -> None:
         httpx.put(f"{self.url}/_balancer", json={"mode": mode}, timeout=5).raise_for_status()
@@ -97,13 +92,7 @@ class Viber:
             "warning",
         )
         self.http = httpx.Client(base_url=self.base, timeout=30)
-        wait_until(self._answers, "the Viber emulator")
-
-    def _answers(self) -> bool:
-        try:
-            return self.http.get("/_emulator/webhook").status_code == 200
-        except httpx.TransportError:
-            return False
+        wait_until(lambda: answers(f"{self.base}/_emulator/webhook"), "the Viber emulator")
 
     def user(self, name: str) -> str:
         created = self.http.post("/_emulator/users", json={"name": name})

@@ -435,3 +435,15 @@ async def test_a_claim_cancelled_before_it_runs_never_happens(store: SQLiteStore
     gate.set()
 
     assert await store.claim("viber:m1", ttl=60)
+
+
+async def test_a_purge_queued_behind_aclose_does_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(tmp_path / "byoc.db")
+    store.purge_every = 1
+    claim = asyncio.ensure_future(store.claim("k", ttl=1))  # posts a purge when it runs
+    await asyncio.sleep(0)
+    await store.aclose()
+    assert await claim
+    assert "failed" not in caplog.text
