@@ -28,6 +28,7 @@ from .rows import (
     job_from_row,
     link_from_row,
 )
+from .sqlite_checkpoints import Checkpointer
 from .sqlite_schema import migrate
 from .worker_thread import WorkerThread
 
@@ -166,6 +167,10 @@ class SQLiteStore:
     **Crash recovery.** With the lock held, every lease found in the file belongs to a process
     that is gone: the exclusive open hands those jobs back, marked `recovering`, at once.
 
+    **Checkpoints.** The WAL is copied into the database file by a thread of its own once a
+    second (`byoc.store.sqlite_checkpoints`), not inside whichever write fills it: no write
+    waits for a checkpoint.
+
     **Group commit.** Calls queued while the thread is busy run together in one transaction,
     and each learns its outcome only once that transaction committed: under load, many writes
     share one fsync, so `FULL` costs little more than `NORMAL`.
@@ -219,6 +224,12 @@ class SQLiteStore:
         except BaseException:
             self._worker.stop()
             raise
+        # The bridge's store checkpoints off the write path; a tool beside it leaves that alone.
+        self._checkpointer = (
+            Checkpointer(self._path, busy_timeout=busy_timeout)
+            if exclusive and self._path != ":memory:"
+            else None
+        )
 
     @property
     def path(self) -> str:
@@ -387,6 +398,8 @@ class SQLiteStore:
         if self._closed:
             return
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         try:
             await self._worker.run(self._close, alone=True)
         finally:
@@ -444,6 +457,8 @@ class SQLiteStore:
             connection.execute(f"PRAGMA synchronous = {synchronous}")
             migrate(connection)
             if exclusive:
+                # `Checkpointer` does it on a thread of its own.
+                connection.execute("PRAGMA wal_autocheckpoint = 0")
                 recovered = connection.execute(_RECOVER_ALL).rowcount
                 if recovered:
                     log.warning(

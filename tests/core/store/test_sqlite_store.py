@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -447,3 +448,21 @@ async def test_a_purge_queued_behind_aclose_does_nothing(
     await store.aclose()
     assert await claim
     assert "failed" not in caplog.text
+
+
+async def test_the_wal_is_checkpointed_beside_the_writes_not_inside_them(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    store = SQLiteStore(path, synchronous="NORMAL")
+    try:
+        assert await pragma(store, "wal_autocheckpoint") == 0  # no write pays for one
+        size = path.stat().st_size
+        for n in range(300):
+            await store.set_setting(f"key-{n}", "x" * 2000)
+        # The checkpointer thread copies the pages into the file within a second or so.
+        deadline = time.monotonic() + 20
+        while path.stat().st_size <= size + 300 * 2000:
+            assert time.monotonic() < deadline, "the WAL was never checkpointed"
+            await asyncio.to_thread(time.sleep, 0.05)
+    finally:
+        await store.aclose()
+    assert not [t for t in threading.enumerate() if t.name == "byoc-wal-checkpoints"]
