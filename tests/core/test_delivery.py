@@ -62,10 +62,18 @@ class Handler:
         self.fail: list[Exception] = []
         self.claims: Collection[str] = ()
         self.arrived = asyncio.Event()
+        self._changed = asyncio.Condition()
+
+    async def started_count(self, count: int) -> None:
+        """Wait until `count` deliveries have started."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: len(self.started) >= count)
 
     async def __call__(self, job: Job) -> Collection[str]:
         self.started.append(job.payload)
         self.arrived.set()
+        async with self._changed:
+            self._changed.notify_all()
         await self.gate.wait()
         if self.fail:
             raise self.fail.pop(0)
@@ -120,13 +128,13 @@ async def test_a_job_handed_over_in_memory_costs_no_query(world: World) -> None:
 
 async def test_with_every_slot_busy_it_waits_instead_of_polling(world: World) -> None:
     world.handler.gate.clear()
+    takes = world.store.calls["take_due"]
     for n in range(20):  # 8 run, 12 wait in the store
         await world.send(f"lane-{n}", f"m{n}")
-    for _ in range(50):
-        await asyncio.sleep(0)
+    await world.handler.started_count(8)
     assert world.dispatcher.in_flight == 8
-    takes = world.store.calls["take_due"]
-    assert takes <= 2  # no query per waiting message, and none in a loop
+    await world.clock.advance(30)  # thirty poll intervals: busy, it does not poll
+    assert world.store.calls["take_due"] == takes  # no query per waiting message either
     world.handler.gate.set()
     await world.dispatcher.wait_idle()
     assert len(world.handler.delivered) == 20
@@ -163,8 +171,7 @@ async def test_a_lease_taken_over_elsewhere_stops_the_local_delivery(world: Worl
     assert taken.recovering
     world.store.failing.update(renew=0, take_due=0)
     await world.clock.advance(LEASE / 3)  # the next renewal learns the job is gone
-    for _ in range(20):
-        await asyncio.sleep(0)
+    await world.dispatcher.wait_idle()
     assert world.dispatcher.in_flight == 0 and world.handler.delivered == []
 
 

@@ -163,19 +163,19 @@ async def test_store_that_cannot_take_the_event_answers_503(h: Harness) -> None:
 async def test_job_in_flight_at_shutdown_is_finished_within_grace(h: Harness) -> None:
     await h.say("alice", "one")
     await h.bridge.wait_idle()
-    gate = asyncio.Event()
+    gate, posting = asyncio.Event(), asyncio.Event()
     original = h.messaging.post_message
 
     async def slow(*args: object) -> object:
+        posting.set()
         await gate.wait()
         return await original(*args)  # type: ignore[arg-type]
 
     h.messaging.post_message = slow  # type: ignore[method-assign, assignment]
     await h.say("alice", "two")
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await posting.wait()  # in flight
     stopping = asyncio.create_task(h.bridge.dispatcher.stop(grace=5))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # stop() has begun: it takes no new work from here
     gate.set()
     await stopping
     assert h.texts() == ["one", "two"]
@@ -186,14 +186,16 @@ async def test_job_cut_off_at_shutdown_is_handed_back_marked_recovering(h: Harne
     await h.say("alice", "one")
     await h.bridge.wait_idle()
 
+    posting = asyncio.Event()
+
     async def hang(*args: object) -> object:
+        posting.set()
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
     h.messaging.post_message = hang  # type: ignore[method-assign, assignment]
     await h.say("alice", "two")
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await posting.wait()  # in flight
     await h.bridge.dispatcher.stop(grace=0.01)
     assert await h.store.depth() == 1
     (job,) = await h.store.take_due(owner="next", now=h.clock.time(), limit=10, lease=5)
