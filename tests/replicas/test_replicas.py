@@ -6,7 +6,6 @@ balancer, the replicas. Leases last 2 s, so a dead replica's work is taken over 
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -107,6 +106,15 @@ def test_a_users_messages_alternating_between_replicas_keep_their_order(
     assert_exactly_once_in_order(cluster, expected)
 
 
+def refused(cluster: Cluster) -> int:
+    """How many webhooks a replica answered with something else than 200 (a 503)."""
+    return sum(
+        status != 200
+        for callback in cluster.viber.message_callbacks()
+        for status in callback["attempts"]
+    )
+
+
 @pytest.fixture
 def own_cluster(tmp_path: Path, postgres_url: str) -> Iterator[Cluster]:
     made = Cluster(tmp_path, postgres_url)
@@ -131,7 +139,6 @@ def test_a_replica_killed_mid_delivery_leaves_its_work_to_the_survivor(
         "a first message of every user",
     )
     cluster.kill(0)
-    killed_at = time.monotonic()
     # The survivor keeps taking traffic (the balancer finds replica 0 gone and moves on).
     say_all(cluster, expected, range(4, 8))
     cluster.delivered(expected, timeout=120)
@@ -139,7 +146,6 @@ def test_a_replica_killed_mid_delivery_leaves_its_work_to_the_survivor(
     assert_exactly_once_in_order(cluster, expected)
     assert cluster.urls[0] in cluster.balancer.state()["down"]
     assert "recovering, it may have been delivered" in cluster.log(1)  # it took jobs over
-    assert time.monotonic() - killed_at < 120
 
 
 def test_postgresql_restarted_under_load_loses_nothing(
@@ -151,23 +157,16 @@ def test_postgresql_restarted_under_load_loses_nothing(
         expected = users(cluster, "outage", 5, 8)
         say_all(cluster, expected, range(4))
         postgres_server.stop_server()
-        # Webhooks now get 503 and Viber retries them (after 1 s, 5 s, ...).
+        # Webhooks now get 503 and Viber retries them (after 1 s, 5 s, 30 s, ...).
         say_all(cluster, expected, range(4, 8))
-        time.sleep(1.5)
+        wait_until(lambda: refused(cluster) >= 3, "webhooks refused during the outage")
         postgres_server.start_server()
-        cluster.delivered(expected, timeout=120)
-        wait_until(cluster.viber.all_acknowledged, "every callback acknowledged", 120)
+        cluster.delivered(expected, timeout=240)
+        wait_until(cluster.viber.all_acknowledged, "every callback acknowledged", 240)
         texts = cluster.freshchat.texts()
         for user, sent in expected.items():
             # Exactly once; Viber's retries may reorder what was refused during the outage.
             assert Counter(texts.get(user, [])) == Counter(sent), user
-        refused = [
-            status
-            for callback in cluster.viber.message_callbacks()
-            for status in callback["attempts"]
-            if status != 200
-        ]
-        assert refused, "the outage refused nothing: it came too late to test anything"
     finally:
         dump_logs(cluster)
         cluster.stop()
