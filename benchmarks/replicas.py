@@ -209,11 +209,14 @@ async def load(
                 url = urls[next(turn) % len(urls)]
                 started = time.perf_counter()
                 while True:
-                    answer = await http.post(
-                        f"{url}/channels/viber/webhook", content=body, headers=headers
-                    )
-                    if answer.status_code == 200:
-                        break
+                    try:
+                        answer = await http.post(
+                            f"{url}/channels/viber/webhook", content=body, headers=headers
+                        )
+                        if answer.status_code == 200:
+                            break
+                    except httpx.TransportError:  # a kept-alive connection closed under us
+                        pass
                     await asyncio.sleep(0.1)  # as a messenger retries
                 answers.append(time.perf_counter() - started)
                 progress[user] = n + 1
