@@ -185,6 +185,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: dict[int, asyncio.Task[None]] = {}
         self._reserved = 0
+        self._unreserved = asyncio.Event()
         # Whether the store may hold due jobs nobody handed us; `_wakes` counts the reasons
         # to think so, so that a take that raced with one does not clear it.
         self._maybe_due = True
@@ -258,6 +259,8 @@ class Dispatcher:
         finally:
             if lease:
                 self._reserved -= 1
+                if not self._reserved:
+                    self._unreserved.set()
         if job is not None and job.owner == self.owner and not self._stopping:
             self._spawn(job)
         elif job is not None and not lease:
@@ -293,6 +296,10 @@ class Dispatcher:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        while self._reserved:
+            # A webhook's job may come back leased to us: wait, so that it is handed back too.
+            self._unreserved.clear()
+            await self._unreserved.wait()
         if self._renew_task is not None:
             self._renew_task.cancel()
             await asyncio.gather(self._renew_task, return_exceptions=True)

@@ -242,3 +242,30 @@ async def test_a_bridge_does_not_start_on_a_closed_store() -> None:
     with pytest.raises(RuntimeError, match="closed"):
         await dispatcher.start()
     assert not dispatcher.started
+
+
+async def test_a_job_accepted_while_stopping_is_handed_back_not_left_leased() -> None:
+    made = World()
+    await made.dispatcher.start()
+    slow_enqueue = asyncio.Event()
+    enqueue = made.store.enqueue
+
+    async def held_up(**kwargs: Any) -> Job | None:
+        await slow_enqueue.wait()
+        return await enqueue(**kwargs)
+
+    made.store.enqueue = held_up  # type: ignore[method-assign]
+    sending = asyncio.create_task(made.send("lane", "late"))
+    await asyncio.sleep(0)  # the webhook reserved a slot and waits for the store
+    stopping = asyncio.create_task(made.dispatcher.stop(grace=1))
+    # stop() waits for the webhook in progress (that it does not finish is what is checked,
+    # so only a time limit can tell).
+    done, _ = await asyncio.wait({stopping}, timeout=0.2)
+    assert not done
+    slow_enqueue.set()
+    job = await sending
+    await stopping
+    assert job is not None and job.owner == made.dispatcher.owner  # leased, never started
+    assert made.handler.started == []
+    (back,) = await made.store.take_due(owner="next", now=made.clock.time(), limit=5, lease=LEASE)
+    assert back.payload == "late" and back.recovering
