@@ -18,8 +18,10 @@ the CPU time of the bridge processes per message (user + system, from /proc, all
 together), and how long a webhook's sender waited for its answer (p50, p99).
 
 **Queries.** `--queries` counts the queue calls a durable bridge (SQLite, in this process)
-makes per inbound message at 2 and 100 ms upstream latency. `--checkout PATH` measures another
-checkout of byoc instead (e.g. `git archive main | tar -x -C /tmp/main`), to compare.
+makes per inbound message at 2 and 100 ms upstream latency.
+
+`--checkout PATH` measures another checkout of byoc instead (e.g. `git archive main | tar -x -C
+/tmp/main`), to compare: its SQLite setup (it may know no other store), or its queue calls.
 """
 
 from __future__ import annotations
@@ -132,12 +134,14 @@ class Freshchat:
 
 
 @contextmanager
-def replicas(store: str, count: int, freshchat: Freshchat) -> Iterator[list[tuple[str, int]]]:
-    """`count` `byoc serve` processes on `store`; their URLs and pids."""
+def replicas(
+    store: str, count: int, freshchat: Freshchat, checkout: Path
+) -> Iterator[list[tuple[str, int]]]:
+    """`count` `byoc serve` processes of `checkout` on `store`; their URLs and pids."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BYOC_")}
     env.update(freshchat.settings())
     env.update(
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(checkout),
         BYOC_STORE=store,
         BYOC_CHANNELS="viber",
         BYOC_VIBER_AUTH_TOKEN=VIBER_TOKEN,
@@ -151,7 +155,7 @@ def replicas(store: str, count: int, freshchat: Freshchat) -> Iterator[list[tupl
             process = subprocess.Popen(
                 [sys.executable, "-m", "byoc", "serve", "--port", str(port)]
                 + ["--log-level", "warning"],
-                cwd=ROOT,
+                cwd=checkout,
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -236,10 +240,15 @@ def wait_for_posts(freshchat: Freshchat, expected: int, timeout: float = 600) ->
 
 
 def measure(
-    name: str, store: str, count: int, freshchat: Freshchat, args: argparse.Namespace
+    name: str,
+    store: str,
+    count: int,
+    freshchat: Freshchat,
+    args: argparse.Namespace,
+    checkout: Path,
 ) -> dict[str, Any]:
     users = [f"{name.split(',')[0]}-{count}-u{n}==" for n in range(args.users)]
-    with replicas(store, count, freshchat) as running:
+    with replicas(store, count, freshchat, checkout) as running:
         urls = [url for url, _ in running]
         before = freshchat.posts()
         asyncio.run(load(urls, users, 0, 1, args.senders))  # new users: not measured
@@ -262,26 +271,24 @@ def measure(
 
 
 def replicas_main(args: argparse.Namespace) -> None:
-    from byoc.testing.postgres import TemporaryPostgres
-
+    checkout = Path(sys.path[0])
     freshchat = Freshchat(args.latency, ROOT)
-    server = TemporaryPostgres.start(durable=True)
     rows = []
     try:
         with tempfile.TemporaryDirectory() as directory:
-            setups = [
-                ("sqlite, 1 process", f"{directory}/bench.sqlite3", 1),
-                ("postgres, 1 replica", server.create_database("bench1"), 1),
-                ("postgres, 2 replicas", server.create_database("bench2"), 2),
-            ]
-            for name, store, count in setups:
-                rows.append(measure(name, store, count, freshchat, args))
+            rows.append(
+                measure(
+                    "sqlite, 1 process", f"{directory}/bench.sqlite3", 1, freshchat, args, checkout
+                )
+            )
+            if checkout == ROOT:  # another checkout may know no other store
+                rows += postgres_rows(freshchat, args)
     finally:
-        server.stop()
         freshchat.stop()
     print(
-        f"{args.users} users x {args.messages} messages, {args.senders} webhooks in flight, "
-        f"Freshchat {args.latency * 1000:g} ms per post, {os.cpu_count()} cores"
+        f"checkout {checkout}: {args.users} users x {args.messages} messages, {args.senders} "
+        f"webhooks in flight, Freshchat {args.latency * 1000:g} ms per post, "
+        f"{os.cpu_count()} cores"
     )
     print(f"{'':<22}{'msgs/s':>8}{'CPU us/msg':>12}{'answer p50':>12}{'p99 ms':>8}")
     for row in rows:
@@ -289,6 +296,22 @@ def replicas_main(args: argparse.Namespace) -> None:
             f"{row['name']:<22}{row['rate']:>8.0f}{row['cpu_us']:>12.0f}"
             f"{row['p50']:>12.1f}{row['p99']:>8.1f}"
         )
+
+
+def postgres_rows(freshchat: Freshchat, args: argparse.Namespace) -> list[dict[str, Any]]:
+    from byoc.testing.postgres import TemporaryPostgres
+
+    server = TemporaryPostgres.start(durable=True)
+    try:
+        return [
+            measure(name, server.create_database(database), count, freshchat, args, ROOT)
+            for name, database, count in (
+                ("postgres, 1 replica", "bench1", 1),
+                ("postgres, 2 replicas", "bench2", 2),
+            )
+        ]
+    finally:
+        server.stop()
 
 
 # -- queue calls per message ---------------------------------------------------------------------
@@ -366,7 +389,7 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per Freshchat post")
     parser.add_argument("--senders", type=int, default=64, help="webhooks in flight")
     parser.add_argument("--queries", action="store_true", help="count queue calls instead")
-    parser.add_argument("--checkout", help="with --queries: measure the byoc checkout there")
+    parser.add_argument("--checkout", help="measure the byoc checkout there instead")
     arguments = parser.parse_args()
     if arguments.queries:
         queries_main(arguments)
