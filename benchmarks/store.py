@@ -1,9 +1,18 @@
-"""Store throughput: `python benchmarks/store.py [--ops N] [--concurrency C]`.
+"""Store throughput and claim latency with a big claims table.
 
-Prints operations per second of `get_link`, `save_link` and `claim` on MemoryStore and on
-SQLiteStore with `synchronous="FULL"` and `"NORMAL"`, in one run on one machine, so the numbers
-compare. "one by one" awaits each call before the next (the latency a single webhook sees);
-"C in flight" keeps C calls outstanding (the throughput of a busy bridge).
+    python benchmarks/store.py [--ops N] [--concurrency C] [--postgres URL|auto]
+    python benchmarks/store.py --claims-table 1000000 [--postgres auto]
+
+The first form prints operations per second of `get_link`, `save_link` and `claim` on
+MemoryStore, on SQLiteStore with `synchronous="FULL"` and `"NORMAL"`, and on PostgresStore
+when `--postgres` names a database (`auto`: a throwaway server, fsync on), in one run on one
+machine, so the numbers compare. "one by one" awaits each call before the next (the latency a
+single webhook sees); "C in flight" keeps C calls outstanding (the throughput of a busy bridge).
+
+The second fills the claims table with N claims first (a fifth of them expired, the rest
+expiring over the next week, as a week of traffic leaves it), then times `--samples` claims
+one by one and with C in flight, and prints p50/p99/p99.9/max in milliseconds: the stores'
+purges of expired claims run meanwhile, as they do in service.
 
 FULL pays one fsync per write: its write numbers measure the disk as much as the code.
 """
@@ -12,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 import tempfile
 import time
@@ -22,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from byoc.store import MemoryStore, SQLiteStore, Store, UserLink  # noqa: E402
+from byoc.testing.postgres import TemporaryPostgres  # noqa: E402
 
 Operation = Callable[[Store, int], Awaitable[object]]
 
@@ -63,6 +74,14 @@ STORES: dict[str, Callable[[Path], Store]] = {
 }
 
 
+def with_postgres(url: str | None) -> dict[str, Callable[[Path], Store]]:
+    if url is None:
+        return STORES
+    from byoc.store.postgres import PostgresStore
+
+    return {**STORES, "postgres": lambda directory: PostgresStore(url)}
+
+
 async def one_by_one(store: Store, operation: Operation, keys: range) -> float:
     started = time.perf_counter()
     for n in keys:
@@ -93,11 +112,11 @@ async def measure(store: Store, ops: int, concurrency: int) -> dict[str, tuple[f
     return results
 
 
-async def main(ops: int, concurrency: int) -> None:
-    names = list(STORES)
+async def main(ops: int, concurrency: int, stores: dict[str, Callable[[Path], Store]]) -> None:
+    names = list(stores)
     table: dict[str, dict[str, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as directory:
-        for name, make in STORES.items():
+        for name, make in stores.items():
             store = make(Path(directory))
             try:
                 table[name] = await measure(store, ops, concurrency)
@@ -114,9 +133,144 @@ async def main(ops: int, concurrency: int) -> None:
         print(f"{operation:<12}{cells}")
 
 
+# -- claims with a big table ---------------------------------------------------------------------
+
+WEEK = 7 * 24 * 3600.0
+
+
+def claim_rows(count: int, now: float) -> list[tuple[str, float]]:
+    """A week of claims: a fifth expired already, the rest expiring over the next week."""
+    expired = count // 5
+    return [
+        (f"viber:old-{n}", now - 1 - (n % 3600))
+        if n < expired
+        else (f"viber:live-{n}", now + WEEK * (n - expired) / (count - expired))
+        for n in range(count)
+    ]
+
+
+def fill_sqlite(path: Path, rows: list[tuple[str, float]]) -> None:
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany("INSERT INTO claims (key, expires_at) VALUES (?, ?)", rows)
+    connection.close()
+
+
+async def fill_postgres(url: str, count: int, now: float) -> None:
+    import psycopg
+
+    expired = count // 5
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as connection:
+        await connection.execute(b"TRUNCATE byoc_claims")
+        await connection.execute(
+            b"""
+            INSERT INTO byoc_claims (key, expires_at)
+            SELECT 'viber:old-' || n, %(now)s - 1 - (n %% 3600) FROM generate_series(0, %(e)s - 1) n
+            UNION ALL
+            SELECT 'viber:live-' || n, %(now)s + %(week)s * (n - %(e)s) / (%(c)s - %(e)s)
+            FROM generate_series(%(e)s, %(c)s - 1) n
+            """,
+            {"now": now, "e": expired, "c": count, "week": WEEK},
+        )
+        await connection.execute(b"VACUUM ANALYZE byoc_claims")
+
+
+async def claim_latencies(
+    store: Store, samples: int, concurrency: int, tag: str = ""
+) -> list[float]:
+    latencies: list[float] = []
+    keys = iter(range(samples))
+
+    async def runner(prefix: str) -> None:
+        for n in keys:
+            started = time.perf_counter()
+            assert await store.claim(f"viber:new-{tag}-{concurrency}-{prefix}-{n}", ttl=WEEK)
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(runner(str(lane)) for lane in range(concurrency)))
+    return latencies
+
+
+def percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies)
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return f"{at(0.5):>7.2f} {at(0.99):>7.2f} {at(0.999):>7.2f} {ordered[-1] * 1000:>8.2f}"
+
+
+async def claims_main(count: int, samples: int, concurrency: int, postgres: str | None) -> None:
+    now = time.time()
+    flights = (("one by one", 1), (f"{concurrency} in flight", concurrency))
+    results: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory() as directory:
+        for synchronous in ("FULL", "NORMAL"):
+            path = Path(directory) / f"claims-{synchronous}.db"
+            await SQLiteStore(path).aclose()  # creates the schema
+            started = time.perf_counter()
+            fill_sqlite(path, claim_rows(count, now))
+            print(f"sqlite: {count:,} claims stored in {time.perf_counter() - started:.1f}s")
+            store = SQLiteStore(path, synchronous=synchronous)
+            try:
+                for label, flight in flights:
+                    latencies = await claim_latencies(store, samples, flight)
+                    results.append((f"sqlite {synchronous}", label, percentiles(latencies)))
+            finally:
+                await store.aclose()
+    if postgres is not None:
+        from byoc.store.postgres import PostgresStore
+
+        started = time.perf_counter()
+        first = PostgresStore(postgres)
+        await first.ping()  # creates the schema
+        await first.aclose()
+        await fill_postgres(postgres, count, now)
+        print(f"postgres: {count:,} claims stored in {time.perf_counter() - started:.1f}s")
+        # synchronous_commit=off: a commit does not wait for its WAL flush (the database stays
+        # consistent; the last commits before a crash of the server may be lost).
+        joiner = "&" if "?" in postgres else "?"
+        for name, url in (
+            ("postgres", postgres),
+            ("postgres async", f"{postgres}{joiner}options=-c%20synchronous_commit%3Doff"),
+        ):
+            store = PostgresStore(url)
+            try:
+                for label, flight in flights:
+                    latencies = await claim_latencies(store, samples, flight, tag=name)
+                    results.append((name, label, percentiles(latencies)))
+            finally:
+                await store.aclose()
+    print(f"claim latency in ms with {count:,} claims stored, {samples:,} claims per row")
+    print(f"{'':<16}{'':<16}{'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>8}")
+    for name, label, cells in results:
+        print(f"{name:<16}{label:<16}{cells}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ops", type=int, default=2000, help="operations per measurement")
     parser.add_argument("--concurrency", type=int, default=32, help="calls in flight")
+    parser.add_argument(
+        "--postgres",
+        help="a PostgreSQL URL to measure too (its claims are emptied), or `auto` to start a "
+        "server",
+    )
+    parser.add_argument(
+        "--claims-table",
+        type=int,
+        nargs="+",
+        help="claims stored before timing claims; several sizes compare in one run",
+    )
+    parser.add_argument("--samples", type=int, default=20_000, help="claims timed per row")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.ops, arguments.concurrency))
+    server = TemporaryPostgres.start(durable=True) if arguments.postgres == "auto" else None
+    url = server.url if server is not None else arguments.postgres
+    try:
+        for size in arguments.claims_table or ():
+            asyncio.run(claims_main(size, arguments.samples, arguments.concurrency, url))
+        if not arguments.claims_table:
+            asyncio.run(main(arguments.ops, arguments.concurrency, with_postgres(url)))
+    finally:
+        if server is not None:
+            server.stop()

@@ -41,6 +41,7 @@ from .admin import AdminRoutes
 from .asgi import Receive, Scope, Send
 from .channel import Channel, InstallResult
 from .clock import Clock, SystemClock
+from .delivery import DEFAULT_CONCURRENCY, DEFAULT_LEASE
 from .delivery_modes import DurableDelivery, InlineDelivery
 from .errors import ConfigurationError
 from .hops import Hops
@@ -88,6 +89,8 @@ class Bridge:
     - `metrics_token`: the bearer token `/metrics` asks for (the admin token works too); with
       neither token set, `/metrics` is open.
     - `shutdown_grace`: how long `aclose()` lets deliveries in flight finish.
+    - `concurrency`, `lease`: deliveries in flight per process, and how long one stays leased
+      to this process without renewal (how soon another replica takes over after a crash).
     - `notices`: per channel name, short texts sent to users when an agent takes or resolves
       their conversation (`byoc.sync.Notices`; none by default).
     """
@@ -105,7 +108,8 @@ class Bridge:
         notices: Mapping[str, Notices] | None = None,
         delivery: Delivery = "durable",
         retry_policy: RetryPolicy | None = None,
-        concurrency: int = 32,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease: float = DEFAULT_LEASE,
         clock: Clock | None = None,
         hops: Hops | None = None,
         admin_token: str | None = None,
@@ -149,6 +153,7 @@ class Bridge:
                 clock=self.clock,
                 retry_policy=retry_policy,
                 concurrency=concurrency,
+                lease=lease,
             )
         self.sync = Sync(
             messaging=messaging,
@@ -259,9 +264,21 @@ class Bridge:
     # -- status --------------------------------------------------------------------------
 
     async def health(self) -> Health:
-        """Whether the bridge can do its job now (`/healthz`): a peer that failed every
-        delivery for a while is named."""
-        return Health(problems=self.delivery.trouble.problems())
+        """Whether the bridge can do its job now (`/healthz`): the store answers, the
+        dispatcher can record outcomes, and no peer has failed every delivery for a while."""
+        problems = list(self.delivery.trouble.problems())
+        try:
+            await self.store.ping()
+        except Exception as exc:  # the store cannot take webhooks: they are answered 503
+            problems.insert(0, f"the store: {exc}")
+        if isinstance(self.delivery, DurableDelivery):
+            dispatcher = self.delivery.dispatcher
+            if dispatcher.problem is not None:
+                since = dispatcher.problem_since or self.clock.time()
+                problems.append(
+                    f"deliveries: {dispatcher.problem} (for {self.clock.time() - since:.0f} s)"
+                )
+        return Health(problems=tuple(problems))
 
     async def status(self) -> BridgeStatus:
         """A snapshot for the admin page: install state, counts, queue, dead letters."""

@@ -15,7 +15,7 @@ import attrs
 
 from .channel import AccountCheck, Channel
 from .errors import ByocError, ConfigurationError, PermanentError, RetryableError
-from .settings import Settings
+from .settings import Settings, is_postgres_url
 
 __all__ = ["Finding", "account_check", "run_checks"]
 
@@ -225,15 +225,31 @@ async def _store(settings: Settings) -> Finding:
     if settings.demo:
         return Finding(subject="store", status="skip", message="the demo keeps state in memory")
     try:
-        store = open_store(settings.store)
+        # Beside a running bridge, and without migrating: a check changes nothing.
+        store = open_store(settings.store_url.reveal(), exclusive=False, migrate=False)
     except ConfigurationError as exc:
         return Finding(subject="store", status="fail", message=str(exc))
     try:
+        schema = await _schema(store) if is_postgres_url(settings.store_url.reveal()) else None
+        if schema is not None and schema.status != "ok":
+            return schema
+        await store.ping()
         depth = await store.depth()
-        dead = len(await store.dead_letters(limit=1000))
+        dead = await store.count_dead_letters()
+    except ConfigurationError as exc:
+        return Finding(subject="store", status="fail", message=str(exc))
+    except RetryableError as exc:
+        return Finding(
+            subject="store",
+            status="fail",
+            message=f"cannot reach {settings.store}: {exc}. Check BYOC_STORE, that the "
+            "database runs and that this machine may connect to it",
+        )
     finally:
         await store.aclose()
     said = f"{settings.store}: {depth} message(s) waiting, {dead} dead letter(s)"
+    if schema is not None:
+        said += f"; {schema.message}"
     if dead:
         return Finding(
             subject="store",
@@ -241,6 +257,30 @@ async def _store(settings: Settings) -> Finding:
             message=f"{said}; see them with `byoc dead-letters list` or on the admin page",
         )
     return Finding(subject="store", status="ok", message=said)
+
+
+async def _schema(store: object) -> Finding:
+    """How a PostgreSQL schema compares with this byoc's."""
+    from .store.postgres import PostgresStore
+    from .store.postgres_schema import SCHEMA_VERSION
+
+    assert isinstance(store, PostgresStore)
+    version = await store.schema_version()
+    if version > SCHEMA_VERSION:
+        return Finding(
+            subject="store",
+            status="fail",
+            message=f"{store.name}: schema version {version} is newer than this byoc's "
+            f"({SCHEMA_VERSION}); upgrade byoc here (another replica runs a newer one)",
+        )
+    if version < SCHEMA_VERSION:
+        return Finding(
+            subject="store",
+            status="warn",
+            message=f"schema version {version}, this byoc needs {SCHEMA_VERSION}: the next "
+            "`byoc serve` migrates it",
+        )
+    return Finding(subject="store", status="ok", message=f"schema version {version} (current)")
 
 
 def _admin(settings: Settings) -> Finding:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from . import codec
 from .clock import Clock, SystemClock
-from .delivery import Dispatcher
+from .delivery import DEFAULT_CONCURRENCY, DEFAULT_LEASE, Dispatcher
 from .errors import ByocError, MalformedPayload, RetryableError
 from .hops import Hops, kv
 from .messaging import AgentMessage, ConversationChanged
@@ -184,7 +184,8 @@ class DurableDelivery:
         hops: Hops,
         clock: Clock | None = None,
         retry_policy: RetryPolicy | None = None,
-        concurrency: int = 32,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        lease: float = DEFAULT_LEASE,
         dedupe_ttl: float = DEFAULT_DEDUPE_TTL,
     ) -> None:
         self.store = store
@@ -199,6 +200,8 @@ class DurableDelivery:
             clock=self.clock,
             concurrency=concurrency,
             observer=_Report(store, hops, self.trouble),
+            lease=lease,
+            claim_ttl=dedupe_ttl,
         )
         self._perform: Perform = _unbound
         self._start_lock = asyncio.Lock()
@@ -214,7 +217,9 @@ class DurableDelivery:
         payload = encode_event(work.event)
         await self.start()
         try:
-            job_id = await self.store.enqueue(
+            # Stored (dedupe key and job in one transaction); the dispatcher starts the job at
+            # once when it has a free slot and the lane is free, without another store query.
+            job = await self.dispatcher.enqueue(
                 lane=work.lane,
                 kind=work.kind,
                 payload=payload,
@@ -228,12 +233,11 @@ class DurableDelivery:
             error = f"{type(exc).__name__}: {exc}"
             log.error(kv(hop="enqueue_failed", lane=work.lane, error=error))
             raise RetryableError(f"the bridge could not store the event ({exc})") from exc
-        if job_id is None:
+        if job is None:
             return Receipt(outcome=Outcome.DUPLICATE)
-        self.dispatcher.wake()
-        return Receipt(outcome=Outcome.QUEUED, job=job_id)
+        return Receipt(outcome=Outcome.QUEUED, job=job.id)
 
-    async def _run_job(self, job: Job) -> None:
+    async def _run_job(self, job: Job) -> tuple[str, ...]:
         event = decode_job(job)
         since = None
         # After a crash, and after any failed try (a timeout may hide a post that went through),
@@ -241,8 +245,9 @@ class DurableDelivery:
         if job.kind == "inbound" and (job.recovering or job.attempts):
             since = datetime.fromtimestamp(job.accepted_at, timezone.utc) - _RECOVERY_CLOCK_SKEW
         done = await self._perform(event, recovering_since=since)
-        for key in done.remember:
-            await self.store.claim(key, self.dedupe_ttl)
+        # Claimed by the dispatcher in the transaction that finishes the job: no crash can
+        # fall between the record of a posted message and the end of its job.
+        return done.remember
 
     async def start(self) -> None:
         """Start the dispatcher (once; also done on the first webhook)."""

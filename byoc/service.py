@@ -13,8 +13,9 @@ from __future__ import annotations
 from .bridge import Bridge
 from .channel import Channel
 from .errors import ConfigurationError
-from .settings import Settings, load_settings
+from .settings import DEFAULT_POOL_SIZE, Settings, is_postgres_url, load_settings
 from .store import Store
+from .store.queue import DEFAULT_DEAD_LETTER_RETENTION
 from .sync import Notices
 
 __all__ = ["build_bridge", "build_channels", "open_store"]
@@ -34,7 +35,7 @@ def build_channels(settings: Settings) -> list[Channel]:
     return list(choice.enabled)
 
 
-def build_bridge(settings: Settings | None = None) -> Bridge:
+def build_bridge(settings: Settings | None = None, *, exclusive: bool = True) -> Bridge:
     """The bridge the settings describe: Freshchat, the enabled channels, the store.
 
     The one way settings become a bridge: `byoc serve`, the CLI and the framework examples all
@@ -45,6 +46,9 @@ def build_bridge(settings: Settings | None = None) -> Bridge:
 
     bridge = build_bridge()          # BYOC_* settings; mount it in any ASGI framework
     ```
+
+    `exclusive=False` opens a SQLite store beside a running bridge (for commands that only
+    read it or record install data): see `open_store`.
     """
     from .freshchat import FreshchatMessaging
 
@@ -62,25 +66,62 @@ def build_bridge(settings: Settings | None = None) -> Bridge:
         messaging=messaging,
         channels=channels,
         notices=notices,
-        store=open_store(settings.store),
+        store=open_store(
+            settings.store_url.reveal(),
+            exclusive=exclusive,
+            dead_letter_retention=settings.dead_letter_retention,
+            pool_size=settings.store_pool_size,
+        ),
         public_url=settings.public_url,
         delivery=settings.delivery,
+        concurrency=settings.concurrency,
+        lease=settings.lease,
         admin_token=settings.admin_token.reveal() if settings.admin_token else None,
         metrics_token=settings.metrics_token.reveal() if settings.metrics_token else None,
         shutdown_grace=settings.shutdown_grace,
     )
 
 
-def open_store(path: str) -> Store:
-    """The SQLite store at `path`; a `ConfigurationError` naming `BYOC_STORE` if it cannot open."""
+def open_store(
+    location: str,
+    *,
+    exclusive: bool = True,
+    dead_letter_retention: float = DEFAULT_DEAD_LETTER_RETENTION,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    migrate: bool = True,
+) -> Store:
+    """The store at `location`: a PostgreSQL URL, or a SQLite file path.
+
+    A SQLite file serves one bridge process, which holds it exclusively; `exclusive=False`
+    opens it beside a running bridge, for tools that only read it or record install data.
+    PostgreSQL is shared by every replica, so `exclusive` does not apply to it; `migrate=False`
+    leaves its schema alone (a SQLite file is always brought up to date). Raises a
+    `ConfigurationError` naming `BYOC_STORE` if it cannot open.
+    """
+    if is_postgres_url(location):
+        try:
+            from .store.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"BYOC_STORE names a PostgreSQL database, which needs the postgres extra: "
+                f"pip install 'byoc[postgres]' ({exc})"
+            ) from None
+        return PostgresStore(
+            location,
+            pool_size=pool_size,
+            dead_letter_retention=dead_letter_retention,
+            migrate=migrate,
+        )
     from .store.sqlite import SQLiteStore
 
     try:
-        return SQLiteStore(path)
+        return SQLiteStore(
+            location, exclusive=exclusive, dead_letter_retention=dead_letter_retention
+        )
     except ConfigurationError:
         raise
     except Exception as exc:
         raise ConfigurationError(
-            f"cannot open the store {path} ({type(exc).__name__}: {exc}); check BYOC_STORE and "
-            "that its directory exists and is writable"
+            f"cannot open the store {location} ({type(exc).__name__}: {exc}); check BYOC_STORE "
+            "and that its directory exists and is writable"
         ) from exc

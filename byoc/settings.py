@@ -39,7 +39,7 @@ import attrs
 from .channel import INSTANCE_NAME, Channel, settings_prefix_of
 from .errors import ConfigurationError, PluginError
 from .plugins import CHANNELS_GROUP, installed, load_channel_class
-from .redaction import Redactor, Secret
+from .redaction import MASK, Redactor, Secret
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -52,6 +52,7 @@ __all__ = [
     "ChannelChoice",
     "Settings",
     "instance_settings",
+    "is_postgres_url",
     "load_settings",
     "read_config_file",
     "store_path",
@@ -61,12 +62,22 @@ log = logging.getLogger("byoc.settings")
 
 DEFAULT_STORE = "byoc.sqlite3"
 DEFAULT_GRACE = 10.0
+DEFAULT_CONCURRENCY = 256
+DEFAULT_LEASE = 15.0
+DEFAULT_RETENTION_DAYS = 30.0
+DEFAULT_POOL_SIZE = 10
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 MIN_ADMIN_TOKEN = 16
 
 CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_CONFIG": "a TOML file with more settings (the environment wins over it)",
     "BYOC_PUBLIC_URL": "the HTTPS address where the bridge is reachable from the internet",
-    "BYOC_STORE": "where state is kept: a SQLite file path (default byoc.sqlite3) or sqlite:///path",
+    "BYOC_STORE": "where state is kept: a SQLite file path (default byoc.sqlite3), "
+    "sqlite:///path, or postgresql://user@host/db for several replicas",
+    "BYOC_STORE_POOL_SIZE": "PostgreSQL connections per process (default 10)",
+    "BYOC_CONCURRENCY": "deliveries in flight per process (default 256)",
+    "BYOC_LEASE": "seconds a dead replica's deliveries wait before another takes them (default 15)",
+    "BYOC_DEAD_LETTER_RETENTION_DAYS": "days dead letters are kept before they are purged (30)",
     "BYOC_CHANNELS": "comma-separated channels to enable (default: every configured one); a "
     "second account of a kind is an instance with its own name and BYOC_<NAME>_KIND",
     "BYOC_DELIVERY": "durable (default: stored, then delivered with retries) or inline",
@@ -87,8 +98,12 @@ _TOP_LEVEL_KEYS = frozenset(
     {
         "public_url",
         "store",
+        "store_pool_size",
         "channels",
         "delivery",
+        "concurrency",
+        "lease",
+        "dead_letter_retention_days",
         "admin_token",
         "metrics_token",
         "shutdown_grace",
@@ -164,9 +179,23 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, str]:
     return found
 
 
+def is_postgres_url(location: str) -> bool:
+    """Whether a store location names a PostgreSQL database."""
+    return location.startswith(_POSTGRES_SCHEMES)
+
+
 def store_path(value: str | None) -> str:
-    """The SQLite file a `BYOC_STORE` value names (`path`, `sqlite:///path`)."""
+    """The store a `BYOC_STORE` value names: a SQLite file (`path`, `sqlite:///path`), or a
+    PostgreSQL URL (`postgresql://...`, `postgres://...`), returned as it is."""
     where = (value or "").strip() or DEFAULT_STORE
+    if is_postgres_url(where):
+        parts = urlsplit(where)
+        if not parts.path.strip("/") and not parts.hostname:
+            raise ConfigurationError(
+                "BYOC_STORE names PostgreSQL but no database; write "
+                "postgresql://user@host:5432/dbname (the password in PGPASSWORD or the URL)"
+            )
+        return where
     if where.startswith("sqlite://"):
         path = where.removeprefix("sqlite:///") if where.startswith("sqlite:///") else where[9:]
         if not path:
@@ -185,9 +214,50 @@ def store_path(value: str | None) -> str:
         scheme = where.split("://", 1)[0]
         raise ConfigurationError(
             f"BYOC_STORE uses {scheme}://, which this server does not support; use a SQLite "
-            "file path (byoc.sqlite3) or sqlite:///path/to/byoc.sqlite3"
+            "file path (byoc.sqlite3), sqlite:///path/to/byoc.sqlite3, or a PostgreSQL URL "
+            "(postgresql://user@host/db)"
         )
     return where
+
+
+def _store_shown(location: str) -> str:
+    """The location without a password, fit for a banner, a page or a log line."""
+    if not is_postgres_url(location):
+        return location
+    parts = urlsplit(location)
+    if parts.password is None:
+        return location
+    netloc = parts.netloc.replace(f":{parts.password}@", f":{MASK}@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _number(
+    name: str,
+    value: str | None,
+    default: float,
+    low: float,
+    high: float,
+    unit: str,
+    *,
+    whole: bool = False,
+) -> float:
+    text = (value or "").strip()
+    if not text:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not (low <= number <= high) or (whole and number != int(number)):
+        kind = "a whole number" if whole else "a number"
+        raise ConfigurationError(
+            f"{name} must be {kind} of {unit} from {low:g} to {high:g} (got {text[:40]!r})"
+        )
+    return number
+
+
+def _whole(name: str, value: str | None, default: int, low: int, high: int, unit: str) -> int:
+    return int(_number(name, value, default, low, high, unit, whole=True))
 
 
 def _public_url(value: str | None) -> str | None:
@@ -317,12 +387,20 @@ class Settings:
     values: Mapping[str, str] = attrs.field(repr=False)
     public_url: str | None
     store: str
+    """Where state is kept, as shown to people: a PostgreSQL password is masked."""
     channel_names: tuple[str, ...] | None
     delivery: Delivery
     admin_token: Secret | None
     metrics_token: Secret | None
     shutdown_grace: float
     config_file: str | None = None
+    store_url: Secret = attrs.field(default=Secret(DEFAULT_STORE), repr=False)
+    """Where state is kept, password included: for `byoc.service.open_store` only."""
+    store_pool_size: int = DEFAULT_POOL_SIZE
+    concurrency: int = DEFAULT_CONCURRENCY
+    lease: float = DEFAULT_LEASE
+    dead_letter_retention: float = DEFAULT_RETENTION_DAYS * 86400
+    """Seconds."""
 
     @property
     def demo(self) -> bool:
@@ -331,7 +409,13 @@ class Settings:
 
     def redactor(self) -> Redactor:
         """Blanks out every credential of these settings (for log handlers and messages)."""
-        return Redactor.from_settings(self.values)
+        redactor = Redactor.from_settings(self.values)
+        location = self.store_url.reveal()
+        if is_postgres_url(location):
+            password = urlsplit(location).password
+            if password:
+                redactor.add([password])
+        return redactor
 
     def notice_texts(self, channel: str) -> tuple[str | None, str | None]:
         """A channel's `(assigned, resolved)` notice texts: `BYOC_<CHANNEL>_NOTICE_ASSIGNED`
@@ -439,10 +523,38 @@ def load_settings(
     path = config_file or env.get("BYOC_CONFIG", "").strip() or None
     values = read_config_file(path) if path else {}
     values.update({k: v for k, v in env.items() if k.startswith("BYOC_")})
+    store = store_path(values.get("BYOC_STORE"))
     return Settings(
         values=values,
         public_url=_public_url(values.get("BYOC_PUBLIC_URL")),
-        store=store_path(values.get("BYOC_STORE")),
+        store=_store_shown(store),
+        store_url=Secret(store),
+        store_pool_size=_whole(
+            "BYOC_STORE_POOL_SIZE",
+            values.get("BYOC_STORE_POOL_SIZE"),
+            DEFAULT_POOL_SIZE,
+            1,
+            1000,
+            "connections",
+        ),
+        concurrency=_whole(
+            "BYOC_CONCURRENCY",
+            values.get("BYOC_CONCURRENCY"),
+            DEFAULT_CONCURRENCY,
+            1,
+            100_000,
+            "deliveries in flight",
+        ),
+        lease=_number("BYOC_LEASE", values.get("BYOC_LEASE"), DEFAULT_LEASE, 1, 600, "seconds"),
+        dead_letter_retention=86400
+        * _number(
+            "BYOC_DEAD_LETTER_RETENTION_DAYS",
+            values.get("BYOC_DEAD_LETTER_RETENTION_DAYS"),
+            DEFAULT_RETENTION_DAYS,
+            0.001,
+            36500,
+            "days",
+        ),
         channel_names=_channel_names(values.get("BYOC_CHANNELS")),
         delivery=_delivery(values.get("BYOC_DELIVERY")),
         admin_token=_admin_token(values.get("BYOC_ADMIN_TOKEN")),

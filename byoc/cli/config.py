@@ -7,8 +7,8 @@ import os
 
 from ..errors import ConfigurationError
 from ..redaction import install_redaction
-from ..service import open_store as _open_sqlite
-from ..settings import DEFAULT_STORE, Settings, load_settings, store_path
+from ..service import open_store as _open_store
+from ..settings import DEFAULT_STORE, Settings, is_postgres_url, load_settings, store_path
 from ..store import Store
 
 __all__ = [
@@ -22,18 +22,21 @@ __all__ = [
 
 
 def open_existing_store(location: str) -> Store:
-    """The store at `location` (a `BYOC_STORE` value), which must exist already.
+    """The store at `location` (a `BYOC_STORE` value), which must exist already, opened beside
+    a bridge that may be running on it (a tool's view: no exclusive lock).
 
     A command that reads the store (`byoc dead-letters`) must not create an empty one where a
     path was mistyped and then report that it holds nothing.
     """
+    if is_postgres_url(location):
+        return _open_store(location, exclusive=False, migrate=False)
     path = store_path(location)
     if not os.path.exists(path):
         raise ConfigurationError(
             f"there is no store at {path}: check --store, BYOC_STORE or the config file's "
             "`store` (it must name the file `byoc serve` uses)"
         )
-    return _open_sqlite(path)
+    return _open_store(path, exclusive=False)
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    store = open_existing_store(args.store or settings_from(args).store)
+    store = open_existing_store(args.store or settings_from(args).store_url.reveal())
     try:
         if args.action == "list":
             letters = await store.dead_letters(limit=1000)

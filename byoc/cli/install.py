@@ -45,7 +45,8 @@ def _installs(settings: Settings, verb: str) -> Installs:
             "emulated channels itself. Set them to connect real services (docs/quickstart.md)"
         )
     channels = build_channels(settings)
-    store = open_store(settings.store)
+    # Beside a running `byoc serve`, which holds a SQLite file exclusively.
+    store = open_store(settings.store_url.reveal(), exclusive=False)
     for channel in channels:
         channel.bind(store)
     return Installs({c.name: c for c in channels}, store, public_url=settings.public_url)

@@ -1,19 +1,28 @@
 """The state the bridge must not lose, behind one protocol.
 
 Implementations: `MemoryStore` (tests, one process, nothing survives), `SQLiteStore` (the
-embedded default: one file, survives restarts).
+embedded default: one file, one process, survives restarts) and `PostgresStore` (several
+bridge replicas on one PostgreSQL database; `byoc[postgres]`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import attrs
 
+from ..errors import RetryableError
 from .queue import DeadLetter, Job
 
-__all__ = ["Store", "UserLink"]
+__all__ = ["Store", "StoreUnavailable", "UserLink"]
+
+
+class StoreUnavailable(RetryableError):
+    """The store cannot be reached or cannot answer now (the database is down, restarting, or
+    out of connections). Nothing was changed, or the change is not known to have been: a
+    webhook answered with it gets 503 and is retried by its sender."""
 
 
 @attrs.frozen(kw_only=True)
@@ -32,7 +41,16 @@ class UserLink:
 
 
 class Store(Protocol):
-    """Mappings, processed ids, install data and per-user mutual exclusion."""
+    """Mappings, processed ids, install data, per-user mutual exclusion and the delivery queue.
+
+    **The queue.** Jobs wait in *lanes* (one per channel user and direction) and run strictly
+    in the order they were accepted, one job per lane at a time, across every process that
+    shares the store. A job is run under a *lease*: its `owner` (one dispatcher, see
+    `byoc.delivery`) holds it until `lease_until`, renewing it while the delivery lasts. A
+    lease that runs out (its owner died) lets another owner take the job over, marked
+    `recovering`; nobody ever takes a job whose lease is live. A job waiting for a retry keeps
+    its lane: later jobs of that user wait behind it.
+    """
 
     async def get_link(self, channel: str, channel_user_id: str) -> UserLink | None:
         """The link of a channel user, or None."""
@@ -62,41 +80,94 @@ class Store(Protocol):
         """Forget `key` (nothing happens when it is not there)."""
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Mutual exclusion for one key (one channel user), first come first served."""
+        """Mutual exclusion for one key (one channel user) among everyone sharing the store.
+
+        First come first served within a process.
+        """
 
     # -- the durable delivery queue ------------------------------------------------------------
 
     async def enqueue(
-        self, *, lane: str, kind: str, payload: str, dedupe_key: str, ttl: float
-    ) -> int | None:
+        self,
+        *,
+        lane: str,
+        kind: str,
+        payload: str,
+        dedupe_key: str,
+        ttl: float,
+        owner: str | None = None,
+        lease: float = 0.0,
+    ) -> Job | None:
         """Accept a job unless `dedupe_key` was claimed (then None), atomically and durably.
 
-        When this returns, the job survives a crash: the bridge acknowledges the webhook after it.
+        When this returns, the job survives a crash: the bridge acknowledges the webhook after
+        it. With an `owner`, a job that is the head of its lane at once (nothing of that user
+        queued before it) comes back leased to `owner` for `lease` seconds, so the caller can
+        run it without a `take_due`; otherwise it comes back unleased and waits its turn.
         """
 
-    async def take_due(self, *, now: float, limit: int) -> list[Job]:
-        """Lease up to `limit` jobs that may run now: the head of each lane with none in flight.
+    async def take_due(self, *, owner: str, now: float, limit: int, lease: float) -> list[Job]:
+        """Lease up to `limit` jobs that may run at `now` to `owner`, until `now + lease`.
 
-        Oldest first. A leased job is in flight until `finish`, `retry`, `bury` or `release_all`.
+        A job may run when it is the head of its lane, its retry time has come, and nobody
+        holds a live lease on it. A job whose lease ran out is taken over: it comes back
+        `recovering`. Taken by an index, oldest due first.
+        """
+
+    async def renew(self, *, owner: str, job_ids: Collection[int], until: float) -> set[int]:
+        """Extend `owner`'s leases on `job_ids` to `until`, in one statement.
+
+        Returns the ids it still held; a missing id was taken over by another owner.
         """
 
     async def next_due(self) -> float | None:
-        """When the earliest waiting lane head may run (None: the queue is empty)."""
+        """When the earliest lane head may be taken (its retry time, or when its lease runs
+        out); None when the queue is empty."""
 
-    async def finish(self, job_id: int) -> None:
-        """The job was delivered: forget it."""
+    async def finish(
+        self,
+        job_id: int,
+        *,
+        owner: str,
+        claims: Collection[str] = (),
+        claim_ttl: float = 0.0,
+        next_lease: float | None = None,
+    ) -> Job | None:
+        """The job was delivered: forget it, and claim `claims` for `claim_ttl` seconds.
 
-    async def retry(self, job_id: int, *, not_before: float, error: str, at: float) -> None:
-        """The try failed: record it and run the job again not before `not_before`."""
-
-    async def bury(self, job_id: int, *, reason: str, error: str, at: float) -> None:
-        """Give up on the job: move it to the dead letters with its history."""
-
-    async def release_all(self, *, recovering: bool) -> int:
-        """Hand every in-flight job back to the queue (at start-up after a crash, or at shutdown).
-
-        `recovering` marks them as possibly delivered already. Returns how many.
+        One transaction: the keys crash recovery needs (`posted:<help-desk message id>`) are
+        recorded exactly when the job stops being in flight. With `next_lease`, the lane's next
+        job, if any, comes back leased to `owner` for that long (the caller runs it at once).
+        Raises `LeaseLost` when `owner` no longer holds the job; nothing is changed then.
         """
+
+    async def retry(
+        self, job_id: int, *, owner: str, not_before: float, error: str, at: float
+    ) -> None:
+        """The try failed: record it, release the lease, and let the job run again not before
+        `not_before`. It keeps its lane meanwhile. Raises `LeaseLost` as `finish` does."""
+
+    async def bury(
+        self,
+        job_id: int,
+        *,
+        owner: str,
+        reason: str,
+        error: str,
+        at: float,
+        next_lease: float | None = None,
+    ) -> Job | None:
+        """Give up on the job: move it to the dead letters with its history, in one
+        transaction. The lane moves on; `next_lease` and `LeaseLost` as in `finish`."""
+
+    async def hand_back(self, *, owner: str) -> int:
+        """Release every lease `owner` holds, marking the jobs `recovering` (at shutdown: they
+        may have reached the peer). Returns how many."""
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        """Call `wake()` on the event loop whenever another process queued work that may run
+        now (PostgreSQL: LISTEN/NOTIFY). A store that cannot hear other processes does nothing:
+        the dispatcher polls as well."""
 
     async def depth(self) -> int:
         """Jobs waiting or in flight."""
@@ -115,6 +186,21 @@ class Store(Protocol):
 
     async def drop(self, dead_id: int) -> bool:
         """Delete a dead letter for good."""
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    async def purge(self, *, now: float) -> int:
+        """Delete some expired claims and dead letters past the store's retention; how many.
+
+        Found by index, never by a scan, and bounded per call. Stores call it themselves now
+        and then; it is public so that tools and tests can run it.
+        """
+
+    async def ping(self) -> None:
+        """A cheap round trip: returns when the store answers, raises when it cannot.
+
+        For health checks (`/healthz`, `byoc check`).
+        """
 
     async def aclose(self) -> None:
         """Flush and close."""

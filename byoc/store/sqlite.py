@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import logging
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any, Literal, TypeVar
 
+import attrs
 from typing_extensions import TypeVarTuple, Unpack
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
-from .base import UserLink
+from .base import StoreUnavailable, UserLink
+from .file_lock import FileLock, create_private
 from .locks import KeyedLock
-from .queue import Attempt, DeadLetter, Job
+from .queue import DEFAULT_DEAD_LETTER_RETENTION, Attempt, DeadLetter, Job, LeaseLost
+from .rows import (
+    DEAD_COLUMNS,
+    JOB_COLUMNS,
+    LINK_COLUMNS,
+    dead_letter_from_row,
+    encode_attempts,
+    job_from_row,
+    link_from_row,
+)
+from .sqlite_checkpoints import Checkpointer
 from .sqlite_schema import migrate
 from .worker_thread import WorkerThread
 
@@ -27,18 +39,19 @@ _R = TypeVar("_R")
 
 Synchronous = Literal["FULL", "NORMAL"]
 
+log = logging.getLogger("byoc.store")
+
 # One string per statement: sqlite3 caches prepared statements by their SQL text.
-_LINK_COLUMNS = "channel, channel_user_id, helpdesk_user_id, conversation_id, resolved"
-_GET_LINK = f"SELECT {_LINK_COLUMNS} FROM links WHERE channel = ? AND channel_user_id = ?"
-_GET_LINK_BY_HELPDESK_USER = f"SELECT {_LINK_COLUMNS} FROM links WHERE helpdesk_user_id = ?"
+_GET_LINK = f"SELECT {LINK_COLUMNS} FROM links WHERE channel = ? AND channel_user_id = ?"
+_GET_LINK_BY_HELPDESK_USER = f"SELECT {LINK_COLUMNS} FROM links WHERE helpdesk_user_id = ?"
 # Several links may name one conversation; the one saved last wins, as in MemoryStore. Saving a
 # link moves it to the end of rowid order (see _SAVE_LINK), and the conversation index holds
 # rowids in order, so this is one index probe.
 _GET_LINK_BY_CONVERSATION = (
-    f"SELECT {_LINK_COLUMNS} FROM links WHERE conversation_id = ? ORDER BY rowid DESC LIMIT 1"
+    f"SELECT {LINK_COLUMNS} FROM links WHERE conversation_id = ? ORDER BY rowid DESC LIMIT 1"
 )
 _SAVE_LINK = f"""
-    INSERT INTO links ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO links ({LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (channel, channel_user_id) DO UPDATE SET
         helpdesk_user_id = excluded.helpdesk_user_id,
         conversation_id = excluded.conversation_id,
@@ -52,43 +65,65 @@ _CLAIM = """
     WHERE claims.expires_at <= ?
 """
 _RELEASE = "DELETE FROM claims WHERE key = ?"
-_PURGE_CLAIMS = "DELETE FROM claims WHERE expires_at <= ?"
-_GET_SETTING = "SELECT value FROM settings WHERE key = ?"
-# -- the delivery queue: a lane's head is its lowest id; an in-flight job is always a head.
-_JOB_COLUMNS = "id, lane, kind, payload, accepted_at, not_before, attempts, recovering"
-_ENQUEUE = "INSERT INTO jobs (lane, kind, payload, accepted_at) VALUES (?, ?, ?, ?)"
-_HEADS = "SELECT min(id) FROM jobs GROUP BY lane"
-_TAKE_DUE = f"""
-    SELECT {_JOB_COLUMNS} FROM jobs
-    WHERE id IN ({_HEADS}) AND in_flight = 0 AND not_before <= ?
-    ORDER BY id LIMIT ?
+# Through the expiry index, a bounded batch at a time: never a scan of the table.
+_PURGE_CLAIMS = """
+    DELETE FROM claims WHERE key IN (SELECT key FROM claims WHERE expires_at <= ? LIMIT ?)
 """
-_LEASE = "UPDATE jobs SET in_flight = 1 WHERE id = ?"
-_NEXT_DUE = f"SELECT min(not_before) FROM jobs WHERE id IN ({_HEADS}) AND in_flight = 0"
-_FINISH = "DELETE FROM jobs WHERE id = ?"
-_GET_JOB = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?"
-_RETRY = "UPDATE jobs SET not_before = ?, attempts = ?, in_flight = 0 WHERE id = ?"
+_GET_SETTING = "SELECT value FROM settings WHERE key = ?"
+# -- the delivery queue. `ready_at` is set on lane heads only (see sqlite_schema, version 3).
+_LANE_HEAD = f"SELECT {JOB_COLUMNS} FROM jobs WHERE lane = ? ORDER BY id LIMIT 1"
+_ENQUEUE = """
+    INSERT INTO jobs (lane, kind, payload, accepted_at, not_before, owner, lease_until, ready_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_TAKE_DUE = f"SELECT {JOB_COLUMNS} FROM jobs WHERE ready_at <= ? ORDER BY ready_at, id LIMIT ?"
+# A leased head may be taken again when its lease runs out: `ready_at` is the lease's end.
+_LEASE = "UPDATE jobs SET owner = ?, lease_until = ?, ready_at = ?, recovering = ? WHERE id = ?"
+_MAKE_HEAD = "UPDATE jobs SET ready_at = not_before WHERE id = ?"
+_NEXT_DUE = "SELECT min(ready_at) FROM jobs WHERE ready_at IS NOT NULL"
+_OWNER_OF = "SELECT owner FROM jobs WHERE id = ?"
+_DELETE_JOB = "DELETE FROM jobs WHERE id = ?"
+_GET_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
+_RETRY = """
+    UPDATE jobs SET not_before = ?, ready_at = ?, attempts = ?, owner = NULL, lease_until = NULL
+    WHERE id = ?
+"""
 _BURY = """
     INSERT INTO dead_letters (job_id, lane, kind, payload, accepted_at, attempts, reason, died_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 """
-_COUNT_IN_FLIGHT = "SELECT count(*) FROM jobs WHERE in_flight = 1"
-_RELEASE_ALL = "UPDATE jobs SET in_flight = 0, recovering = max(recovering, ?) WHERE in_flight = 1"
+_HAND_BACK = """
+    UPDATE jobs SET owner = NULL, lease_until = NULL, ready_at = not_before, recovering = 1
+    WHERE owner = ?
+"""
+# With the file locked, every lease in it belongs to a process that is gone.
+_RECOVER_ALL = """
+    UPDATE jobs SET owner = NULL, lease_until = NULL, ready_at = not_before, recovering = 1
+    WHERE owner IS NOT NULL
+"""
+_RECORD_CLAIM = """
+    INSERT INTO claims (key, expires_at) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET expires_at = max(claims.expires_at, excluded.expires_at)
+"""
 _DEPTH = "SELECT count(*) FROM jobs"
-_DEAD_COLUMNS = "id, job_id, lane, kind, payload, accepted_at, attempts, reason, died_at"
-_DEAD_LETTERS = f"SELECT {_DEAD_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?"
-_DEAD_LETTER = f"SELECT {_DEAD_COLUMNS} FROM dead_letters WHERE id = ?"
+_DEAD_LETTERS = f"SELECT {DEAD_COLUMNS} FROM dead_letters ORDER BY id LIMIT ?"
+_DEAD_LETTER = f"SELECT {DEAD_COLUMNS} FROM dead_letters WHERE id = ?"
 _DROP = "DELETE FROM dead_letters WHERE id = ?"
 _COUNT_DEAD = "SELECT count(*) FROM dead_letters"
+_PURGE_DEAD = """
+    DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE died_at < ? LIMIT ?)
+"""
 _DELETE_SETTING = "DELETE FROM settings WHERE key = ?"
 _SET_SETTING = """
     INSERT INTO settings (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
+# SQLite's smallest limit on bound parameters is 999.
+_IDS_PER_STATEMENT = 500
 
 
 class SQLiteStore:
-    """`Store` in one SQLite file (WAL journal): the embedded default.
+    """`Store` in one SQLite file (WAL journal): the embedded default, for one bridge process.
 
     ```python
     store = SQLiteStore("/var/lib/byoc/byoc.db")
@@ -99,7 +134,8 @@ class SQLiteStore:
     ```
 
     A new `SQLiteStore` on the same path sees everything an earlier one wrote; the schema is
-    created or upgraded on open (`byoc.store.sqlite_schema`).
+    created or upgraded on open (`byoc.store.sqlite_schema`). A new file is created readable by
+    its owner only (0600), and so are its `-wal` and `-shm` files.
 
     **Durability.** Every write is committed before its call returns. `synchronous` says what
     survives after that:
@@ -119,11 +155,21 @@ class SQLiteStore:
     opens (and if need be creates and migrates) the file on that thread and waits for it,
     once, so a bad path fails at startup.
 
-    **Several processes.** They may share one file: every statement is atomic across
-    connections (`claim` included) and a busy file is waited for up to `busy_timeout` seconds.
-    But `lock()` is a per-process FIFO lock: two processes on one file do **not** exclude each
-    other per user. Run one bridge process per file; several replicas need a shared store
-    (Redis).
+    **One bridge process per file.** `lock()` is a per-process lock, and the queue's leases are
+    recovered at once when the file is opened. So the store holds an exclusive OS lock on the
+    file (`<path>.lock`) for its whole life: a second bridge on the same file, even one started
+    at the same instant, gets a `ConfigurationError` saying what to do. Tools that only look
+    at the file beside a running bridge (`byoc dead-letters`, `byoc check`) open it with
+    `exclusive=False`: they take no lock and leave the leases alone. Every statement is atomic
+    across connections (`claim` included) and a busy file is waited for up to `busy_timeout`
+    seconds. Several replicas need `PostgresStore`.
+
+    **Crash recovery.** With the lock held, every lease found in the file belongs to a process
+    that is gone: the exclusive open hands those jobs back, marked `recovering`, at once.
+
+    **Checkpoints.** The WAL is copied into the database file by a thread of its own once a
+    second (`byoc.store.sqlite_checkpoints`), not inside whichever write fills it: no write
+    waits for a checkpoint.
 
     **Group commit.** Calls queued while the thread is busy run together in one transaction,
     and each learns its outcome only once that transaction committed: under load, many writes
@@ -134,15 +180,21 @@ class SQLiteStore:
     matters: a cancelled claim that took is released by an undo queued right behind it, so
     the retry of that event is not taken for a duplicate.
 
+    **Housekeeping.** Once every `purge_every` claims, a bounded batch of expired claims and of
+    dead letters older than `dead_letter_retention` seconds is deleted, through indexes, as a
+    job of its own on the worker thread (never inside a caller's claim).
+
     **Text.** Keys and values are stored as UTF-8; a string with a lone surrogate (possible
     from a JSON `"\\ud800"` escape) raises `UnicodeEncodeError`, a `ValueError`.
 
     Raises `ConfigurationError` (naming `BYOC_STORE` and the path) when the file cannot be
-    opened for writing, is not a SQLite database, or was written by a newer byoc.
+    opened for writing, is not a SQLite database, was written by a newer byoc, or is in use by
+    another bridge process.
     """
 
-    purge_every = 1024
-    """Expired claims are deleted once every this many successful claims."""
+    purge_every = 128
+    """Expired claims are purged once every this many successful claims, twice as many at most
+    each time: small batches keep the claims queued behind a purge fast."""
 
     def __init__(
         self,
@@ -151,6 +203,8 @@ class SQLiteStore:
         clock: Clock | None = None,
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 5.0,
+        exclusive: bool = True,
+        dead_letter_retention: float = DEFAULT_DEAD_LETTER_RETENTION,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ConfigurationError(
@@ -158,16 +212,24 @@ class SQLiteStore:
             )
         self._path = os.fspath(path)
         self._clock = clock or SystemClock()
+        self._retention = dead_letter_retention
         self._locks = KeyedLock()
         self._closed = False
+        self._file_lock: FileLock | None = None
         # Touched only on the worker thread.
         self._claims_since_purge = 0
         self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self))
         try:
-            self._connection = self._worker.call(self._open, synchronous, busy_timeout)
+            self._connection = self._worker.call(self._open, synchronous, busy_timeout, exclusive)
         except BaseException:
             self._worker.stop()
             raise
+        # The bridge's store checkpoints off the write path; a tool beside it leaves that alone.
+        self._checkpointer = (
+            Checkpointer(self._path, busy_timeout=busy_timeout)
+            if exclusive and self._path != ":memory:"
+            else None
+        )
 
     @property
     def path(self) -> str:
@@ -220,28 +282,76 @@ class SQLiteStore:
     # -- the delivery queue ----------------------------------------------------------------
 
     async def enqueue(
-        self, *, lane: str, kind: str, payload: str, dedupe_key: str, ttl: float
-    ) -> int | None:
+        self,
+        *,
+        lane: str,
+        kind: str,
+        payload: str,
+        dedupe_key: str,
+        ttl: float,
+        owner: str | None = None,
+        lease: float = 0.0,
+    ) -> Job | None:
         now = self._clock.time()
-        return await self._run(self._enqueue, lane, kind, payload, dedupe_key, now, now + ttl)
+        return await self._run(
+            self._enqueue, lane, kind, payload, dedupe_key, now, now + ttl, owner, lease
+        )
 
-    async def take_due(self, *, now: float, limit: int) -> list[Job]:
-        return await self._run(self._take_due, now, limit)
+    async def take_due(self, *, owner: str, now: float, limit: int, lease: float) -> list[Job]:
+        return await self._run(self._take_due, owner, now, limit, lease)
+
+    async def renew(self, *, owner: str, job_ids: Collection[int], until: float) -> set[int]:
+        if not job_ids:
+            return set()
+        return await self._run(self._renew, owner, list(job_ids), until)
 
     async def next_due(self) -> float | None:
-        return await self._run(self._scalar, _NEXT_DUE, ())
+        due: float | None = await self._run(self._scalar, _NEXT_DUE, ())
+        return due
 
-    async def finish(self, job_id: int) -> None:
-        await self._run(self._execute, _FINISH, (job_id,))
+    async def finish(
+        self,
+        job_id: int,
+        *,
+        owner: str,
+        claims: Collection[str] = (),
+        claim_ttl: float = 0.0,
+        next_lease: float | None = None,
+    ) -> Job | None:
+        return await self._run(
+            self._finish, job_id, owner, tuple(claims), claim_ttl, next_lease, self._clock.time()
+        )
 
-    async def retry(self, job_id: int, *, not_before: float, error: str, at: float) -> None:
-        await self._run(self._retry, job_id, not_before, Attempt(at=at, error=error))
+    async def retry(
+        self, job_id: int, *, owner: str, not_before: float, error: str, at: float
+    ) -> None:
+        await self._run(self._retry, job_id, owner, not_before, Attempt(at=at, error=error))
 
-    async def bury(self, job_id: int, *, reason: str, error: str, at: float) -> None:
-        await self._run(self._bury, job_id, reason, Attempt(at=at, error=error))
+    async def bury(
+        self,
+        job_id: int,
+        *,
+        owner: str,
+        reason: str,
+        error: str,
+        at: float,
+        next_lease: float | None = None,
+    ) -> Job | None:
+        return await self._run(
+            self._bury,
+            job_id,
+            owner,
+            reason,
+            Attempt(at=at, error=error),
+            next_lease,
+            self._clock.time(),
+        )
 
-    async def release_all(self, *, recovering: bool) -> int:
-        return await self._run(self._release_all, recovering)
+    async def hand_back(self, *, owner: str) -> int:
+        return await self._run(self._execute, _HAND_BACK, (owner,))
+
+    def watch(self, wake: Callable[[], None]) -> None:
+        """Nothing to hear: only this process uses the store."""
 
     async def depth(self) -> int:
         count = await self._run(self._scalar, _DEPTH, ())
@@ -263,6 +373,18 @@ class SQLiteStore:
     async def drop(self, dead_id: int) -> bool:
         return await self._run(self._execute, _DROP, (dead_id,)) > 0
 
+    # -- housekeeping ----------------------------------------------------------------------
+
+    async def purge(self, *, now: float) -> int:
+        return await self._run(self._purge, now, 2 * self.purge_every)
+
+    async def ping(self) -> None:
+        """One `SELECT 1` on the worker thread: the thread is alive and the file answers."""
+        try:
+            await self._run(self._scalar, "SELECT 1", ())
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the SQLite store {self._path} does not answer: {exc}") from exc
+
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Per-key FIFO mutual exclusion **within this process** (see the class docstring)."""
         self._check_open()
@@ -271,15 +393,19 @@ class SQLiteStore:
     async def aclose(self) -> None:
         """Close the connection and stop the worker thread; calls made before finish first.
 
-        Idempotent. Any later call raises `RuntimeError`.
+        Idempotent. Any later call raises `RuntimeError`. The file lock goes last.
         """
         if self._closed:
             return
         self._closed = True
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
         try:
             await self._worker.run(self._close, alone=True)
         finally:
             self._worker.stop()
+            if self._file_lock is not None:
+                self._file_lock.release()
 
     # -- the event-loop side -------------------------------------------------------------------
 
@@ -293,19 +419,31 @@ class SQLiteStore:
 
     # -- the worker-thread side: only these touch the connection -------------------------------
 
-    def _open(self, synchronous: Synchronous, busy_timeout: float) -> sqlite3.Connection:
+    def _open(
+        self, synchronous: Synchronous, busy_timeout: float, exclusive: bool
+    ) -> sqlite3.Connection:
         try:
-            return self._connect(synchronous, busy_timeout)
-        except sqlite3.Error as exc:
-            raise ConfigurationError(
-                f"BYOC_STORE={self._path!r}: cannot use it as the SQLite store ({exc}); point"
-                " BYOC_STORE at a writable file (it is created if missing) in an existing"
-                " directory"
-            ) from exc
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"BYOC_STORE={self._path!r}: {exc}") from exc
+            if exclusive:
+                self._file_lock = FileLock(f"{self._path}.lock", what=f"BYOC_STORE={self._path!r}")
+            return self._connect(synchronous, busy_timeout, exclusive)
+        except BaseException as exc:
+            if self._file_lock is not None:
+                self._file_lock.release()
+            if isinstance(exc, (sqlite3.Error, OSError)):
+                raise ConfigurationError(
+                    f"BYOC_STORE={self._path!r}: cannot use it as the SQLite store ({exc});"
+                    " point BYOC_STORE at a writable file (it is created if missing) in an"
+                    " existing directory"
+                ) from exc
+            if isinstance(exc, ConfigurationError) and "BYOC_STORE" not in str(exc):
+                raise ConfigurationError(f"BYOC_STORE={self._path!r}: {exc}") from exc
+            raise
 
-    def _connect(self, synchronous: Synchronous, busy_timeout: float) -> sqlite3.Connection:
+    def _connect(
+        self, synchronous: Synchronous, busy_timeout: float, exclusive: bool
+    ) -> sqlite3.Connection:
+        if self._path != ":memory:":
+            create_private(self._path)
         # isolation_level=None: autocommit, so each statement is its own transaction and
         # migrate() can manage its own.
         connection = sqlite3.connect(self._path, timeout=busy_timeout, isolation_level=None)
@@ -318,6 +456,15 @@ class SQLiteStore:
                 )
             connection.execute(f"PRAGMA synchronous = {synchronous}")
             migrate(connection)
+            if exclusive:
+                # `Checkpointer` does it on a thread of its own.
+                connection.execute("PRAGMA wal_autocheckpoint = 0")
+                recovered = connection.execute(_RECOVER_ALL).rowcount
+                if recovered:
+                    log.warning(
+                        "%d job(s) were in flight when the bridge stopped; retrying them",
+                        recovered,
+                    )
         except BaseException:
             connection.close()
             raise
@@ -331,16 +478,7 @@ class SQLiteStore:
         self._connection.close()
 
     def _fetch_link(self, sql: str, params: tuple[str, ...]) -> UserLink | None:
-        row = self._connection.execute(sql, params).fetchone()
-        if row is None:
-            return None
-        return UserLink(
-            channel=row[0],
-            channel_user_id=row[1],
-            helpdesk_user_id=row[2],
-            conversation_id=row[3],
-            resolved=bool(row[4]),
-        )
+        return link_from_row(self._connection.execute(sql, params).fetchone())
 
     def _save_link(self, link: UserLink) -> None:
         try:
@@ -363,14 +501,14 @@ class SQLiteStore:
             ) from exc
 
     def _claim(self, key: str, now: float, expires_at: float, outcome: list[bool]) -> bool:
-        # Purge first: if it fails, the claim fails with it, rather than being recorded behind
-        # the caller's back.
-        if self._claims_since_purge >= self.purge_every:
-            self._connection.execute(_PURGE_CLAIMS, (now,))
-            self._claims_since_purge = 0
         claimed = self._connection.execute(_CLAIM, (key, expires_at, now)).rowcount == 1
         outcome.append(claimed)
-        self._claims_since_purge += claimed
+        if claimed:
+            self._claims_since_purge += 1
+            if self._claims_since_purge >= self.purge_every:
+                self._claims_since_purge = 0
+                # A job of its own, after this batch: the claim never waits for the purge.
+                self._worker.post(self._purge_later, now, alone=True)
         return claimed
 
     def _undo_claim(self, key: str, outcome: list[bool]) -> None:
@@ -380,6 +518,23 @@ class SQLiteStore:
 
     def _release(self, key: str) -> None:
         self._connection.execute(_RELEASE, (key,))
+
+    def _purge_later(self, now: float) -> None:
+        # Posted by a claim; the store may have closed since.
+        if self._closed:
+            return
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            self._purge(now, 2 * self.purge_every)
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    def _purge(self, now: float, limit: int) -> int:
+        purged: int = self._connection.execute(_PURGE_CLAIMS, (now, limit)).rowcount
+        purged += self._connection.execute(_PURGE_DEAD, (now - self._retention, limit)).rowcount
+        return purged
 
     def _get_setting(self, key: str) -> str | None:
         row = self._connection.execute(_GET_SETTING, (key,)).fetchone()
@@ -398,32 +553,119 @@ class SQLiteStore:
         row = self._connection.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
+    def _insert_job(
+        self,
+        lane: str,
+        kind: str,
+        payload: str,
+        now: float,
+        owner: str | None = None,
+        lease: float = 0.0,
+    ) -> Job:
+        head = self._connection.execute(_LANE_HEAD, (lane,)).fetchone() is None
+        job = Job(id=0, lane=lane, kind=kind, payload=payload, accepted_at=now, not_before=now)
+        ready_at = None
+        if head:
+            ready_at = now
+            if owner is not None:
+                job = attrs.evolve(job, owner=owner, lease_until=now + lease)
+                ready_at = job.lease_until
+        row_id = self._connection.execute(
+            _ENQUEUE, (lane, kind, payload, now, now, job.owner, job.lease_until, ready_at)
+        ).lastrowid
+        assert row_id is not None
+        return attrs.evolve(job, id=row_id)
+
     def _enqueue(
-        self, lane: str, kind: str, payload: str, dedupe_key: str, now: float, expires_at: float
-    ) -> int | None:
+        self,
+        lane: str,
+        kind: str,
+        payload: str,
+        dedupe_key: str,
+        now: float,
+        expires_at: float,
+        owner: str | None,
+        lease: float,
+    ) -> Job | None:
         # One transaction (the batch's) holds the claim and the job: both or neither.
         if not self._claim(dedupe_key, now, expires_at, []):
             return None
-        return self._connection.execute(_ENQUEUE, (lane, kind, payload, now)).lastrowid
+        return self._insert_job(lane, kind, payload, now, owner, lease)
 
-    def _take_due(self, now: float, limit: int) -> list[Job]:
-        jobs = [_job(row) for row in self._connection.execute(_TAKE_DUE, (now, limit))]
-        self._connection.executemany(_LEASE, [(job.id,) for job in jobs])
-        return jobs
+    def _lease(self, job: Job, owner: str, until: float, recovering: bool) -> Job:
+        self._connection.execute(_LEASE, (owner, until, until, int(recovering), job.id))
+        return attrs.evolve(job, owner=owner, lease_until=until, recovering=recovering)
 
-    def _retry(self, job_id: int, not_before: float, attempt: Attempt) -> None:
+    def _take_due(self, owner: str, now: float, limit: int, lease: float) -> list[Job]:
+        rows = self._connection.execute(_TAKE_DUE, (now, limit)).fetchall()
+        # A job that has an owner had its lease run out: it is taken over.
+        return [
+            self._lease(job, owner, now + lease, job.recovering or job.owner is not None)
+            for job in map(job_from_row, rows)
+        ]
+
+    def _renew(self, owner: str, job_ids: list[int], until: float) -> set[int]:
+        held: set[int] = set()
+        for start in range(0, len(job_ids), _IDS_PER_STATEMENT):
+            chunk = job_ids[start : start + _IDS_PER_STATEMENT]
+            marks = ", ".join("?" * len(chunk))
+            where = f"owner = ? AND id IN ({marks})"
+            self._connection.execute(
+                f"UPDATE jobs SET lease_until = ?, ready_at = ? WHERE {where}",
+                (until, until, owner, *chunk),
+            )
+            rows = self._connection.execute(f"SELECT id FROM jobs WHERE {where}", (owner, *chunk))
+            held.update(row[0] for row in rows)
+        return held
+
+    def _held(self, job_id: int, owner: str) -> Job:
         row = self._connection.execute(_GET_JOB, (job_id,)).fetchone()
-        if row is None:
-            return
-        attempts = (*_job(row).attempts, attempt)
-        self._connection.execute(_RETRY, (not_before, _encode_attempts(attempts), job_id))
+        if row is None or row[8] != owner:
+            raise LeaseLost(job_id, owner)
+        return job_from_row(row)
 
-    def _bury(self, job_id: int, reason: str, attempt: Attempt) -> None:
-        row = self._connection.execute(_GET_JOB, (job_id,)).fetchone()
+    def _remove(self, job: Job, owner: str, next_lease: float | None, now: float) -> Job | None:
+        """Delete the lane head `job`; the lane's next job becomes its head (returned leased
+        to `owner` when `next_lease` is given)."""
+        self._connection.execute(_DELETE_JOB, (job.id,))
+        row = self._connection.execute(_LANE_HEAD, (job.lane,)).fetchone()
         if row is None:
-            return
-        job = _job(row)
-        attempts = _encode_attempts((*job.attempts, attempt))
+            return None
+        following = job_from_row(row)
+        if next_lease is None:
+            self._connection.execute(_MAKE_HEAD, (following.id,))
+            return None
+        return self._lease(following, owner, now + next_lease, following.recovering)
+
+    def _finish(
+        self,
+        job_id: int,
+        owner: str,
+        claims: Sequence[str],
+        claim_ttl: float,
+        next_lease: float | None,
+        now: float,
+    ) -> Job | None:
+        job = self._held(job_id, owner)
+        self._connection.executemany(_RECORD_CLAIM, [(key, now + claim_ttl) for key in claims])
+        return self._remove(job, owner, next_lease, now)
+
+    def _retry(self, job_id: int, owner: str, not_before: float, attempt: Attempt) -> None:
+        job = self._held(job_id, owner)
+        attempts = encode_attempts((*job.attempts, attempt))
+        self._connection.execute(_RETRY, (not_before, not_before, attempts, job_id))
+
+    def _bury(
+        self,
+        job_id: int,
+        owner: str,
+        reason: str,
+        attempt: Attempt,
+        next_lease: float | None,
+        now: float,
+    ) -> Job | None:
+        job = self._held(job_id, owner)
+        attempts = encode_attempts((*job.attempts, attempt))
         self._connection.execute(
             _BURY,
             (
@@ -437,15 +679,10 @@ class SQLiteStore:
                 attempt.at,
             ),
         )
-        self._connection.execute(_FINISH, (job_id,))
-
-    def _release_all(self, recovering: bool) -> int:
-        count: int = self._connection.execute(_COUNT_IN_FLIGHT).fetchone()[0]
-        self._connection.execute(_RELEASE_ALL, (int(recovering),))
-        return count
+        return self._remove(job, owner, next_lease, now)
 
     def _dead_letters(self, sql: str, params: tuple[int, ...]) -> list[DeadLetter]:
-        return [_dead_letter(row) for row in self._connection.execute(sql, params)]
+        return [dead_letter_from_row(row) for row in self._connection.execute(sql, params)]
 
     def _replay(self, dead_id: int, now: float) -> int | None:
         found = self._dead_letters(_DEAD_LETTER, (dead_id,))
@@ -453,7 +690,7 @@ class SQLiteStore:
             return None
         job = found[0].job
         self._connection.execute(_DROP, (dead_id,))
-        return self._connection.execute(_ENQUEUE, (job.lane, job.kind, job.payload, now)).lastrowid
+        return self._insert_job(job.lane, job.kind, job.payload, now).id
 
 
 class _Transaction:
@@ -472,36 +709,3 @@ class _Transaction:
 
     def rollback(self) -> None:
         self._store._connection.execute("ROLLBACK")
-
-
-def _encode_attempts(attempts: tuple[Attempt, ...]) -> str:
-    return json.dumps([[a.at, a.error] for a in attempts], ensure_ascii=False)
-
-
-def _decode_attempts(text: str) -> tuple[Attempt, ...]:
-    return tuple(Attempt(at=at, error=error) for at, error in json.loads(text))
-
-
-def _job(row: tuple[Any, ...]) -> Job:
-    return Job(
-        id=row[0],
-        lane=row[1],
-        kind=row[2],
-        payload=row[3],
-        accepted_at=row[4],
-        not_before=row[5],
-        attempts=_decode_attempts(row[6]),
-        recovering=bool(row[7]),
-    )
-
-
-def _dead_letter(row: tuple[Any, ...]) -> DeadLetter:
-    job = Job(
-        id=row[1],
-        lane=row[2],
-        kind=row[3],
-        payload=row[4],
-        accepted_at=row[5],
-        attempts=_decode_attempts(row[6]),
-    )
-    return DeadLetter(id=row[0], job=job, reason=row[7], died_at=row[8])

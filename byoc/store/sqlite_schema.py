@@ -93,7 +93,54 @@ _V2_DELIVERY_QUEUE: Migration = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_LINKS_CLAIMS_SETTINGS, _V2_DELIVERY_QUEUE)
+_V3_LEASES_AND_INDEXES: Migration = (
+    # Leases replace the in-flight flag (`owner`, `lease_until`). `ready_at` is set on lane
+    # heads only: when the head may be taken (its retry time, or when its lease runs out), so
+    # due jobs are found by one index range, never by grouping the table. Jobs that were in
+    # flight under version 2 are recovering: they may have reached the peer. The table is
+    # rebuilt to drop `in_flight` (ALTER TABLE DROP COLUMN needs SQLite 3.35), and its ids
+    # are never reused (AUTOINCREMENT): an id names one job in logs and dead letters.
+    """
+    CREATE TABLE jobs_v3 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        lane TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        accepted_at REAL NOT NULL,
+        not_before REAL NOT NULL,
+        attempts TEXT NOT NULL DEFAULT '[]',
+        recovering INTEGER NOT NULL DEFAULT 0,
+        owner TEXT,
+        lease_until REAL,
+        ready_at REAL
+    )
+    """,
+    """
+    INSERT INTO jobs_v3
+        (id, lane, kind, payload, accepted_at, not_before, attempts, recovering, ready_at)
+    SELECT id, lane, kind, payload, accepted_at, max(not_before, accepted_at), attempts,
+           max(recovering, in_flight),
+           CASE WHEN id IN (SELECT min(id) FROM jobs GROUP BY lane)
+                THEN max(not_before, accepted_at) END
+    FROM jobs
+    """,
+    "DROP TABLE jobs",
+    "ALTER TABLE jobs_v3 RENAME TO jobs",
+    "CREATE INDEX jobs_by_lane ON jobs (lane, id)",
+    # At most one head per lane: a bug that would run two jobs of one user at once fails here.
+    "CREATE UNIQUE INDEX jobs_one_head_per_lane ON jobs (lane) WHERE ready_at IS NOT NULL",
+    "CREATE INDEX jobs_by_ready ON jobs (ready_at, id) WHERE ready_at IS NOT NULL",
+    "CREATE INDEX jobs_by_owner ON jobs (owner) WHERE owner IS NOT NULL",
+    # Purging expired claims and old dead letters walks these, not the tables.
+    "CREATE INDEX claims_by_expiry ON claims (expires_at)",
+    "CREATE INDEX dead_letters_by_death ON dead_letters (died_at)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_LINKS_CLAIMS_SETTINGS,
+    _V2_DELIVERY_QUEUE,
+    _V3_LEASES_AND_INDEXES,
+)
 """Every step so far; `MIGRATIONS[n]` takes a file from version `n` to `n + 1`."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

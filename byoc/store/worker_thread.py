@@ -91,9 +91,12 @@ class WorkerThread:
         self._jobs.put((fn, args, None, future, False))
         return future.result()
 
-    def post(self, fn: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts]) -> None:
-        """Queue `fn(*args)` and return at once; an error it raises is logged."""
-        self._jobs.put((fn, args, None, None, True))
+    def post(
+        self, fn: Callable[[Unpack[_Ts]], object], *args: Unpack[_Ts], alone: bool = False
+    ) -> None:
+        """Queue `fn(*args)` and return at once; an error it raises is logged. `alone=True`
+        runs it outside any transaction, as `run` does."""
+        self._jobs.put((fn, args, None, None, not alone))
 
     def stop(self) -> None:
         """Let the jobs already queued finish, then end the thread and wait for it."""

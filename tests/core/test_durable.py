@@ -19,6 +19,8 @@ from byoc.testing.fake_channel import FakeChannel
 
 from .recording_messaging import RecordingMessaging
 
+DEAD_LEASE = 20.0
+
 
 class Harness:
     def __init__(self, store: str, tmp_path: Path) -> None:
@@ -161,19 +163,19 @@ async def test_store_that_cannot_take_the_event_answers_503(h: Harness) -> None:
 async def test_job_in_flight_at_shutdown_is_finished_within_grace(h: Harness) -> None:
     await h.say("alice", "one")
     await h.bridge.wait_idle()
-    gate = asyncio.Event()
+    gate, posting = asyncio.Event(), asyncio.Event()
     original = h.messaging.post_message
 
     async def slow(*args: object) -> object:
+        posting.set()
         await gate.wait()
         return await original(*args)  # type: ignore[arg-type]
 
     h.messaging.post_message = slow  # type: ignore[method-assign, assignment]
     await h.say("alice", "two")
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await posting.wait()  # in flight
     stopping = asyncio.create_task(h.bridge.delivery.stop(grace=5))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # stop() has begun: it takes no new work from here
     gate.set()
     await stopping
     assert h.texts() == ["one", "two"]
@@ -184,17 +186,19 @@ async def test_job_cut_off_at_shutdown_is_handed_back_marked_recovering(h: Harne
     await h.say("alice", "one")
     await h.bridge.wait_idle()
 
+    posting = asyncio.Event()
+
     async def hang(*args: object) -> object:
+        posting.set()
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
 
     h.messaging.post_message = hang  # type: ignore[method-assign, assignment]
     await h.say("alice", "two")
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await posting.wait()  # in flight
     await h.bridge.delivery.stop(grace=0.01)
     assert await h.store.depth() == 1
-    (job,) = await h.store.take_due(now=h.clock.time() + 1, limit=10)
+    (job,) = await h.store.take_due(owner="next", now=h.clock.time(), limit=10, lease=5)
     assert job.recovering and h.texts() == ["one"]
     del job
 
@@ -215,8 +219,12 @@ async def test_recovered_job_already_in_the_help_desk_is_not_posted_again(h: Har
         dedupe_key="k",
         ttl=60,
     )
-    await h.store.take_due(now=h.clock.time(), limit=1)  # in flight when the process died
+    # In flight when its process died.
+    await h.store.take_due(owner="dead", now=h.clock.time(), limit=1, lease=DEAD_LEASE)
     await h.bridge.start()
+    await h.bridge.wait_idle()
+    assert h.messaging.calls.count("find_posted") == 0  # not before the dead lease ran out
+    await h.clock.advance(DEAD_LEASE)
     await h.bridge.wait_idle()
     assert h.texts() == ["one", "two"]
     assert h.messaging.calls.count("post_message") == posted_calls
@@ -247,7 +255,8 @@ async def test_recovery_tells_a_lost_message_from_an_identical_earlier_one(h: Ha
         dedupe_key="m2",
         ttl=60,
     )
-    await h.store.take_due(now=h.clock.time(), limit=1)
+    await h.store.take_due(owner="dead", now=h.clock.time(), limit=1, lease=DEAD_LEASE)
     await h.bridge.start()
+    await h.clock.advance(DEAD_LEASE)
     await h.bridge.wait_idle()
     assert h.texts() == ["ok", "ok"]  # the first "ok" was accounted for: the second is posted

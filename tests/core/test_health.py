@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from byoc.store import MemoryStore
+from byoc.store import MemoryStore, StoreUnavailable
 from byoc.testing.clock import FakeClock
 from byoc.testing.fake_channel import FakeChannel
 from byoc.testing.rig import BRIDGE_URL, BridgeRig
@@ -40,3 +40,18 @@ async def test_a_failing_help_desk_turns_healthz_unhealthy_until_it_delivers_aga
                 break
         assert (await rig.http.get(f"{BRIDGE_URL}/healthz")).json() == {"status": "ok"}
         assert rig.freshchat.total_calls() > 0
+
+
+class UnreachableStore(MemoryStore):
+    """A store whose database stopped answering."""
+
+    async def ping(self) -> None:
+        raise StoreUnavailable("PostgreSQL at db.internal:5432 does not answer")
+
+
+async def test_a_store_that_does_not_answer_makes_healthz_say_so() -> None:
+    async with BridgeRig() as rig:
+        rig.attach([FakeChannel()], store=UnreachableStore())
+        health = await rig.http.get(f"{BRIDGE_URL}/healthz")
+        assert health.status_code == 503
+        assert health.json()["problems"][0].startswith("the store: PostgreSQL at db.internal")

@@ -168,10 +168,10 @@ async def test_sigkill_mid_delivery_loses_nothing_and_doubles_nothing(
     processes: tuple[Freshchat, BridgeProcess], logs: None
 ) -> None:
     freshchat, bridge = processes
-    # Every post into a conversation takes 150 ms: many deliveries are in flight at the kill.
+    # Every post into a conversation takes 300 ms: many deliveries are in flight at the kill.
     fault = {
         "kind": "latency",
-        "seconds": 0.15,
+        "seconds": 0.3,
         "method": "POST",
         "route": "/v2/conversations/{id}/messages",
     }

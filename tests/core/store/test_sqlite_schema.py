@@ -81,3 +81,37 @@ def test_a_file_newer_than_the_steps_is_refused(connection: sqlite3.Connection) 
     with pytest.raises(ConfigurationError, match="upgrade byoc"):
         migrate(connection, MIGRATIONS[:-1])
     assert schema_version(connection) == SCHEMA_VERSION
+
+
+async def test_a_version_2_queue_is_carried_over_with_its_in_flight_jobs_recovering(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "byoc.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    migrate(connection, MIGRATIONS[:2])
+    rows = [
+        # lane, payload, not_before, in_flight: "a" was being delivered when the process died,
+        # "b" waits for a retry, "c" waits behind "a".
+        ("in:a", "a1", 0.0, 1),
+        ("in:b", "b1", 500.0, 0),
+        ("in:a", "a2", 0.0, 0),
+    ]
+    for lane, payload, not_before, in_flight in rows:
+        connection.execute(
+            "INSERT INTO jobs (lane, kind, payload, accepted_at, not_before, in_flight)"
+            " VALUES (?, 'inbound', ?, 100.0, ?, ?)",
+            (lane, payload, not_before, in_flight),
+        )
+    connection.close()
+
+    store = SQLiteStore(path)
+    try:
+        assert await store.next_due() == 100.0
+        (a1,) = await store.take_due(owner="me", now=200.0, limit=5, lease=1000)
+        assert (a1.payload, a1.recovering, a1.not_before) == ("a1", True, 100.0)
+        (b1,) = await store.take_due(owner="me", now=500.0, limit=5, lease=5)
+        assert (b1.payload, b1.recovering) == ("b1", False)
+        a2 = await store.finish(a1.id, owner="me", next_lease=1000)
+        assert a2 is not None and a2.payload == "a2"
+    finally:
+        await store.aclose()

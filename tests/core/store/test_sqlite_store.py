@@ -4,8 +4,13 @@ errors for a bad file, a worker thread that keeps the event loop free."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import stat
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +21,8 @@ from fake_clock import FakeClock
 from byoc.errors import ConfigurationError
 from byoc.store import SQLiteStore, UserLink
 from byoc.store.sqlite_schema import SCHEMA_VERSION
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -99,9 +106,10 @@ async def test_concurrent_claims_of_one_key_have_one_winner(store: SQLiteStore) 
 
 
 async def test_two_stores_on_one_file_claim_a_key_once(tmp_path: Path, clock: FakeClock) -> None:
-    # Two connections stand in for two processes: the claim is atomic in SQL, not in Python.
+    # Two connections stand in for two processes (a bridge and a tool beside it): the claim is
+    # atomic in SQL, not in Python.
     a = SQLiteStore(tmp_path / "byoc.db", clock=clock, synchronous="NORMAL")
-    b = SQLiteStore(tmp_path / "byoc.db", clock=clock, synchronous="NORMAL")
+    b = SQLiteStore(tmp_path / "byoc.db", clock=clock, synchronous="NORMAL", exclusive=False)
     try:
         for n in range(20):
             key = f"viber:m{n}"
@@ -119,17 +127,35 @@ async def test_expired_claims_are_purged_now_and_then(store: SQLiteStore, clock:
     for n in range(2):
         assert await store.claim(f"old{n}", ttl=1)
     clock.advance(2)
-    for n in range(2):
-        assert await store.claim(f"new{n}", ttl=1)
+    assert await store.claim("new0", ttl=1)
     # Not on every claim: the expired rows are still there...
-    assert len(read(Path(store.path), "SELECT key FROM claims")) == 4
-    assert await store.claim("new2", ttl=1)
-    # ...until the first claim after `purge_every` others.
-    assert sorted(read(Path(store.path), "SELECT key FROM claims")) == [
-        ("new0",),
-        ("new1",),
-        ("new2",),
-    ]
+    assert len(read(Path(store.path), "SELECT key FROM claims")) == 3
+    assert await store.claim("new1", ttl=1)
+    # ...until `purge_every` claims were made; the purge runs right after the last of them.
+    await store.get_setting("any call: it runs after the purge")
+    assert sorted(read(Path(store.path), "SELECT key FROM claims")) == [("new0",), ("new1",)]
+
+
+async def test_housekeeping_queries_go_through_indexes(store: SQLiteStore) -> None:
+    """Taking due jobs and purging never scan a table (EXPLAIN QUERY PLAN says how)."""
+    from byoc.store import sqlite
+
+    for sql, params in (
+        (sqlite._TAKE_DUE, (1.0, 10)),
+        (sqlite._NEXT_DUE, ()),
+        (sqlite._PURGE_CLAIMS, (1.0, 10)),
+        (sqlite._PURGE_DEAD, (1.0, 10)),
+        (sqlite._LANE_HEAD, ("lane",)),
+        (sqlite._HAND_BACK, ("owner",)),
+    ):
+        plan = await store._run(
+            lambda sql=sql, params=params: store._connection.execute(
+                f"EXPLAIN QUERY PLAN {sql}", params
+            ).fetchall()
+        )
+        details = " | ".join(row[-1] for row in plan)
+        assert "INDEX" in details, (sql, details)
+        assert not any(row[-1].startswith("SCAN") for row in plan), (sql, details)
 
 
 async def test_a_helpdesk_user_links_to_one_channel_user(store: SQLiteStore) -> None:
@@ -157,6 +183,101 @@ async def test_text_that_is_not_unicode_is_a_value_error(store: SQLiteStore) -> 
     with pytest.raises(ValueError):
         await store.set_setting("k", "\ud800")
     assert await store.get_setting("k") is None
+
+
+# -- one process per file ------------------------------------------------------------------------
+
+
+def test_a_second_bridge_on_the_file_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    first = SQLiteStore(path)
+    try:
+        with pytest.raises(ConfigurationError) as raised:
+            SQLiteStore(path)
+        assert "BYOC_STORE" in str(raised.value) and "postgresql://" in str(raised.value)
+        beside = SQLiteStore(path, exclusive=False)  # a tool (byoc dead-letters) may look
+        asyncio.run(beside.aclose())
+    finally:
+        asyncio.run(first.aclose())
+    asyncio.run(SQLiteStore(path).aclose())  # closed: the file is free again
+
+
+_OPEN_ON_CUE = """
+import sys
+from byoc.errors import ConfigurationError
+from byoc.store import SQLiteStore
+
+sys.stdin.readline()
+try:
+    store = SQLiteStore(sys.argv[1])
+except ConfigurationError as exc:
+    print("refused:", exc, flush=True)
+    sys.exit(3)
+print("running", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_two_processes_started_at_the_same_moment_do_not_both_run(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OPEN_ON_CUE, str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        for _ in range(2)
+    ]
+    try:
+        for process in processes:  # both are waiting for the cue: go
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        first_lines = [process.stdout.readline() for process in processes]  # type: ignore[union-attr]
+        assert sorted(line.split()[0] for line in first_lines) == ["refused:", "running"]
+        refused = next(line for line in first_lines if line.startswith("refused"))
+        assert "another process (pid" in refused and "one bridge process" in refused
+    finally:
+        for process in processes:
+            process.communicate("stop\n", timeout=30)
+
+
+def test_files_are_private_to_their_owner(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    previous = os.umask(0o022)
+    try:
+        store = SQLiteStore(path)
+        asyncio.run(store.set_setting("k", "v"))
+        names = [path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock")]
+        modes = {name.name: stat.S_IMODE(name.stat().st_mode) for name in names}
+        asyncio.run(store.aclose())
+    finally:
+        os.umask(previous)
+    assert modes == dict.fromkeys(modes, 0o600)
+
+
+async def test_leases_left_by_a_dead_process_are_recovered_on_open(
+    tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "byoc.db"
+    first = SQLiteStore(path, clock=clock)
+    await first.enqueue(lane="a", kind="k", payload="1", dedupe_key="1", ttl=60, owner="dead")
+    await first.enqueue(lane="b", kind="k", payload="2", dedupe_key="2", ttl=60)
+    await first.aclose()  # stands for a crash: the lease stays in the file
+    tool = SQLiteStore(path, clock=clock, exclusive=False)
+    assert await tool.take_due(owner="tool", now=clock.time(), limit=5, lease=5) != []
+    await tool.aclose()
+    # The tool took "b" and left it leased too; the next bridge recovers both at once.
+    second = SQLiteStore(path, clock=clock)
+    try:
+        assert "2 job(s) were in flight when the bridge stopped" in caplog.text
+        jobs = await second.take_due(owner="new", now=clock.time(), limit=5, lease=5)
+        assert [(j.payload, j.recovering) for j in jobs] == [("1", True), ("2", True)]
+    finally:
+        await second.aclose()
 
 
 # -- bad files -----------------------------------------------------------------------------------
@@ -315,3 +436,33 @@ async def test_a_claim_cancelled_before_it_runs_never_happens(store: SQLiteStore
     gate.set()
 
     assert await store.claim("viber:m1", ttl=60)
+
+
+async def test_a_purge_queued_behind_aclose_does_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SQLiteStore(tmp_path / "byoc.db")
+    store.purge_every = 1
+    claim = asyncio.ensure_future(store.claim("k", ttl=1))  # posts a purge when it runs
+    await asyncio.sleep(0)
+    await store.aclose()
+    assert await claim
+    assert "failed" not in caplog.text
+
+
+async def test_the_wal_is_checkpointed_beside_the_writes_not_inside_them(tmp_path: Path) -> None:
+    path = tmp_path / "byoc.db"
+    store = SQLiteStore(path, synchronous="NORMAL")
+    try:
+        assert await pragma(store, "wal_autocheckpoint") == 0  # no write pays for one
+        size = path.stat().st_size
+        for n in range(300):
+            await store.set_setting(f"key-{n}", "x" * 2000)
+        # The checkpointer thread copies the pages into the file within a second or so.
+        deadline = time.monotonic() + 20
+        while path.stat().st_size <= size + 300 * 2000:
+            assert time.monotonic() < deadline, "the WAL was never checkpointed"
+            await asyncio.to_thread(time.sleep, 0.05)
+    finally:
+        await store.aclose()
+    assert not [t for t in threading.enumerate() if t.name == "byoc-wal-checkpoints"]

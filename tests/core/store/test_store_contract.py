@@ -6,7 +6,8 @@ A new store joins by adding a case to the `store` fixture; everything here must 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +15,40 @@ import pytest
 from fake_clock import FakeClock
 
 from byoc.store import MemoryStore, SQLiteStore, Store, UserLink
+from byoc.store.postgres import PostgresStore
+from byoc.store.queue import Job, LeaseLost
+
+STORES = ["memory", "sqlite", "postgres"]
+
+MakeStore = Callable[..., Awaitable[Store]]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def store(
+@pytest.fixture(params=STORES)
+async def make_store(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> AsyncIterator[Store]:
-    made: Store
-    if request.param == "memory":
-        made = MemoryStore(clock=clock)
-    else:
-        made = SQLiteStore(tmp_path / "byoc.db", clock=clock)
-    yield made
-    await made.aclose()
+) -> AsyncIterator[MakeStore]:
+    """Makes stores of one kind (closed after the test); keyword options go to the store."""
+    made: list[Store] = []
+
+    async def make(**options: Any) -> Store:
+        store: Store
+        if request.param == "memory":
+            store = MemoryStore(clock=clock, **options)
+        elif request.param == "sqlite":
+            store = SQLiteStore(tmp_path / "byoc.db", clock=clock, **options)
+        else:
+            store = PostgresStore(request.getfixturevalue("postgres_url"), clock=clock, **options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.aclose()
+
+
+@pytest.fixture
+async def store(make_store: MakeStore) -> Store:
+    return await make_store()
 
 
 def link(user: str = "u1", **changes: Any) -> UserLink:
@@ -41,7 +63,7 @@ def link(user: str = "u1", **changes: Any) -> UserLink:
 
 
 def lock_count(store: Store) -> int:
-    """How many keys the store's lock table still holds (both stores keep a `KeyedLock`)."""
+    """How many keys the store's lock table still holds (every store keeps a `KeyedLock`)."""
     return len(store._locks)  # type: ignore[attr-defined]
 
 
@@ -268,64 +290,278 @@ async def test_delete_setting(store: Store) -> None:
 
 # -- the delivery queue ------------------------------------------------------------------------
 
+ME, OTHER = "replica-a", "replica-b"
+LEASE = 10.0
 
-async def _enqueue(store: Store, lane: str, key: str) -> int | None:
-    return await store.enqueue(
-        lane=lane, kind="inbound", payload=f'"{key}"', dedupe_key=key, ttl=60
+
+async def _enqueue(store: Store, lane: str, key: str, *, owner: str | None = None) -> Job:
+    job = await store.enqueue(
+        lane=lane,
+        kind="inbound",
+        payload=f'"{key}"',
+        dedupe_key=key,
+        ttl=60,
+        owner=owner,
+        lease=LEASE,
     )
+    assert job is not None
+    return job
 
 
-async def test_enqueue_dedupes_and_takes_lane_heads_in_order(store: Store) -> None:
+async def take(store: Store, clock: FakeClock, owner: str = ME, limit: int = 10) -> list[Job]:
+    return await store.take_due(owner=owner, now=clock.time(), limit=limit, lease=LEASE)
+
+
+async def test_enqueue_dedupes_and_takes_lane_heads_in_order(
+    store: Store, clock: FakeClock
+) -> None:
     a1 = await _enqueue(store, "a", "a1")
     b1 = await _enqueue(store, "b", "b1")
     a2 = await _enqueue(store, "a", "a2")
-    assert None not in (a1, b1, a2)
-    assert await _enqueue(store, "a", "a1") is None  # the same event again
+    assert (a1.payload, a1.accepted_at, a1.attempts, a1.owner) == ('"a1"', clock.time(), (), None)
+    assert len({a1.id, b1.id, a2.id}) == 3
+    assert (
+        await store.enqueue(lane="a", kind="inbound", payload="x", dedupe_key="a1", ttl=60) is None
+    )  # the same event again
     assert await store.depth() == 3
-    taken = await store.take_due(now=1e12, limit=10)
-    assert [j.id for j in taken] == [a1, b1]  # one per lane, the lane's oldest
-    assert await store.take_due(now=1e12, limit=10) == []  # both lanes busy
-    assert taken[0].payload == '"a1"' and taken[0].attempts == ()
-    await store.finish(taken[0].id)
-    (next_a,) = await store.take_due(now=1e12, limit=10)
-    assert next_a.id == a2
+    taken = await take(store, clock)
+    assert [j.id for j in taken] == [a1.id, b1.id]  # one per lane, the lane's oldest
+    assert all(j.owner == ME and j.lease_until == clock.time() + LEASE for j in taken)
+    assert await take(store, clock) == []  # both lanes busy
+    assert await store.finish(taken[0].id, owner=ME) is None
+    (next_a,) = await take(store, clock)
+    assert next_a.id == a2.id and next_a.payload == '"a2"' and not next_a.recovering
+
+
+async def test_due_jobs_come_oldest_first_up_to_the_limit(store: Store, clock: FakeClock) -> None:
+    ids = []
+    for n in range(5):
+        ids.append((await _enqueue(store, f"lane-{n}", f"k{n}")).id)
+        clock.advance(1)
+    assert [j.id for j in await take(store, clock, limit=2)] == ids[:2]
+    assert [j.id for j in await take(store, clock, limit=10)] == ids[2:]
+
+
+async def test_enqueue_with_an_owner_leases_a_lane_head_at_once(
+    store: Store, clock: FakeClock
+) -> None:
+    head = await _enqueue(store, "a", "a1", owner=ME)
+    behind = await _enqueue(store, "a", "a2", owner=ME)
+    assert head.owner == ME and head.lease_until == clock.time() + LEASE
+    assert behind.owner is None  # waits behind the head
+    assert await take(store, clock, owner=OTHER) == []  # nothing is free to take
+    assert await store.next_due() == clock.time() + LEASE
+
+
+async def test_finish_hands_over_the_lanes_next_job_and_records_claims(
+    store: Store, clock: FakeClock
+) -> None:
+    first = await _enqueue(store, "a", "a1", owner=ME)
+    second = await _enqueue(store, "a", "a2", owner=ME)
+    await _enqueue(store, "b", "b1")
+    handed = await store.finish(
+        first.id, owner=ME, claims=["posted:m-1", "posted:m-2"], claim_ttl=30, next_lease=LEASE
+    )
+    assert handed is not None and handed.id == second.id and handed.owner == ME
+    assert not await store.claim("posted:m-1", ttl=60)  # recorded with the finish
+    assert not await store.claim("posted:m-2", ttl=60)
+    assert [j.lane for j in await take(store, clock, owner=OTHER)] == ["b"]  # a2 is held
+    assert await store.finish(handed.id, owner=ME, next_lease=LEASE) is None  # lane empty
+    clock.advance(30)
+    assert await store.claim("posted:m-1", ttl=60)  # the claims' own ttl
+
+
+async def test_claims_recorded_with_finish_do_not_shorten_a_longer_claim(
+    store: Store, clock: FakeClock
+) -> None:
+    assert await store.claim("posted:m-1", ttl=100)
+    job = await _enqueue(store, "a", "a1", owner=ME)
+    await store.finish(job.id, owner=ME, claims=["posted:m-1"], claim_ttl=10)
+    clock.advance(50)
+    assert not await store.claim("posted:m-1", ttl=60)
 
 
 async def test_retry_waits_then_bury_keeps_history_and_replay_requeues(
     store: Store, clock: FakeClock
 ) -> None:
-    job_id = await _enqueue(store, "a", "a1")
-    assert job_id is not None
+    job = await _enqueue(store, "a", "a1")
     await _enqueue(store, "a", "a2")
-    (job,) = await store.take_due(now=clock.time(), limit=5)
+    (job,) = await take(store, clock)
     await store.retry(
-        job.id, not_before=clock.time() + 30, error="RetryableError: 503", at=clock.time()
+        job.id, owner=ME, not_before=clock.time() + 30, error="RetryableError: 503", at=clock.time()
     )
-    assert await store.take_due(now=clock.time(), limit=5) == []  # the head waits, so does a2
+    assert await take(store, clock) == []  # the head waits, and so does a2: it keeps its lane
+    assert await take(store, clock, owner=OTHER) == []
     assert await store.next_due() == clock.time() + 30
-    (again,) = await store.take_due(now=clock.time() + 30, limit=5)
+    clock.advance(30)
+    (again,) = await take(store, clock, owner=OTHER)  # any owner may run it now
     assert again.id == job.id and [a.error for a in again.attempts] == ["RetryableError: 503"]
-    await store.bury(again.id, reason="refused", error="PermanentError: 400", at=clock.time())
+    assert not again.recovering and again.not_before == clock.time()
+    await store.bury(
+        again.id, owner=OTHER, reason="refused", error="PermanentError: 400", at=clock.time()
+    )
     assert await store.count_dead_letters() == 1
     (dead,) = await store.dead_letters()
     assert dead.reason == "refused" and len(dead.job.attempts) == 2
+    assert dead.job.owner is None and dead.died_at == clock.time()
     assert await store.dead_letter(dead.id) == dead
-    (a2,) = await store.take_due(now=clock.time(), limit=5)  # the lane moved on
-    await store.finish(a2.id)
+    (a2,) = await take(store, clock)  # the lane moved on
+    await store.finish(a2.id, owner=ME)
     replayed = await store.replay(dead.id, now=clock.time())
     assert replayed is not None and await store.count_dead_letters() == 0
-    (back,) = await store.take_due(now=clock.time(), limit=5)
-    assert back.payload == '"a1"' and back.attempts == ()
+    (back,) = await take(store, clock)
+    assert back.id == replayed and back.payload == '"a1"' and back.attempts == ()
     assert await store.replay(dead.id, now=clock.time()) is None
     assert not await store.drop(dead.id)
 
 
-async def test_release_all_hands_in_flight_jobs_back_marked_recovering(store: Store) -> None:
+async def test_bury_hands_over_the_next_job(store: Store, clock: FakeClock) -> None:
+    first = await _enqueue(store, "a", "a1", owner=ME)
+    second = await _enqueue(store, "a", "a2")
+    handed = await store.bury(
+        first.id, owner=ME, reason="refused", error="x", at=clock.time(), next_lease=LEASE
+    )
+    assert handed is not None and handed.id == second.id and handed.owner == ME
+
+
+async def test_a_replayed_dead_letter_joins_the_end_of_its_lane(
+    store: Store, clock: FakeClock
+) -> None:
+    job = await _enqueue(store, "a", "a1", owner=ME)
+    await store.bury(job.id, owner=ME, reason="refused", error="x", at=clock.time())
+    (dead,) = await store.dead_letters()
+    later = await _enqueue(store, "a", "a2", owner=ME)
+    replayed = await store.replay(dead.id, now=clock.time())
+    assert await take(store, clock) == []  # a2 runs first
+    handed = await store.finish(later.id, owner=ME, next_lease=LEASE)
+    assert handed is not None and handed.id == replayed
+
+
+async def test_an_expired_lease_is_taken_over_and_marked_recovering(
+    store: Store, clock: FakeClock
+) -> None:
     await _enqueue(store, "a", "a1")
-    await _enqueue(store, "b", "b1")
-    await store.take_due(now=1e12, limit=1)
-    assert await store.release_all(recovering=True) == 1
-    jobs = await store.take_due(now=1e12, limit=5)
-    assert [j.recovering for j in jobs] == [True, False]
-    assert await store.release_all(recovering=False) == 2
-    assert await store.next_due() is not None
+    (job,) = await take(store, clock, owner=ME)
+    clock.advance(LEASE - 0.5)
+    assert await take(store, clock, owner=OTHER) == []  # the lease is live
+    clock.advance(0.5)
+    (taken,) = await take(store, clock, owner=OTHER)
+    assert taken.id == job.id and taken.recovering and taken.owner == OTHER
+    # The old owner learns it lost the job; nothing it says about it is recorded.
+    for lost in (
+        store.finish(job.id, owner=ME),
+        store.retry(job.id, owner=ME, not_before=0, error="x", at=0),
+        store.bury(job.id, owner=ME, reason="r", error="x", at=0),
+    ):
+        with pytest.raises(LeaseLost):
+            await lost
+    assert await store.renew(owner=ME, job_ids=[job.id], until=clock.time() + LEASE) == set()
+    assert await store.depth() == 1
+    await store.finish(taken.id, owner=OTHER)
+    assert await store.depth() == 0
+
+
+async def test_renewed_leases_are_not_taken_over(store: Store, clock: FakeClock) -> None:
+    a = await _enqueue(store, "a", "a1", owner=ME)
+    b = await _enqueue(store, "b", "b1", owner=ME)
+    c = await _enqueue(store, "c", "c1", owner=OTHER)
+    for _ in range(3):
+        clock.advance(LEASE / 2)
+        kept = await store.renew(owner=ME, job_ids=[a.id, b.id, c.id], until=clock.time() + LEASE)
+        assert kept == {a.id, b.id}  # c is not ME's to renew
+    assert [j.id for j in await take(store, clock, owner=OTHER)] == [c.id]  # c's lease ran out
+    assert await store.renew(owner=ME, job_ids=[], until=clock.time()) == set()
+
+
+async def test_a_finished_job_cannot_be_finished_again(store: Store) -> None:
+    job = await _enqueue(store, "a", "a1", owner=ME)
+    await store.finish(job.id, owner=ME)
+    with pytest.raises(LeaseLost):
+        await store.finish(job.id, owner=ME)
+    with pytest.raises(LeaseLost):
+        await store.finish(987654, owner=ME)
+
+
+async def test_hand_back_releases_only_the_owners_jobs_marked_recovering(
+    store: Store, clock: FakeClock
+) -> None:
+    await _enqueue(store, "a", "a1", owner=ME)
+    await _enqueue(store, "b", "b1", owner=OTHER)
+    await _enqueue(store, "c", "c1")
+    assert await store.hand_back(owner=ME) == 1
+    assert await store.hand_back(owner=ME) == 0
+    jobs = await take(store, clock, owner="replica-c")
+    assert [(j.lane, j.recovering) for j in jobs] == [("a", True), ("c", False)]
+
+
+async def test_purge_deletes_expired_claims_and_old_dead_letters(
+    make_store: MakeStore, clock: FakeClock
+) -> None:
+    store = await make_store(dead_letter_retention=100)
+    assert await store.claim("old", ttl=10)
+    assert await store.claim("young", ttl=1000)
+    job = await _enqueue(store, "a", "a1", owner=ME)
+    await store.bury(job.id, owner=ME, reason="r", error="x", at=clock.time())
+    clock.advance(50)
+    job = await _enqueue(store, "a", "a2", owner=ME)
+    await store.bury(job.id, owner=ME, reason="r", error="x", at=clock.time())
+    clock.advance(60)
+    # "old", the dedupe claims of a1 and a2 (60 s), and the first dead letter.
+    assert await store.purge(now=clock.time()) == 4
+    assert await store.purge(now=clock.time()) == 0
+    assert [d.job.payload for d in await store.dead_letters()] == ['"a2"']
+    assert not await store.claim("young", ttl=1)
+    assert await store.claim("old", ttl=1)
+
+
+async def test_ping_answers(store: Store) -> None:
+    await store.ping()
+
+
+async def test_the_queue_keeps_order_per_lane_with_many_owners(
+    store: Store, clock: FakeClock
+) -> None:
+    """Random interleavings of owners taking, finishing, retrying and dying keep each lane in
+    order, one job per lane at a time."""
+    rng = random.Random(7)
+    sent: dict[str, list[int]] = {}
+    for n in range(60):
+        lane = f"lane-{rng.randrange(5)}"
+        job = await _enqueue(store, lane, f"k{n}")
+        sent.setdefault(lane, []).append(job.id)
+    done: dict[str, list[int]] = {}
+    running: dict[str, Job] = {}
+    owners = ["o1", "o2", "o3"]
+    for _ in range(2000):
+        if not await store.depth():
+            break
+        owner = rng.choice(owners)
+        for job in await take(store, clock, owner=owner, limit=rng.randrange(1, 4)):
+            assert job.lane not in running or running[job.lane].id == job.id, "two heads"
+            running[job.lane] = job
+        for lane, job in list(running.items()):
+            roll = rng.random()
+            if roll < 0.4:
+                try:
+                    await store.finish(job.id, owner=job.owner or "")
+                except LeaseLost:
+                    continue
+                done.setdefault(lane, []).append(job.id)
+                del running[lane]
+            elif roll < 0.5:
+                await store.retry(
+                    job.id, owner=job.owner or "", not_before=clock.time() + 1, error="e", at=0
+                )
+                del running[lane]
+        clock.advance(rng.choice([0.5, 1, LEASE]))  # sometimes long enough for leases to lapse
+        for lane, job in list(running.items()):
+            if job.lease_until is not None and job.lease_until <= clock.time():
+                del running[lane]  # its owner is considered dead; it will be taken over
+    assert done == sent
+
+
+async def test_job_ids_are_never_reused(store: Store) -> None:
+    first = await _enqueue(store, "a", "a1", owner=ME)
+    await store.finish(first.id, owner=ME)
+    second = await _enqueue(store, "a", "a2", owner=ME)
+    assert second.id > first.id
