@@ -38,8 +38,8 @@ import attrs
 import httpx
 
 from ..errors import ConfigurationError, PermanentError, RetryableError, StaleConversation
-from ..responses import json_object, raise_transient, summary, transport_errors
-from ..transport import default_http_client
+from ..http_client import HttpClientSlot
+from ..upstream import json_object, raise_unless_refusal, summary, transport_errors
 
 __all__ = ["ChatwootClient", "ChatwootRefused", "Upload", "form_fields"]
 
@@ -105,18 +105,16 @@ class ChatwootClient:
         self._base = f"{base}/api/v1/accounts/{account_id}"
         self._token = _bare_token(token)
         self._timeout = timeout
-        self._owns_http = http is None
-        self._http = http if http is not None else default_http_client(timeout=timeout)
+        self._slot = HttpClientSlot(http, timeout=timeout)
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The underlying HTTP client (it carries no credentials: media downloads use it too)."""
-        return self._http
+        return self._slot.client
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object made it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._slot.aclose()
 
     # -- contacts ------------------------------------------------------------------------------
 
@@ -254,8 +252,8 @@ class ChatwootClient:
             request["files"] = [(name, (f.name, f.content, f.content_type)) for f in files]
         elif body is not None:
             request["json"] = body
-        with transport_errors(what, timeout=self._timeout, url_help=f"set {_URL_HELP}"):
-            response = await self._http.request(
+        with transport_errors(what, url_setting="BYOC_CHATWOOT_URL", timeout=self._timeout):
+            response = await self.http.request(
                 method, self._base + path, timeout=self._timeout, **request
             )
         _raise_for_status(response, what=what, conversation_id=conversation_id, token=self._token)
@@ -348,9 +346,12 @@ def _raise_for_status(
     said = (
         f"{what} answered {code}: {error.message}" if error.message else f"{what} answered {code}"
     )
-    if code in (401, 403):
-        raise ConfigurationError(f"{said}; Chatwoot refused the access token: {_TOKEN_HELP}")
-    raise_transient(response, said=said, url_help=f"check {_URL_HELP}")
+    raise_unless_refusal(
+        response,
+        said,
+        credentials=f"Chatwoot refused the access token: {_TOKEN_HELP}",
+        url_help=f"check {_URL_HELP}",
+    )
     if code == 404 and error.html:
         # Rails answers an unknown route with its HTML page, never with a JSON error.
         raise ConfigurationError(f"{said}; no such API route: check {_URL_HELP}")

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import attrs
 import httpx
 
-from ..downloads import download, filename_from_url
 from ..errors import PermanentError
+from ..media import download, filename_from_url
 from ..models import File, Image, Video
 from .client import Upload
 

@@ -28,12 +28,11 @@ from typing_extensions import Self, override
 
 from ..channel import require_setting
 from ..errors import ConfigurationError, PermanentError, RetryableError, SignatureError
-from ..media import MediaPart, MediaStream
+from ..media import MediaPart, MediaStream, download, filename_from_url
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from ..models import File, Image, Part, Profile, Video
 from ..webhook import WebhookRequest
 from .client import FreshchatClient
-from .media import download, filename_from_url
 from .parts import to_freshchat
 from .signature import SIGNATURE_HEADER, load_public_key, verify_signature
 from .webhooks import parse_webhook_body
