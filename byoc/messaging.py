@@ -94,7 +94,8 @@ MessagingEvent = AgentMessage | ConversationChanged
 class Messaging(ABC):
     """What the bridge needs from a help desk. Every method is a single upstream call.
 
-    - `title` names the help desk to people (the admin page, `byoc check`).
+    - `title` names the help desk to people (the admin page, `byoc check`); `webhook_help`
+      tells an administrator where to paste the bridge's messaging webhook URL.
     - `max_media_bytes` is the largest file the help desk stores: the bridge asks a channel's
       `fetch_media` for no more.
 
@@ -106,6 +107,7 @@ class Messaging(ABC):
     """
 
     title: str = "the help desk"
+    webhook_help: str = "Paste this URL as the help desk's webhook."
     max_media_bytes: int = 25 * 1024 * 1024
 
     async def get_or_create_user(self, reference_id: str, profile: Profile | None) -> HelpdeskUser:

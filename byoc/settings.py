@@ -32,7 +32,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -226,28 +226,20 @@ def _public_url(value: str | None) -> str | None:
     return text.rstrip("/")
 
 
-def _delivery(value: str | None) -> Delivery:
-    text = (value or "").strip().lower() or "durable"
-    if text == "durable":
-        return "durable"
-    if text == "inline":
-        return "inline"
-    raise ConfigurationError(
-        f"BYOC_DELIVERY must be durable or inline (got {text[:40]!r}); durable, the default, "
-        "stores each message before answering its webhook and retries it until delivered"
-    )
+_Choice = TypeVar("_Choice", bound=str)
 
 
-def _messaging(value: str | None) -> Helpdesk:
-    text = (value or "").strip().lower() or "freshchat"
-    if text == "freshchat":
-        return "freshchat"
-    if text == "chatwoot":
-        return "chatwoot"
-    raise ConfigurationError(
-        f"BYOC_MESSAGING must be freshchat or chatwoot (got {text[:40]!r}): the help desk the "
-        "bridge posts your users' messages into"
-    )
+def _one_of(value: str | None, setting: str, choices: tuple[_Choice, ...], why: str) -> _Choice:
+    """`value` (case and spaces aside) when it is one of `choices`; the first when unset."""
+    text = (value or "").strip().lower() or choices[0]
+    for choice in choices:
+        if text == choice:
+            return choice
+    raise ConfigurationError(f"{setting} must be {' or '.join(choices)} (got {text[:40]!r}); {why}")
+
+
+_DELIVERIES: tuple[Delivery, ...] = ("durable", "inline")
+_HELPDESK_NAMES: tuple[Helpdesk, ...] = tuple(HELPDESKS)
 
 
 def _channel_names(value: str | None) -> tuple[str, ...] | None:
@@ -483,10 +475,21 @@ def load_settings(
         public_url=_public_url(values.get("BYOC_PUBLIC_URL")),
         store=store_path(values.get("BYOC_STORE")),
         channel_names=_channel_names(values.get("BYOC_CHANNELS")),
-        delivery=_delivery(values.get("BYOC_DELIVERY")),
+        delivery=_one_of(
+            values.get("BYOC_DELIVERY"),
+            "BYOC_DELIVERY",
+            _DELIVERIES,
+            "durable, the default, stores each message before answering its webhook and "
+            "retries it until delivered",
+        ),
         admin_token=_admin_token(values.get("BYOC_ADMIN_TOKEN")),
         metrics_token=_admin_token(values.get("BYOC_METRICS_TOKEN"), "BYOC_METRICS_TOKEN"),
         shutdown_grace=_grace(values.get("BYOC_SHUTDOWN_GRACE")),
         config_file=str(path) if path else None,
-        messaging=_messaging(values.get("BYOC_MESSAGING")),
+        messaging=_one_of(
+            values.get("BYOC_MESSAGING"),
+            "BYOC_MESSAGING",
+            _HELPDESK_NAMES,
+            "the help desk the bridge posts your users' messages into",
+        ),
     )

@@ -86,6 +86,10 @@ class ChatwootMessaging(Messaging):
     """
 
     title = "Chatwoot"
+    webhook_help = (
+        "Paste this URL in Chatwoot as the API inbox's Webhook URL: Settings > Inboxes > "
+        "<the inbox> > Configuration; its webhook secret goes in BYOC_CHATWOOT_HMAC_TOKEN."
+    )
 
     def __init__(
         self,

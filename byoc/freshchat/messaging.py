@@ -74,6 +74,11 @@ class FreshchatMessaging(Messaging):
     """
 
     title = "Freshchat"
+    webhook_help = (
+        "Paste this URL in Freshchat: Admin > Marketplace & Integrations > Conversation "
+        "Webhooks, tick Message Create (and the conversation events), then copy the page's "
+        "public key into BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY."
+    )
 
     def __init__(
         self,
