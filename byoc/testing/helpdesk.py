@@ -67,6 +67,10 @@ class _Webhooks(Protocol):
     def pending(self) -> int: ...
 
 
+class _Faults(Protocol):
+    webhook_copies: int
+
+
 class _Emulator(Protocol):
     """What both emulators have alike (Freshchat's conversation ids are strings, Chatwoot's
     integers)."""
@@ -78,6 +82,9 @@ class _Emulator(Protocol):
 
     @property
     def webhooks(self) -> _Webhooks: ...
+
+    @property
+    def faults(self) -> _Faults: ...
 
     async def drain(self) -> None: ...
 
@@ -159,6 +166,12 @@ class HelpdeskDouble(ABC):
     async def resolve(self, conversation_id: str) -> None:
         """An agent resolves the conversation."""
         await self._emulator.resolve(self._conversation(conversation_id))
+
+    def duplicate_webhooks(self, copies: int) -> None:
+        """Deliver every webhook `copies` times from now on (1 turns duplicates off)."""
+        if copies < 1:
+            raise ValueError("copies must be at least 1")
+        self._emulator.faults.webhook_copies = copies
 
     @abstractmethod
     async def make_stale(self, conversation_id: str) -> None:
