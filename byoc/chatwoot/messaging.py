@@ -416,7 +416,7 @@ class ChatwootMessaging(Messaging):
             )
         name, webhook = inbox.get("name"), inbox.get("webhook_url")
         return AccountCheck(
-            account=name if isinstance(name, str) and name else None,
+            account=f"inbox {name!r}" if isinstance(name, str) and name else None,
             webhook=webhook if isinstance(webhook, str) and webhook else None,
             reports_webhook=True,
         )

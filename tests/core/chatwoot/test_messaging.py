@@ -439,7 +439,7 @@ async def test_check_proves_the_settings_and_wants_an_api_inbox(
     chatwoot.reset_calls()
     found = await messaging.check()
     assert (found.account, found.webhook, found.reports_webhook) == (
-        chatwoot.inbox.name,
+        f"inbox {chatwoot.inbox.name!r}",
         chatwoot.webhook_url,
         True,
     )
