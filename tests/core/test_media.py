@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+import attrs
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from byoc.errors import MediaTooLarge, PermanentError, RateLimited, RetryableError
 from byoc.media import (
@@ -15,9 +18,12 @@ from byoc.media import (
     MediaStream,
     download,
     filename_from_url,
+    held,
+    hold,
     open_media,
     url_for_humans,
 )
+from byoc.models import File, Image, Video
 from byoc.testing.network import VirtualNetwork
 from byoc.testing.routing import Request, Response, Router
 
@@ -257,3 +263,31 @@ async def test_urls_that_cannot_be_downloaded_are_permanent(url: str) -> None:
 )
 def test_filename_from_url(url: str, name: str) -> None:
     assert filename_from_url(url, "fallback") == name
+
+
+# -- media held for one delivery ------------------------------------------------------------------
+
+media_parts = st.one_of(
+    st.builds(Image, url=st.just("https://x/a.png"), caption=st.text(max_size=5)),
+    st.builds(Video, url=st.just("https://x/v.mp4"), duration=st.none() | st.integers(0, 99)),
+    st.builds(File, url=st.just("https://x/f.pdf"), name=st.text(min_size=1, max_size=5)),
+)
+
+
+@given(media_parts, st.binary(max_size=64), st.none() | st.just("image/png"))
+def test_a_held_part_is_the_part_with_its_bytes(
+    part: Image | Video | File, content: bytes, content_type: str | None
+) -> None:
+    holding = hold(part, content, content_type)
+    assert held(holding) is holding and held(part) is None
+    assert isinstance(holding, type(part))
+    assert (holding.content, holding.content_type, holding.size) == (
+        content,
+        content_type,
+        len(content),
+    )
+    # Every field of the part is kept, but its size, which is now known.
+    kept = [f.name for f in attrs.fields(type(part)) if f.name != "size"]
+    assert [getattr(holding, n) for n in kept] == [getattr(part, n) for n in kept]
+    again = hold(holding, b"other")
+    assert (again.content, again.content_type, again.size) == (b"other", None, 5)
