@@ -18,6 +18,7 @@ from .errors import (
     RetryableError,
     SignatureError,
     StaleConversation,
+    UnknownUser,
     UserUnreachable,
 )
 from .http_client import HttpClientSlot
@@ -125,6 +126,7 @@ __all__ = [
     "Store",
     "Subscribed",
     "Text",
+    "UnknownUser",
     "Unsubscribed",
     "UrlButton",
     "UserLink",

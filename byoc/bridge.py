@@ -298,6 +298,8 @@ class Bridge:
             dead_letters=tuple(await self.dead_letters(limit=DEAD_LETTERS_SHOWN)),
             delivery=self.delivery.mode,
             helpdesk_signatures=self.messaging.verifies_signatures,
+            helpdesk=self.messaging.title,
+            helpdesk_webhook_help=self.messaging.webhook_help,
             refused=tuple(
                 RefusedWebhooks(
                     endpoint=endpoint,

@@ -1,8 +1,9 @@
 """`byoc check`: is the configuration complete, and do the credentials work?
 
-Each check makes at most one cheap, read-only upstream call (Freshchat
-`GET /accounts/configuration`, Viber `get_account_info`) and reports a `Finding`: ok, a
-warning (works, but something will bite later) or a failure whose message says how to fix it.
+Each check makes at most one cheap, read-only upstream call (the help desk's `Messaging.check`:
+Freshchat `GET /accounts/configuration`, Chatwoot `GET /inboxes/{id}`; a channel's
+`Channel.check`, Viber `get_account_info`) and reports a `Finding`: ok, a warning (works, but
+something will bite later) or a failure whose message says how to fix it.
 """
 
 from __future__ import annotations
@@ -31,55 +32,80 @@ class Finding:
     message: str
 
 
-async def _freshchat(settings: Settings) -> list[Finding]:
-    from .freshchat import FreshchatMessaging
+@attrs.frozen(kw_only=True)
+class _Desk:
+    """What `byoc check` says of a help desk: its URL setting, what its check proves, and what a
+    refusal of the check usually means."""
 
+    url_setting: str
+    proves: str
+    refused_hint: str
+
+
+_DESKS = {
+    "freshchat": _Desk(
+        url_setting="BYOC_FRESHCHAT_API_URL",
+        proves="API URL and token work",
+        refused_hint="it is your account's API address and ends in /v2",
+    ),
+    "chatwoot": _Desk(
+        url_setting="BYOC_CHATWOOT_URL",
+        proves="URL, token, account and API inbox work",
+        refused_hint="it is your installation's base URL, without /api/v1; and check "
+        "BYOC_CHATWOOT_ACCOUNT_ID and BYOC_CHATWOOT_INBOX_ID",
+    ),
+}
+
+
+async def _helpdesk(settings: Settings) -> list[Finding]:
+    from .freshchat import FreshchatMessaging
+    from .service import build_messaging
+
+    desk, said = settings.messaging, _DESKS[settings.messaging]
     if settings.demo:
         return [
             Finding(
-                subject="freshchat",
+                subject=desk,
                 status="fail",
-                message="no Freshchat credentials: BYOC_FRESHCHAT_API_URL and "
-                "BYOC_FRESHCHAT_API_TOKEN are not set, so `byoc serve` runs the demo on "
-                "emulators. Set them (the token is in Freshchat Admin > API Tokens) to connect "
-                "your account; see docs/configuration.md",
+                message="no help-desk credentials: neither BYOC_FRESHCHAT_API_URL and "
+                "BYOC_FRESHCHAT_API_TOKEN (Freshchat) nor BYOC_CHATWOOT_URL and "
+                "BYOC_CHATWOOT_API_TOKEN (Chatwoot, with BYOC_MESSAGING=chatwoot) are set, so "
+                "`byoc serve` runs the demo on emulators. Set your help desk's to connect your "
+                "account; see docs/configuration.md",
             )
         ]
-    url = settings.values.get("BYOC_FRESHCHAT_API_URL", "").strip()
+    url = settings.values.get(said.url_setting, "").strip()
     try:
-        messaging = FreshchatMessaging.from_env(settings.values)
+        messaging = build_messaging(settings)
     except ConfigurationError as exc:
-        return [Finding(subject="freshchat", status="fail", message=str(exc))]
+        return [Finding(subject=desk, status="fail", message=str(exc))]
+    title = messaging.title
     try:
-        account = await messaging.check()
+        found = await messaging.check()
     except ConfigurationError as exc:
-        return [Finding(subject="freshchat", status="fail", message=str(exc))]
+        return [Finding(subject=desk, status="fail", message=str(exc))]
     except RetryableError as exc:
         message = (
-            f"cannot reach Freshchat at {url}: {exc}. Check BYOC_FRESHCHAT_API_URL and that "
-            "this machine can reach it (proxy, firewall)"
+            f"cannot reach {title} at {url}: {exc}. Check {said.url_setting} and that this "
+            "machine can reach it (proxy, firewall)"
         )
-        return [Finding(subject="freshchat", status="fail", message=message)]
+        return [Finding(subject=desk, status="fail", message=message)]
     except PermanentError as exc:
         message = (
-            f"Freshchat at {url} refused the account check: {exc}. Check "
-            "BYOC_FRESHCHAT_API_URL: it is your account's API address and ends in /v2"
+            f"{title} at {url} refused the account check: {exc}. Check {said.url_setting}: "
+            f"{said.refused_hint}"
         )
-        return [Finding(subject="freshchat", status="fail", message=message)]
+        return [Finding(subject=desk, status="fail", message=message)]
     finally:
         await messaging.aclose()
-    name = account.get("account_domain") or account.get("account_id") or "the account"
-    found = [
-        Finding(
-            subject="freshchat",
-            status="ok",
-            message=f"API URL and token work ({name} at {url})",
-        )
-    ]
-    if messaging.webhook_key_missing:
-        found.append(
+    name = (found.account if found else None) or "the account"
+    findings = [Finding(subject=desk, status="ok", message=f"{said.proves} ({name} at {url})")]
+    if found is not None and found.reports_webhook:
+        findings.append(_helpdesk_webhook(settings, title, found.webhook))
+    if isinstance(messaging, FreshchatMessaging) and messaging.webhook_key_missing:
+        findings.append(
             Finding(
-                subject="freshchat webhooks",
+                subject=f"{desk} webhooks",
                 status="fail",
                 message="BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY is not set, so agent replies are "
                 "refused: paste the bridge's /messaging/webhook URL (printed by `byoc install`) "
@@ -87,7 +113,29 @@ async def _freshchat(settings: Settings) -> list[Finding]:
                 "copy the public key shown there into it and restart the bridge",
             )
         )
-    return found
+    return findings
+
+
+def _helpdesk_webhook(settings: Settings, title: str, webhook: str | None) -> Finding:
+    """Whether the help desk sends its webhooks to this bridge (for one that tells)."""
+    subject = f"{settings.messaging} webhooks"
+    expected = f"{settings.public_url}/messaging/webhook" if settings.public_url else None
+    if webhook is None:
+        where = expected or "the bridge's /messaging/webhook URL"
+        return Finding(
+            subject=subject,
+            status="fail",
+            message=f"{title} sends its webhooks nowhere, so agent replies never reach the "
+            f"bridge: set the inbox's webhook URL to {where}",
+        )
+    if expected is not None and webhook != expected:
+        return Finding(
+            subject=subject,
+            status="warn",
+            message=f"{title} sends its webhooks to {webhook}, not {expected}: set the inbox's "
+            "webhook URL to the latter",
+        )
+    return Finding(subject=subject, status="ok", message=f"{title} sends them to {webhook}")
 
 
 async def account_check(channel: Channel) -> AccountCheck | None:
@@ -296,7 +344,7 @@ def _admin(settings: Settings) -> Finding:
 async def run_checks(settings: Settings) -> list[Finding]:
     """Every check, in the order `byoc check` prints them."""
     return [
-        *await _freshchat(settings),
+        *await _helpdesk(settings),
         *await _channels(settings),
         _public_url(settings),
         await _store(settings),

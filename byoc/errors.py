@@ -12,6 +12,7 @@ ByocError
 │   │   └── RateLimited     the peer answered 429 (or the channel's equivalent)
 │   └── PermanentError      do not retry: the peer refused this message for good
 │       ├── StaleConversation   the help desk will not take messages in that conversation any more
+│       ├── UnknownUser         the help desk no longer knows that user (deleted there)
 │       ├── UserUnreachable     the user unsubscribed, blocked the account or is gone
 │       └── MediaTooLarge       a file is over the size the bridge or the help desk takes
 ├── ConfigurationError      a setting or credential is wrong; the message names the fix
@@ -38,6 +39,7 @@ __all__ = [
     "RetryableError",
     "SignatureError",
     "StaleConversation",
+    "UnknownUser",
     "UserUnreachable",
 ]
 
@@ -102,6 +104,15 @@ class StaleConversation(PermanentError):
     def __init__(self, message: str, *, conversation_id: str) -> None:
         super().__init__(message)
         self.conversation_id = conversation_id
+
+
+class UnknownUser(PermanentError):
+    """The help desk does not know this user any more (an agent or an administrator deleted
+    it). The bridge forgets its link and makes the user again with the message at hand."""
+
+    def __init__(self, message: str, *, user_id: str) -> None:
+        super().__init__(message)
+        self.user_id = user_id
 
 
 class UserUnreachable(PermanentError):

@@ -17,23 +17,47 @@ async def fetch_media(self, part: Image | Video | File, *, max_bytes: int) -> Me
 ```
 
 Whoever reads the stream closes it (`async with media:`); reading past `max_bytes` raises
-`MediaTooLarge` and stops the download.
+`MediaTooLarge` and stops the download. `download` reads a whole file within a size and a time
+bound (a help desk copying a link that needs no credential, a plugin fetching a file it relays).
+
+A help desk that takes files inside the message call (Chatwoot) has nowhere to upload them
+first: its `rehost_media` returns the part with its bytes (`hold`), and gets it back in the
+`post_message` of the same delivery (`held`). Such parts live in memory only, for that one
+delivery; a retry fetches the file again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import posixpath
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+import attrs
 import httpx
 from typing_extensions import Self
 
-from .errors import MediaTooLarge, PermanentError
-from .models import File, Image, Video
+from .errors import MediaTooLarge, PermanentError, RetryableError
+from .models import File, Image, Part, Video
 from .upstream import error_for_status, retry_after_of, transport_errors
 
-__all__ = ["MediaPart", "MediaStream", "open_media", "url_for_humans"]
+__all__ = [
+    "Download",
+    "HeldFile",
+    "HeldImage",
+    "HeldMedia",
+    "HeldVideo",
+    "MediaPart",
+    "MediaStream",
+    "download",
+    "filename_from_url",
+    "held",
+    "hold",
+    "open_media",
+    "read_within",
+    "url_for_humans",
+]
 
 MediaPart = Image | Video | File
 """The parts that carry a file: what `fetch_media` and `rehost_media` deal with."""
@@ -180,3 +204,109 @@ def url_for_humans(url: str) -> str:
     except ValueError:
         return url.split("?")[0][:100]
     return f"{parts.scheme}://{parts.netloc}{parts.path}" if parts.scheme else url[:100]
+
+
+@attrs.frozen(kw_only=True)
+class Download:
+    """Downloaded bytes and the media type the server declared (without parameters)."""
+
+    content: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    content_type: str | None = None
+
+
+async def read_within(media: MediaStream, timeout: float) -> bytes:
+    """All of `media` within `timeout` seconds; `RetryableError` past it (a stalled source)."""
+    try:
+        return await asyncio.wait_for(media.read(), timeout)
+    except asyncio.TimeoutError:
+        raise RetryableError(f"reading {media.what} took longer than {timeout:g} s") from None
+
+
+async def download(
+    http: httpx.AsyncClient, url: str, *, max_bytes: int, timeout: float
+) -> Download:
+    """GET `url` (following redirects) within `max_bytes` and `timeout` seconds overall.
+
+    A slow or huge file must not hold a delivery worker, so both the bytes and the whole
+    exchange are bounded. Raises what `open_media` raises, and `RetryableError` past `timeout`.
+    Error texts show the URL without its query string, which often holds a signed token.
+    """
+    try:
+        return await asyncio.wait_for(_read_all(http, url, max_bytes), timeout)
+    except asyncio.TimeoutError:
+        shown = url_for_humans(url)
+        raise RetryableError(f"downloading {shown} took longer than {timeout:g} s") from None
+
+
+async def _read_all(http: httpx.AsyncClient, url: str, max_bytes: int) -> Download:
+    async with await open_media(http, url, max_bytes=max_bytes) as media:
+        return Download(content=await media.read(), content_type=media.content_type)
+
+
+def filename_from_url(url: str, fallback: str) -> str:
+    """The last path segment of `url` (percent-decoded), or `fallback` when there is none."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return fallback
+    return posixpath.basename(unquote(path)) or fallback
+
+
+def _byte_count(content: bytes) -> str:
+    return f"<{len(content)} bytes>"
+
+
+@attrs.frozen(kw_only=True)
+class HeldImage(Image):
+    """An `Image` with its bytes and the type its source declared (see `hold`)."""
+
+    content: bytes = attrs.field(default=b"", repr=_byte_count)
+    content_type: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class HeldVideo(Video):
+    """A `Video` with its bytes and the type its source declared (see `hold`)."""
+
+    content: bytes = attrs.field(default=b"", repr=_byte_count)
+    content_type: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class HeldFile(File):
+    """A `File` with its bytes and the type its source declared (see `hold`)."""
+
+    content: bytes = attrs.field(default=b"", repr=_byte_count)
+    content_type: str | None = None
+
+
+HeldMedia = HeldImage | HeldVideo | HeldFile
+"""A media part that carries its bytes, for one delivery."""
+
+_HELD: dict[type[MediaPart], type[HeldMedia]] = {
+    Image: HeldImage,
+    Video: HeldVideo,
+    File: HeldFile,
+}
+
+
+def hold(part: MediaPart, content: bytes, content_type: str | None = None) -> HeldMedia:
+    """`part` holding `content` (its `size` becomes the byte count).
+
+    ```python
+    async def rehost_media(self, part: MediaPart, media: MediaStream) -> Part:
+        return hold(part, await read_within(media, 60.0), media.content_type)
+    ```
+    """
+    kind = next(base for base in _HELD if isinstance(part, base))
+    fields = {
+        field.name: getattr(part, field.name)
+        for field in attrs.fields(kind)  # the plain part's fields: a held part is held anew
+    }
+    fields["size"] = len(content)
+    return _HELD[kind](**fields, content=content, content_type=content_type)
+
+
+def held(part: Part) -> HeldMedia | None:
+    """`part` when it holds its bytes, else None."""
+    return part if isinstance(part, HeldImage | HeldVideo | HeldFile) else None

@@ -1,7 +1,13 @@
-"""The help-desk contract (Freshchat first) and the events it reports.
+"""The help-desk contract (Freshchat, Chatwoot) and the events it reports.
 
 The sync algorithm talks to the help desk only through `Messaging`. Each method is one upstream
-call, so the algorithm's call count is the bridge's call count.
+call (`get_or_create_user` one or two), so the algorithm's call count is the bridge's call
+count.
+
+Ids are opaque strings to the core: a help desk puts in them whatever it needs to act on them
+later, so that nothing has to be looked up again after a restart. A Freshchat user id is
+Freshchat's own; a Chatwoot one also carries the contact's session in the inbox, without which
+Chatwoot cannot start a conversation.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from datetime import datetime
 
 import attrs
 
+from .channel import AccountCheck
 from .errors import PermanentError
 from .media import MediaPart, MediaStream
 from .models import Part, Profile, _tuple, utcnow
@@ -29,10 +36,15 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class HelpdeskUser:
-    """A help-desk user; `reference_id` carries the channel user's id."""
+    """A help-desk user; `reference_id` carries the channel user's id.
+
+    `created` is True when the call that returned it made it: a user just made has no
+    conversation yet, one found may have some.
+    """
 
     id: str
     reference_id: str | None = None
+    created: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -48,7 +60,9 @@ class AgentMessage:
     """A message created in a help-desk conversation, as its webhook reported it.
 
     Not every one is for the end user: the sync algorithm drops user-authored echoes
-    (`actor_type == "user"`), private notes and system messages.
+    (`actor_type == "user"`), private notes and system messages. `reference_id` is the channel
+    user's reference id when the webhook names it (Chatwoot's does): a reply then finds its user
+    without a `get_user` call, even after the bridge lost its store.
     """
 
     message_id: str
@@ -60,11 +74,13 @@ class AgentMessage:
     private: bool = False
     parts: tuple[Part, ...] = attrs.field(converter=_tuple, factory=tuple)
     created_at: datetime = attrs.field(factory=utcnow)
+    reference_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class ConversationChanged:
-    """A conversation changed state; `status` is resolved, reopened or assigned."""
+    """A conversation changed state; `status` is resolved, reopened or assigned (a help desk
+    may report others, such as Chatwoot's pending and snoozed: the bridge ignores them)."""
 
     conversation_id: str
     status: str
@@ -78,16 +94,34 @@ MessagingEvent = AgentMessage | ConversationChanged
 class Messaging(ABC):
     """What the bridge needs from a help desk. Every method is a single upstream call.
 
-    `max_media_bytes` is the largest file the help desk stores: the bridge asks a channel's
-    `fetch_media` for no more.
+    - `title` names the help desk to people (the admin page, `byoc check`); `webhook_help`
+      tells an administrator where to paste the bridge's messaging webhook URL.
+    - `max_media_bytes` is the largest file the help desk stores: the bridge asks a channel's
+      `fetch_media` for no more.
 
     Errors: `RetryableError` (with `retry_after`) for throttling and outages,
-    `StaleConversation` when a conversation no longer takes messages, `PermanentError` for
-    refusals, `ConfigurationError` for bad credentials; `parse_webhook` raises `SignatureError`
-    or `MalformedPayload` for bad input.
+    `StaleConversation` when a conversation no longer takes messages, `UnknownUser` when the
+    help desk deleted the user (the bridge makes it again), `PermanentError` for refusals,
+    `ConfigurationError` for bad credentials; `parse_webhook` raises `SignatureError` or
+    `MalformedPayload` for bad input.
     """
 
+    title: str = "the help desk"
+    webhook_help: str = "Paste this URL as the help desk's webhook."
     max_media_bytes: int = 25 * 1024 * 1024
+
+    async def get_or_create_user(self, reference_id: str, profile: Profile | None) -> HelpdeskUser:
+        """The user carrying `reference_id`, made now (`created`) when the help desk has none.
+
+        The default looks first (`find_user`, then `create_user`): two calls for a new user.
+        A help desk that refuses a second user with the same reference id (Chatwoot) creates
+        first and looks only when refused: one call for a new user, and still one user when
+        two bridges meet the same person at once.
+        """
+        found = await self.find_user(reference_id)
+        if found is not None:
+            return found
+        return attrs.evolve(await self.create_user(reference_id, profile), created=True)
 
     @abstractmethod
     async def find_user(self, reference_id: str) -> HelpdeskUser | None:
@@ -99,7 +133,7 @@ class Messaging(ABC):
 
     @abstractmethod
     async def get_user(self, user_id: str) -> HelpdeskUser:
-        """The user with this help-desk id."""
+        """The user with this help-desk id (`UnknownUser` when there is none any more)."""
 
     @abstractmethod
     async def list_conversations(self, user_id: str) -> list[str]:
@@ -151,10 +185,22 @@ class Messaging(ABC):
         """Store media the bridge fetched from the channel (`Channel.fetch_media`) in the help
         desk; return `part` pointing at the copy (the channel's URL never reaches the help desk).
 
-        One upload call. `media` is read here and closed by the caller. The default cannot
+        One upload call. `media` is read here and closed by the caller. A help desk that takes
+        files inside the message call instead returns the part holding its bytes
+        (`byoc.media.hold`); the bridge hands it back to `post_message` or
+        `create_conversation` in the same delivery, and never stores it. The default cannot
         store bytes: it raises `PermanentError`, and the bridge posts a placeholder instead.
         """
         raise PermanentError(f"{type(self).__name__} cannot store media files")
+
+    async def check(self) -> AccountCheck | None:
+        """Prove the settings work with the help desk's cheapest read-only call (`byoc check`).
+
+        Raise `ConfigurationError` naming the setting when they do not. A help desk that tells
+        where its webhooks go sets `reports_webhook` and `webhook`. The default makes no call
+        and returns None.
+        """
+        return None
 
     async def aclose(self) -> None:
         """Release connections; called once when the bridge shuts down."""

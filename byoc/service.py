@@ -1,11 +1,11 @@
 """From `Settings` to a bridge: the one way settings become a `Bridge`.
 
 ```python
-bridge = build_bridge(load_settings())   # Freshchat, the configured channels, the store
+bridge = build_bridge(load_settings())   # the help desk, the configured channels, the store
 ```
 
-`byoc serve` runs this bridge, or the demo when no Freshchat credential is set
-(`byoc.cli.service`).
+The help desk is Freshchat unless `BYOC_MESSAGING=chatwoot`. `byoc serve` runs this bridge, or
+the demo when no help desk's credential is set (`byoc.cli.service`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from __future__ import annotations
 from .bridge import Bridge
 from .channel import Channel
 from .errors import ConfigurationError
-from .settings import DEFAULT_POOL_SIZE, Settings, is_postgres_url, load_settings
+from .messaging import Messaging
+from .settings import DEFAULT_POOL_SIZE, HELPDESKS, Settings, is_postgres_url, load_settings
 from .store import Store
 from .store.queue import DEFAULT_DEAD_LETTER_RETENTION
 from .sync import Notices
 
-__all__ = ["build_bridge", "build_channels", "open_store"]
+__all__ = ["build_bridge", "build_channels", "build_messaging", "open_store"]
 
 
 def build_channels(settings: Settings) -> list[Channel]:
@@ -35,8 +36,33 @@ def build_channels(settings: Settings) -> list[Channel]:
     return list(choice.enabled)
 
 
+def build_messaging(settings: Settings) -> Messaging:
+    """The help desk `BYOC_MESSAGING` names, from its settings; a `ConfigurationError` naming
+    the setting to fix (also when only the other help desk's settings are there)."""
+    chosen = settings.messaging
+    if not any(settings.values.get(name, "").strip() for name in HELPDESKS[chosen]):
+        others = [
+            desk
+            for desk, names in HELPDESKS.items()
+            if desk != chosen and any(settings.values.get(n, "").strip() for n in names)
+        ]
+        if others:
+            raise ConfigurationError(
+                f"BYOC_MESSAGING is {chosen}{' (the default)' if chosen == 'freshchat' else ''}, "
+                f"but only {others[0]} settings are set ({', '.join(HELPDESKS[others[0]])}): "
+                f"set BYOC_MESSAGING={others[0]} to use {others[0]}"
+            )
+    if chosen == "chatwoot":
+        from .chatwoot import ChatwootMessaging
+
+        return ChatwootMessaging.from_env(settings.values)
+    from .freshchat import FreshchatMessaging
+
+    return FreshchatMessaging.from_env(settings.values)
+
+
 def build_bridge(settings: Settings | None = None, *, exclusive: bool = True) -> Bridge:
-    """The bridge the settings describe: Freshchat, the enabled channels, the store.
+    """The bridge the settings describe: the help desk, the enabled channels, the store.
 
     The one way settings become a bridge: `byoc serve`, the CLI and the framework examples all
     call it. Without `settings`, they are read from the environment and `BYOC_CONFIG`.
@@ -50,13 +76,11 @@ def build_bridge(settings: Settings | None = None, *, exclusive: bool = True) ->
     `exclusive=False` opens a SQLite store beside a running bridge (for commands that only
     read it or record install data): see `open_store`.
     """
-    from .freshchat import FreshchatMessaging
-
     if settings is None:
         settings = load_settings()
 
     channels = build_channels(settings)
-    messaging = FreshchatMessaging.from_env(settings.values)
+    messaging = build_messaging(settings)
     notices = {}
     for channel in channels:
         assigned, resolved = settings.notice_texts(channel.name)

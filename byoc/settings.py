@@ -6,6 +6,7 @@ A TOML file (`byoc serve --config byoc.toml`, or `BYOC_CONFIG`) spells the same 
 ```toml
 public_url = "https://byoc.example.com"    # top-level key  k      → BYOC_<K>
 channels = ["viber"]                       # a list becomes "viber" (comma-separated)
+messaging = "freshchat"                    # the help desk: freshchat (default) or chatwoot
 
 [freshchat]                                # table [t], key k     → BYOC_<T>_<K>
 api_url = "https://acme.freshchat.com/v2"
@@ -31,7 +32,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -49,6 +50,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = [
     "CORE_SETTINGS",
     "DEFAULT_STORE",
+    "HELPDESKS",
     "ChannelChoice",
     "Settings",
     "instance_settings",
@@ -84,6 +86,7 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_ADMIN_TOKEN": "turns the /admin page on; at least 16 random characters",
     "BYOC_METRICS_TOKEN": "bearer token for /metrics (default: the admin token; none set: open)",
     "BYOC_SHUTDOWN_GRACE": "seconds deliveries in flight get to finish at shutdown (default 10)",
+    "BYOC_MESSAGING": "the help desk: freshchat (default) or chatwoot",
     "BYOC_FRESHCHAT_API_URL": "your Freshchat API URL, e.g. https://acme.freshchat.com/v2",
     "BYOC_FRESHCHAT_API_TOKEN": "a Freshchat API token (Admin > API Tokens)",
     "BYOC_FRESHCHAT_CHANNEL_ID": "the Freshchat topic new conversations go to (default: first)",
@@ -91,6 +94,12 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_FRESHCHAT_VERIFY_SIGNATURES": "false accepts unsigned Freshchat webhooks (unsafe)",
     "BYOC_FRESHCHAT_APP_ID": "the Freshchat app id sent with new conversations (optional)",
     "BYOC_FRESHCHAT_ASSIGNED_GROUP_ID": "the group new conversations are assigned to (optional)",
+    "BYOC_CHATWOOT_URL": "your Chatwoot's base URL, e.g. https://app.chatwoot.com (no /api/v1)",
+    "BYOC_CHATWOOT_ACCOUNT_ID": "the Chatwoot account's id (the number after /accounts/)",
+    "BYOC_CHATWOOT_INBOX_ID": "the id of the Chatwoot API inbox the bridge posts into",
+    "BYOC_CHATWOOT_API_TOKEN": "a Chatwoot access token (Profile settings > Access Token)",
+    "BYOC_CHATWOOT_HMAC_TOKEN": "the API inbox's webhook secret, which signs its webhooks",
+    "BYOC_CHATWOOT_VERIFY_SIGNATURES": "false accepts unsigned Chatwoot webhooks (unsafe)",
 }
 
 # The TOML keys that map to core settings; channel tables are the channels' business.
@@ -107,16 +116,29 @@ _TOP_LEVEL_KEYS = frozenset(
         "admin_token",
         "metrics_token",
         "shutdown_grace",
+        "messaging",
     }
 )
-_FRESHCHAT_KEYS = frozenset(
-    name.removeprefix("BYOC_FRESHCHAT_").lower()
-    for name in CORE_SETTINGS
-    if name.startswith("BYOC_FRESHCHAT_")
-)
-_FRESHCHAT_CREDENTIALS = ("BYOC_FRESHCHAT_API_URL", "BYOC_FRESHCHAT_API_TOKEN")
 
 Delivery = Literal["durable", "inline"]
+Helpdesk = Literal["freshchat", "chatwoot"]
+
+HELPDESKS: Mapping[Helpdesk, tuple[str, ...]] = {
+    "freshchat": ("BYOC_FRESHCHAT_API_URL", "BYOC_FRESHCHAT_API_TOKEN"),
+    "chatwoot": ("BYOC_CHATWOOT_URL", "BYOC_CHATWOOT_API_TOKEN"),
+}
+"""Each help desk `BYOC_MESSAGING` can name, and its credentials: with none of any set, the
+bundled server runs the demo."""
+
+# The TOML tables of the help desks: their keys are checked, a typo is not silently ignored.
+_HELPDESK_KEYS: dict[str, frozenset[str]] = {
+    desk: frozenset(
+        name.removeprefix(f"BYOC_{desk.upper()}_").lower()
+        for name in CORE_SETTINGS
+        if name.startswith(f"BYOC_{desk.upper()}_")
+    )
+    for desk in HELPDESKS
+}
 
 _KIND_SETTING = re.compile(r"BYOC_([A-Z][A-Z0-9_]*)_KIND")
 
@@ -154,12 +176,13 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict):
-            if key == "freshchat":
-                unknown = sorted(set(value) - _FRESHCHAT_KEYS)
+            known = _HELPDESK_KEYS.get(key)
+            if known is not None:
+                unknown = sorted(set(value) - known)
                 if unknown:
                     raise ConfigurationError(
-                        f"{file}: unknown key(s) {', '.join(unknown)} in [freshchat]; "
-                        f"known: {', '.join(sorted(_FRESHCHAT_KEYS))}"
+                        f"{file}: unknown key(s) {', '.join(unknown)} in [{key}]; "
+                        f"known: {', '.join(sorted(known))}"
                     )
             for inner, item in value.items():
                 if isinstance(item, dict):
@@ -273,16 +296,20 @@ def _public_url(value: str | None) -> str | None:
     return text.rstrip("/")
 
 
-def _delivery(value: str | None) -> Delivery:
-    text = (value or "").strip().lower() or "durable"
-    if text == "durable":
-        return "durable"
-    if text == "inline":
-        return "inline"
-    raise ConfigurationError(
-        f"BYOC_DELIVERY must be durable or inline (got {text[:40]!r}); durable, the default, "
-        "stores each message before answering its webhook and retries it until delivered"
-    )
+_Choice = TypeVar("_Choice", bound=str)
+
+
+def _one_of(value: str | None, setting: str, choices: tuple[_Choice, ...], why: str) -> _Choice:
+    """`value` (case and spaces aside) when it is one of `choices`; the first when unset."""
+    text = (value or "").strip().lower() or choices[0]
+    for choice in choices:
+        if text == choice:
+            return choice
+    raise ConfigurationError(f"{setting} must be {' or '.join(choices)} (got {text[:40]!r}); {why}")
+
+
+_DELIVERIES: tuple[Delivery, ...] = ("durable", "inline")
+_HELPDESK_NAMES: tuple[Helpdesk, ...] = tuple(HELPDESKS)
 
 
 def _channel_names(value: str | None) -> tuple[str, ...] | None:
@@ -401,11 +428,15 @@ class Settings:
     lease: float = DEFAULT_LEASE
     dead_letter_retention: float = DEFAULT_RETENTION_DAYS * 86400
     """Seconds."""
+    messaging: Helpdesk = "freshchat"
+    """The help desk (`BYOC_MESSAGING`); the demo plays it on its emulator."""
 
     @property
     def demo(self) -> bool:
-        """True when no Freshchat credential is set at all: the server runs the demo."""
-        return not any(self.values.get(name, "").strip() for name in _FRESHCHAT_CREDENTIALS)
+        """True when no help desk's credential is set at all: the server runs the demo."""
+        return not any(
+            self.values.get(name, "").strip() for names in HELPDESKS.values() for name in names
+        )
 
     def redactor(self) -> Redactor:
         """Blanks out every credential of these settings (for log handlers and messages)."""
@@ -556,9 +587,21 @@ def load_settings(
             "days",
         ),
         channel_names=_channel_names(values.get("BYOC_CHANNELS")),
-        delivery=_delivery(values.get("BYOC_DELIVERY")),
+        delivery=_one_of(
+            values.get("BYOC_DELIVERY"),
+            "BYOC_DELIVERY",
+            _DELIVERIES,
+            "durable, the default, stores each message before answering its webhook and "
+            "retries it until delivered",
+        ),
         admin_token=_admin_token(values.get("BYOC_ADMIN_TOKEN")),
         metrics_token=_admin_token(values.get("BYOC_METRICS_TOKEN"), "BYOC_METRICS_TOKEN"),
         shutdown_grace=_grace(values.get("BYOC_SHUTDOWN_GRACE")),
         config_file=str(path) if path else None,
+        messaging=_one_of(
+            values.get("BYOC_MESSAGING"),
+            "BYOC_MESSAGING",
+            _HELPDESK_NAMES,
+            "the help desk the bridge posts your users' messages into",
+        ),
     )

@@ -74,5 +74,9 @@ class BridgeStatus:
     delivery: str
     helpdesk_signatures: bool = True
     """Whether the help desk's webhooks are verified (off only when turned off explicitly)."""
+    helpdesk: str = "the help desk"
+    """The help desk's name (`Messaging.title`)."""
+    helpdesk_webhook_help: str = ""
+    """Where to paste the messaging webhook URL (`Messaging.webhook_help`)."""
     refused: tuple[RefusedWebhooks, ...] = ()
     health: Health = Health()

@@ -16,9 +16,13 @@ or stores it and performs it from its queue.
 first messages of a new user make one help-desk user and one conversation, in arrival order:
 
 1. Mapping hit → post to the mapped conversation: **one call**.
-2. Miss → `find_user(reference_id)` → `create_user` if absent (then `create_conversation` with the
-   message), or, for a user the help desk already knew, `list_conversations` and post to the most
-   recent one, creating a conversation only when there is none. The mapping is saved.
+2. Miss → `get_or_create_user(reference_id)`: a user made now gets `create_conversation` with
+   the message; one the help desk already knew gets `list_conversations` and the message in
+   the most recent one, a conversation being created only when there is none. The mapping is
+   saved.
+
+A user the help desk deleted (`UnknownUser`): the mapping is dropped and the user made again,
+as on a miss; the message goes into the new user's conversation.
 
 Stale conversations (the help desk answers "not the latest conversation"): list the user's
 conversations, post to the most recent other one; if that fails the same way or there is none,
@@ -34,8 +38,8 @@ A delivery that may have reached the help desk unheard (a crash, a timeout) is p
 with the work's completion, so such a recovery can tell the user's identical messages apart.
 
 **Agent → user** (`perform` of an `AgentMessage`): find the channel user by the mapping
-(fallback: one `get_user` for its `reference_id`, then remembered); send through the channel:
-**one call**.
+(fallback: the `reference_id` the webhook named, else one `get_user` for it, then remembered);
+send through the channel: **one call**.
 
 **Conversation changes** (`perform` of a `ConversationChanged`): record resolution (the
 resolved-conversation policy reads it) and tell the channel, once per resolution; no
@@ -59,10 +63,10 @@ import attrs
 
 from .channel import Channel
 from .degrade import fit_message
-from .errors import NotFound, PermanentError, StaleConversation
+from .errors import NotFound, PermanentError, StaleConversation, UnknownUser
 from .hops import Hops, kv
 from .media_copy import copy_media
-from .messaging import AgentMessage, ConversationChanged, HelpdeskUser, Messaging, Posted
+from .messaging import AgentMessage, ConversationChanged, Messaging, Posted
 from .models import ChannelEvent, Failed, InboundMessage, OutboundMessage, Part, Text
 from .store import Store, UserLink
 from .webhook import WebhookRequest, WebhookResponse
@@ -394,6 +398,29 @@ class Sync:
     ) -> tuple[UserLink, Posted]:
         parts = await self._rehosted(message)
         link = await self.store.get_link(message.channel, message.user_id)
+        try:
+            return await self._post_for(message, link, parts, recovering_since)
+        except UnknownUser as exc:
+            if link is None:
+                raise  # a user met just now cannot be gone: the help desk contradicts itself
+            log.warning(
+                kv(
+                    hop="helpdesk_user_gone",
+                    channel=message.channel,
+                    channel_user=message.user_id,
+                    helpdesk_user=exc.user_id,
+                    note="deleted in the help desk; making the user again",
+                )
+            )
+            return await self._post_for(message, None, parts, recovering_since)
+
+    async def _post_for(
+        self,
+        message: InboundMessage,
+        link: UserLink | None,
+        parts: Sequence[Part],
+        recovering_since: datetime | None,
+    ) -> tuple[UserLink, Posted]:
         if link is not None and link.conversation_id is not None:
             if recovering_since is not None:
                 found = await self._already_posted(
@@ -405,26 +432,24 @@ class Sync:
                 return link, await self._start_conversation(link, parts)
             return link, await self._post_to_link(link, link.conversation_id, parts)
 
-        if link is not None:
-            user, known = link.helpdesk_user_id, True
-        else:
-            helpdesk_user, known = await self._find_or_create_user(message)
-            user = helpdesk_user.id
-            link = UserLink(
-                channel=message.channel, channel_user_id=message.user_id, helpdesk_user_id=user
+        if link is None:
+            user = await self.messaging.get_or_create_user(
+                self.reference_ids.make(message.channel, message.user_id), message.profile
             )
-        if known:
-            # The help desk may hold conversations of this user from before the mapping
-            # existed (another bridge, a lost store): continue the latest one.
-            conversations = await self.messaging.list_conversations(user)
-            if conversations:
-                if recovering_since is not None:
-                    found = await self._already_posted(
-                        link, conversations[0], parts, recovering_since
-                    )
-                    if found is not None:
-                        return link, found
-                return link, await self._post_to_link(link, conversations[0], parts)
+            link = UserLink(
+                channel=message.channel, channel_user_id=message.user_id, helpdesk_user_id=user.id
+            )
+            if user.created:
+                return link, await self._start_conversation(link, parts)
+        # The help desk may hold conversations of this user from before the mapping existed
+        # (another bridge, a lost store): continue the latest one.
+        conversations = await self.messaging.list_conversations(link.helpdesk_user_id)
+        if conversations:
+            if recovering_since is not None:
+                found = await self._already_posted(link, conversations[0], parts, recovering_since)
+                if found is not None:
+                    return link, found
+            return link, await self._post_to_link(link, conversations[0], parts)
         return link, await self._start_conversation(link, parts)
 
     async def _already_posted(
@@ -455,13 +480,6 @@ class Sync:
                     attrs.evolve(link, conversation_id=conversation_id, resolved=False)
                 )
         return found
-
-    async def _find_or_create_user(self, message: InboundMessage) -> tuple[HelpdeskUser, bool]:
-        reference_id = self.reference_ids.make(message.channel, message.user_id)
-        user = await self.messaging.find_user(reference_id)
-        if user is not None:
-            return user, True
-        return await self.messaging.create_user(reference_id, message.profile), False
 
     async def _post_to_link(
         self, link: UserLink, conversation_id: str, parts: Sequence[Part]
@@ -569,8 +587,10 @@ class Sync:
         assert event.user_id is not None
         if event.user_id in self._foreign_users:
             return None
-        user = await self.messaging.get_user(event.user_id)
-        target = self.reference_ids.parse(user.reference_id or "", self.channels.keys())
+        reference_id = event.reference_id
+        if reference_id is None:
+            reference_id = (await self.messaging.get_user(event.user_id)).reference_id
+        target = self.reference_ids.parse(reference_id or "", self.channels.keys())
         if target is None:
             self._remember_foreign(event.user_id)
             log.info(
@@ -585,7 +605,7 @@ class Sync:
         link = UserLink(
             channel=target[0],
             channel_user_id=target[1],
-            helpdesk_user_id=user.id,
+            helpdesk_user_id=event.user_id,
             conversation_id=event.conversation_id,
         )
         await self.store.save_link(link)

@@ -14,7 +14,9 @@ means for the delivery queue is the same for all of them, so it is decided here,
 | not an http(s) URL | `ConfigurationError` naming the URL setting | retries, loudly |
 
 `Retry-After` is read in both of its forms: delta-seconds (`120`) and an HTTP date
-(`Wed, 21 Oct 2015 07:28:00 GMT`).
+(`Wed, 21 Oct 2015 07:28:00 GMT`). `json_object` reads the JSON object of a 2xx answer, and
+`summary` makes one readable line of a body that is not JSON (an HTML error page), for error
+texts.
 
 ```python
 with transport_errors("MyChat send", url_setting="BYOC_MYCHAT_API_URL"):
@@ -30,12 +32,15 @@ A channel with its own error vocabulary (Viber answers 200 with a `status`, Tele
 from __future__ import annotations
 
 import email.utils
+import html
+import json
 import math
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timezone
+from typing import Any
 
 import httpx
 
@@ -43,13 +48,19 @@ from .errors import ByocError, ConfigurationError, PermanentError, RateLimited, 
 
 __all__ = [
     "error_for_status",
+    "json_object",
     "parse_retry_after",
     "raise_for_status",
+    "raise_unless_refusal",
     "retry_after_of",
+    "summary",
     "transport_errors",
 ]
 
 _DELTA_SECONDS = re.compile(r"^\d+(\.\d+)?$")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -117,6 +128,24 @@ def raise_for_status(
         raise error
 
 
+def raise_unless_refusal(
+    response: httpx.Response, message: str, *, credentials: str, url_help: str
+) -> None:
+    """Raise what `response` means, except for a 2xx or a 4xx refusal the caller reads itself.
+
+    For a client whose API words its refusals its own way (a stale conversation, a taken
+    identifier): 401 and 403 are a `ConfigurationError` naming `credentials`; 408, 429 and 5xx
+    are retried (see `error_for_status`); a redirect means the URL setting is wrong (an API
+    answers where it is asked), a `ConfigurationError` naming `url_help`.
+    """
+    code = response.status_code
+    if 300 <= code < 400:
+        location = response.headers.get("location", "elsewhere")
+        raise ConfigurationError(f"{message} (a redirect to {location}); {url_help}")
+    if code in (401, 403, 408, 429) or code >= 500:
+        raise_for_status(response, message, credentials=credentials)
+
+
 @contextmanager
 def transport_errors(
     what: str, *, url_setting: str | None = None, timeout: float | None = None
@@ -140,3 +169,36 @@ def transport_errors(
         raise RetryableError(f"{what} failed to connect ({exc})") from None
     except httpx.TransportError as exc:
         raise RetryableError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+
+
+def json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:
+    """The JSON object a 2xx `response` carries (`{}` for no body); `what` names the call.
+
+    The call succeeded, so a body that cannot be read is a `PermanentError` for a person to look
+    at, never a retry: a POST would be repeated.
+    """
+    if not response.content.strip():
+        return {}
+    try:
+        payload = json.loads(response.content)
+    except (ValueError, RecursionError) as exc:
+        text = response.content.decode("utf-8", errors="replace")
+        raise PermanentError(
+            f"{what} answered {response.status_code} with a body that is not JSON: {summary(text)}"
+        ) from exc
+    if not isinstance(payload, dict):
+        raise PermanentError(
+            f"{what} answered {response.status_code} with JSON {type(payload).__name__}, "
+            "not an object"
+        )
+    return payload
+
+
+def summary(text: str, limit: int = 200) -> str:
+    """One readable line from a body that is not JSON: an HTML page's title, else its text."""
+    title = _TITLE.search(text)
+    plain = title.group(1) if title else _TAG.sub(" ", _SCRIPT.sub(" ", text))
+    line = " ".join(html.unescape(plain).split())
+    if not line:
+        return "(empty body)"
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -21,6 +21,7 @@ from byoc.channel import Channel
 from byoc.freshchat import FreshchatMessaging
 from byoc.store import SQLiteStore
 from byoc.testing.freshchat import FreshchatEmulator, WebhookKey
+from byoc.testing.helpdesk import freshchat_user_texts
 
 Signed = tuple[bytes, dict[str, str]]
 
@@ -89,13 +90,7 @@ class Helpdesk:
 
     def user_texts(self, conversation_id: str) -> list[str]:
         """The texts the end user wrote in a conversation, oldest first."""
-        return [
-            part["text"]["content"]
-            for message in self.emulator.conversation_messages(conversation_id)
-            if message["actor_type"] == "user"
-            for part in message["message_parts"]
-            if "text" in part
-        ]
+        return freshchat_user_texts(self.emulator, conversation_id)
 
     async def aclose(self) -> None:
         await self.emulator.aclose()

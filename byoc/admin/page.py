@@ -221,31 +221,29 @@ def _channels(view: BridgeStatus, now: float) -> str:
 
 
 def _helpdesk(view: BridgeStatus, now: float) -> str:
+    desk = escape(view.helpdesk)
     if view.messaging_webhook_url is None:
         url = (
             '<p class="warn">Set <code>BYOC_PUBLIC_URL</code> to see the URL to paste '
-            "into Freshchat.</p>"
+            f"into {desk}.</p>"
         )
     else:
         url = _copyable(view.messaging_webhook_url, "messaging-webhook")
     return (
-        "<section><h2>Freshchat webhook</h2>"
-        "<p class=hint>Paste this URL in Freshchat: Admin &gt; Marketplace &amp; Integrations "
-        "&gt; Conversation Webhooks, tick <em>Message Create</em> (and the conversation "
-        "events), then copy the page's public key into "
-        "<code>BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY</code>.</p>"
+        f'<section id="helpdesk"><h2>{desk} webhook</h2>'
+        f"<p class=hint>{escape(view.helpdesk_webhook_help)}</p>"
         f"{url}<p>Last help-desk event: {_when(view.last_helpdesk_event, now)}</p>"
-        f"{_signature_state(view.helpdesk_signatures)}</section>"
+        f"{_signature_state(view.helpdesk_signatures, desk)}</section>"
     )
 
 
-def _signature_state(on: bool) -> str:
+def _signature_state(on: bool, desk: str) -> str:
     if on:
         return '<p class="ok" id="helpdesk-signatures">Signatures are verified.</p>'
     return (
         '<p class="bad" id="helpdesk-signatures"><b>Signatures are NOT verified</b> '
-        "(<code>BYOC_FRESHCHAT_VERIFY_SIGNATURES=false</code>): anyone who can reach the "
-        "webhook URL can send messages to your users as an agent.</p>"
+        f"(turned off in the {desk} settings): anyone who can reach the webhook URL can send "
+        "messages to your users as an agent.</p>"
     )
 
 
@@ -329,8 +327,8 @@ def admin_page(
     if view.label is not None:
         demo = (
             f'<section><p class="warn"><b>{escape(view.label)}</b>: this bridge talks to '
-            "the bundled emulators, not to Freshchat or a real messenger. Nothing leaves "
-            "this machine.</p></section>"
+            f"the bundled emulators, not to {escape(view.helpdesk)} or a real messenger. "
+            "Nothing leaves this machine.</p></section>"
         )
     stats = (
         '<section><h2>Delivery</h2><div class="stats">'

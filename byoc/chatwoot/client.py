@@ -12,6 +12,7 @@ turned into byoc's error hierarchy in one place (`_raise_for_status`):
 | 429                                      | `RateLimited` with `retry_after` from Retry-After |
 | 5xx, 408, timeouts, connection errors    | `RetryableError`                               |
 | 404 on a conversation's route            | `StaleConversation` (deleted or not ours)      |
+| 404 on a contact's route                 | `UnknownUser` (deleted)                        |
 | other 4xx                                | `ChatwootRefused` (a `PermanentError`)         |
 
 Chatwoot answers errors in three shapes, all read: `{"error": "..."}`,
@@ -37,9 +38,15 @@ from urllib.parse import quote
 import attrs
 import httpx
 
-from ..errors import ConfigurationError, PermanentError, RetryableError, StaleConversation
-from ..responses import json_object, raise_transient, summary, transport_errors
-from ..transport import default_http_client
+from ..errors import (
+    ConfigurationError,
+    PermanentError,
+    RetryableError,
+    StaleConversation,
+    UnknownUser,
+)
+from ..http_client import HttpClientSlot
+from ..upstream import json_object, raise_unless_refusal, summary, transport_errors
 
 __all__ = ["ChatwootClient", "ChatwootRefused", "Upload", "form_fields"]
 
@@ -105,18 +112,16 @@ class ChatwootClient:
         self._base = f"{base}/api/v1/accounts/{account_id}"
         self._token = _bare_token(token)
         self._timeout = timeout
-        self._owns_http = http is None
-        self._http = http if http is not None else default_http_client(timeout=timeout)
+        self._slot = HttpClientSlot(http, timeout=timeout)
 
     @property
     def http(self) -> httpx.AsyncClient:
         """The underlying HTTP client (it carries no credentials: media downloads use it too)."""
-        return self._http
+        return self._slot.client
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object made it."""
-        if self._owns_http:
-            await self._http.aclose()
+        await self._slot.aclose()
 
     # -- contacts ------------------------------------------------------------------------------
 
@@ -150,7 +155,7 @@ class ChatwootClient:
 
     async def get_contact(self, contact_id: str) -> dict[str, Any]:
         """`GET /contacts/{id}`: `{"payload": contact}` with its `contact_inboxes`."""
-        return await self._call("GET", f"/contacts/{_segment(contact_id)}")
+        return await self._call("GET", f"/contacts/{_segment(contact_id)}", contact_id=contact_id)
 
     async def create_contact_inbox(
         self, contact_id: str, *, inbox_id: int, source_id: str | None
@@ -161,13 +166,18 @@ class ChatwootClient:
         if source_id is not None:
             body["source_id"] = source_id
         return await self._call(
-            "POST", f"/contacts/{_segment(contact_id)}/contact_inboxes", body=body
+            "POST",
+            f"/contacts/{_segment(contact_id)}/contact_inboxes",
+            body=body,
+            contact_id=contact_id,
         )
 
     async def contact_conversations(self, contact_id: str) -> dict[str, Any]:
         """`GET /contacts/{id}/conversations`: `{"payload": [...]}`, every inbox, latest
         activity first."""
-        return await self._call("GET", f"/contacts/{_segment(contact_id)}/conversations")
+        return await self._call(
+            "GET", f"/contacts/{_segment(contact_id)}/conversations", contact_id=contact_id
+        )
 
     # -- conversations and messages ------------------------------------------------------------
 
@@ -177,10 +187,17 @@ class ChatwootClient:
         """`POST /conversations`: the conversation, its first message in `messages[0]`.
 
         `fields["message"]` is the first message; its `attachments` go as multipart
-        `message[attachments][]` in the same call.
+        `message[attachments][]` in the same call. A 404 names the contact in
+        `fields["contact_id"]`: it was deleted.
         """
+        contact = fields.get("contact_id")
         return await self._call(
-            "POST", "/conversations", body=fields, files=attachments, files_key="message"
+            "POST",
+            "/conversations",
+            body=fields,
+            files=attachments,
+            files_key="message",
+            contact_id=str(contact) if contact is not None else None,
         )
 
     async def get_conversation(self, conversation_id: str) -> dict[str, Any]:
@@ -243,6 +260,7 @@ class ChatwootClient:
         files: Sequence[Upload] = (),
         files_key: str = "",
         conversation_id: str | None = None,
+        contact_id: str | None = None,
     ) -> dict[str, Any]:
         what = f"Chatwoot {method} {path}"
         headers = {"api_access_token": self._token, "Accept": "application/json"}
@@ -254,11 +272,17 @@ class ChatwootClient:
             request["files"] = [(name, (f.name, f.content, f.content_type)) for f in files]
         elif body is not None:
             request["json"] = body
-        with transport_errors(what, timeout=self._timeout, url_help=f"set {_URL_HELP}"):
-            response = await self._http.request(
+        with transport_errors(what, url_setting="BYOC_CHATWOOT_URL", timeout=self._timeout):
+            response = await self.http.request(
                 method, self._base + path, timeout=self._timeout, **request
             )
-        _raise_for_status(response, what=what, conversation_id=conversation_id, token=self._token)
+        _raise_for_status(
+            response,
+            what=what,
+            conversation_id=conversation_id,
+            contact_id=contact_id,
+            token=self._token,
+        )
         return json_object(response, what=what)
 
 
@@ -338,7 +362,12 @@ def _redact(text: str, token: str) -> str:
 
 
 def _raise_for_status(
-    response: httpx.Response, *, what: str, conversation_id: str | None, token: str
+    response: httpx.Response,
+    *,
+    what: str,
+    conversation_id: str | None,
+    contact_id: str | None,
+    token: str,
 ) -> None:
     """Map a non-2xx answer to byoc's errors: the one place that decides what a status means."""
     code = response.status_code
@@ -348,15 +377,20 @@ def _raise_for_status(
     said = (
         f"{what} answered {code}: {error.message}" if error.message else f"{what} answered {code}"
     )
-    if code in (401, 403):
-        raise ConfigurationError(f"{said}; Chatwoot refused the access token: {_TOKEN_HELP}")
-    raise_transient(response, said=said, url_help=f"check {_URL_HELP}")
+    raise_unless_refusal(
+        response,
+        said,
+        credentials=f"Chatwoot refused the access token: {_TOKEN_HELP}",
+        url_help=f"check {_URL_HELP}",
+    )
     if code == 404 and error.html:
         # Rails answers an unknown route with its HTML page, never with a JSON error.
         raise ConfigurationError(f"{said}; no such API route: check {_URL_HELP}")
     if code == 404 and conversation_id is not None:
         # Deleted, or never in this account: either way it takes no more messages.
         raise StaleConversation(said, conversation_id=conversation_id)
+    if code == 404 and contact_id is not None:
+        raise UnknownUser(f"{said}; the contact was deleted", user_id=contact_id)
     if 400 <= code < 500:
         raise ChatwootRefused(
             said, http_status=code, message=error.message, attributes=error.attributes

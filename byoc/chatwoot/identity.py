@@ -1,41 +1,76 @@
-"""Chatwoot's three identity levels, as the bridge maps a channel user onto them.
+"""Chatwoot's three identity levels, and the user id that carries the two the bridge posts with.
 
 - **contact**: an account-scoped integer id, with a unique `identifier`. The bridge sets the
-  identifier to the channel user's reference id (`viber:<user id>`) and uses the contact id as
-  the help-desk user id.
+  identifier to the channel user's reference id (`viber:<user id>`).
 - **contact_inbox**: the contact's session in one inbox, named by its `source_id` (unique in
-  the inbox). The bridge uses the reference id as source id too, so the conversation that a
-  webhook reports names its channel user in `contact_inbox.source_id`.
-- **conversation**: an integer display id, created from a source id.
+  the inbox). The bridge uses the reference id as source id too.
+- **conversation**: an integer display id, created from a contact id and a source id.
 
-Today's `Messaging` contract hands `create_conversation` only the user id, so the source id of
-each contact the bridge met is kept here (bounded): the steady state needs it never, a new user
-has it from `create_user`, and only a restart costs one `GET /contacts/{id}` to find it again.
+Starting a conversation takes both the contact id and the source id, so the help-desk user id
+the bridge keeps carries both: `"<contact id>:<source id>"` (`42:viber:jc9HsWTZ2Yf2NkRZ8KcNug==`).
+Nothing has to be looked up again after a restart, and a webhook, whose conversation names its
+`contact_inbox`, spells the same id. A bare contact id (`"42"`) is read too: the source id is
+then looked up with the contact.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
+
+import attrs
 
 from ..errors import PermanentError
 from ..messaging import HelpdeskUser
 
-__all__ = ["SourceIds", "contact_user", "exact_contact", "inbox_source_id"]
+__all__ = [
+    "MAX_SOURCE_ID",
+    "UserId",
+    "contact_user",
+    "exact_contact",
+    "inbox_source_id",
+]
 
 JsonObject = dict[str, Any]
 
+MAX_SOURCE_ID = 255
+"""The longest source id or identifier the bridge keeps (a channel's user id is far shorter)."""
 
-def contact_user(contact: JsonObject, what: str) -> HelpdeskUser:
-    """The help-desk user of a contact record; `PermanentError` when it has no id."""
+
+@attrs.frozen(kw_only=True)
+class UserId:
+    """A Chatwoot user id as the bridge spells it: the contact, and its source id when known."""
+
+    contact_id: int
+    source_id: str | None = None
+
+    def __str__(self) -> str:
+        if self.source_id is None:
+            return str(self.contact_id)
+        return f"{self.contact_id}:{self.source_id}"
+
+    @classmethod
+    def parse(cls, user_id: str) -> UserId:
+        """Read an id this module made; `PermanentError` for anything else."""
+        contact, _, source = user_id.partition(":")
+        if not (contact.isascii() and contact.isdigit()) or len(contact) > 19:
+            raise PermanentError(f"{user_id[:60]!r} is not a Chatwoot user id")
+        return cls(contact_id=int(contact), source_id=source or None)
+
+
+def contact_user(
+    contact: JsonObject, what: str, *, inbox_id: int, source_id: str | None = None
+) -> HelpdeskUser:
+    """The help-desk user of a contact record; `PermanentError` when it has no id.
+
+    Its source id is `source_id` when given (the session just made), else the contact's session
+    in `inbox_id`, else its identifier (the session `create_conversation` will make).
+    """
     ident = contact.get("id")
-    if not isinstance(ident, int) or isinstance(ident, bool):
+    if not isinstance(ident, int) or isinstance(ident, bool) or ident < 0:
         raise PermanentError(f"Chatwoot {what} answered without a contact id")
-    identifier = contact.get("identifier")
-    return HelpdeskUser(
-        id=str(ident),
-        reference_id=identifier if isinstance(identifier, str) and identifier else None,
-    )
+    identifier = _bounded(contact.get("identifier"))
+    source = _bounded(source_id) or inbox_source_id(contact, inbox_id) or identifier
+    return HelpdeskUser(id=str(UserId(contact_id=ident, source_id=source)), reference_id=identifier)
 
 
 def exact_contact(contacts: object, reference_id: str) -> JsonObject | None:
@@ -58,29 +93,11 @@ def inbox_source_id(contact: JsonObject, inbox_id: int) -> str | None:
             continue
         inbox = entry.get("inbox")
         found = inbox.get("id") if isinstance(inbox, dict) else entry.get("inbox_id")
-        source_id = entry.get("source_id")
-        if found == inbox_id and isinstance(source_id, str) and source_id:
+        source_id = _bounded(entry.get("source_id"))
+        if found == inbox_id and source_id:
             return source_id
     return None
 
 
-class SourceIds:
-    """contact id → its source id in the bridge's inbox, the most recent `limit` contacts."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._known: OrderedDict[str, str] = OrderedDict()
-        self._limit = limit
-
-    def get(self, contact_id: str) -> str | None:
-        found = self._known.get(contact_id)
-        if found is not None:
-            self._known.move_to_end(contact_id)
-        return found
-
-    def remember(self, contact_id: str, source_id: str | None) -> None:
-        if source_id is None:
-            return
-        self._known[contact_id] = source_id
-        self._known.move_to_end(contact_id)
-        while len(self._known) > self._limit:
-            self._known.popitem(last=False)
+def _bounded(value: object) -> str | None:
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_SOURCE_ID else None

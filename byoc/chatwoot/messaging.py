@@ -1,24 +1,28 @@
 """`ChatwootMessaging`: the `Messaging` contract over a Chatwoot API inbox and its webhooks.
 
 Each contract method is one Chatwoot call; the steady state (a known user's message, an agent's
-reply) is one call each way. How the contract's words map onto Chatwoot:
+reply) is one call each way, and a new user's first message costs two. How the contract's words
+map onto Chatwoot:
 
 | contract                | Chatwoot                                                            |
 |-------------------------|---------------------------------------------------------------------|
-| user id                 | the contact's id; its `identifier` is the reference id               |
+| user id                 | `<contact id>:<source id>` (`identity.UserId`)                       |
+| reference id            | the contact's `identifier`, and its source id in the inbox           |
+| `get_or_create_user`    | `POST /contacts`; when the identifier is taken (422), `find_user`    |
 | `find_user`             | `POST /contacts/filter` on `identifier` (exact; the search is not)  |
 | `create_user`           | `POST /contacts` with the inbox and `source_id` = the reference id  |
 | `get_user`              | `GET /contacts/{id}`                                                 |
 | `list_conversations`    | `GET /contacts/{id}/conversations`, those of the bridge's inbox      |
-| `create_conversation`   | `POST /conversations` from the source id, its first message inside   |
+| `create_conversation`   | `POST /conversations` from the user id, its first message inside     |
 | `post_message`          | `POST /conversations/{id}/messages`, media as multipart attachments |
 | `find_posted`           | `GET /conversations/{id}/messages`: the contact's latest 20          |
-| `rehost`                | nothing: Chatwoot takes the bytes in the message call itself         |
+| `rehost`, `rehost_media` | no call: the part holds its bytes until the message call           |
+| `check`                 | `GET /inboxes/{id}`                                                  |
 
 ```python
 messaging = ChatwootMessaging.from_env(os.environ)
-user = await messaging.find_user("viber:jc9HsWTZ2Yf2NkRZ8KcNug==")
-posted = await messaging.post_message(conversation_id, user.id, [Text(text="hello")])
+user = await messaging.get_or_create_user("viber:jc9HsWTZ2Yf2NkRZ8KcNug==", None)
+posted = await messaging.create_conversation(user.id, [Text(text="hello")])
 ```
 """
 
@@ -29,18 +33,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
 import httpx
 from typing_extensions import Self, override
 
-from ..channel import require_setting
+from ..channel import AccountCheck, require_setting
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, PermanentError
+from ..media import HeldMedia, MediaPart, MediaStream, held, hold, read_within
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
-from ..models import Part, Profile
+from ..models import File, Image, Part, Profile, Video
 from ..webhook import WebhookRequest
 from .client import ChatwootClient, ChatwootRefused, Upload
-from .identity import SourceIds, contact_user, exact_contact, inbox_source_id
-from .media import fetch_attachments, missing_note
+from .identity import UserId, contact_user, exact_contact
+from .media import fetch, missing_note, upload_of
 from .parts import ChatwootDraft, to_chatwoot
 from .signature import DEFAULT_TOLERANCE, DELIVERY_HEADER, verify_signature
 from .webhooks import parse_webhook_body
@@ -78,6 +84,12 @@ class ChatwootMessaging(Messaging):
     - `http`: an httpx client to share (it stays the caller's to close).
     - `max_media_bytes`, `media_timeout`: bounds of each attachment's download.
     """
+
+    title = "Chatwoot"
+    webhook_help = (
+        "Paste this URL in Chatwoot as the API inbox's Webhook URL: Settings > Inboxes > "
+        "<the inbox> > Configuration; its webhook secret goes in BYOC_CHATWOOT_HMAC_TOKEN."
+    )
 
     def __init__(
         self,
@@ -118,8 +130,7 @@ class ChatwootMessaging(Messaging):
         self._inbox_id = inbox_id
         self._tolerance = signature_tolerance
         self._clock: Clock = clock or SystemClock()
-        self._source_ids = SourceIds()
-        self._max_media_bytes = max_media_bytes
+        self.max_media_bytes = max_media_bytes
         self._media_timeout = media_timeout
 
     @classmethod
@@ -171,6 +182,23 @@ class ChatwootMessaging(Messaging):
     # -- users ---------------------------------------------------------------------------------
 
     @override
+    async def get_or_create_user(self, reference_id: str, profile: Profile | None) -> HelpdeskUser:
+        """Create the contact; find it only when Chatwoot says its identifier is taken.
+
+        Identifiers are unique, so two bridges meeting the same person at once still make one
+        contact: the second's `POST /contacts` is refused (422) and it takes the first's.
+        """
+        try:
+            return attrs.evolve(await self.create_user(reference_id, profile), created=True)
+        except ChatwootRefused as exc:
+            if exc.http_status != 422 or "identifier" not in exc.attributes:
+                raise
+            found = await self.find_user(reference_id)
+            if found is None:
+                raise
+            return found
+
+    @override
     async def find_user(self, reference_id: str) -> HelpdeskUser | None:
         rule = {
             "attribute_key": "identifier",
@@ -181,7 +209,9 @@ class ChatwootMessaging(Messaging):
         answer = await self._client.filter_contacts([rule])
         # The filter ignores case; identifiers (base64 user ids) do not.
         contact = exact_contact(answer.get("payload"), reference_id)
-        return None if contact is None else self._met(contact, "POST /contacts/filter")
+        if contact is None:
+            return None
+        return contact_user(contact, "POST /contacts/filter", inbox_id=self._inbox_id)
 
     @override
     async def create_user(self, reference_id: str, profile: Profile | None) -> HelpdeskUser:
@@ -192,56 +222,51 @@ class ChatwootMessaging(Messaging):
             "source_id": reference_id,
             **_profile_fields(profile),
         }
-        try:
-            answer = await self._client.create_contact(body)
-        except ChatwootRefused as exc:
-            if exc.http_status != 422 or "identifier" not in exc.attributes:
-                raise
-            # Created meanwhile (another replica, a lost answer): identifiers are unique.
-            found = await self.find_user(reference_id)
-            if found is None:
-                raise
-            return found
+        answer = await self._client.create_contact(body)
         payload = answer.get("payload")
         contact = payload.get("contact") if isinstance(payload, dict) else None
         if not isinstance(contact, dict):
             raise PermanentError("Chatwoot POST /contacts answered without a contact")
-        return self._met(contact, "POST /contacts")
+        session = payload.get("contact_inbox") if isinstance(payload, dict) else None
+        source_id = session.get("source_id") if isinstance(session, dict) else None
+        return contact_user(
+            contact,
+            "POST /contacts",
+            inbox_id=self._inbox_id,
+            source_id=source_id if isinstance(source_id, str) else None,
+        )
 
     @override
     async def get_user(self, user_id: str) -> HelpdeskUser:
-        return self._met(await self._contact(user_id), f"GET /contacts/{user_id}")
+        contact_id = str(UserId.parse(user_id).contact_id)
+        return contact_user(
+            await self._contact(contact_id),
+            f"GET /contacts/{contact_id}",
+            inbox_id=self._inbox_id,
+        )
 
-    def _met(self, contact: JsonObject, what: str) -> HelpdeskUser:
-        user = contact_user(contact, what)
-        self._source_ids.remember(user.id, inbox_source_id(contact, self._inbox_id))
-        return user
-
-    async def _contact(self, user_id: str) -> JsonObject:
-        contact = (await self._client.get_contact(user_id)).get("payload")
+    async def _contact(self, contact_id: str) -> JsonObject:
+        contact = (await self._client.get_contact(contact_id)).get("payload")
         if not isinstance(contact, dict):
-            raise PermanentError(f"Chatwoot GET /contacts/{user_id} answered without a contact")
+            raise PermanentError(f"Chatwoot GET /contacts/{contact_id} answered without a contact")
         return contact
 
-    async def _source_id(self, user_id: str) -> str:
-        known = self._source_ids.get(user_id)
-        if known is not None:
-            return known
-        # Only after a restart: today's contract does not carry the source id to here.
-        contact = await self._contact(user_id)
-        self._met(contact, f"GET /contacts/{user_id}")
-        source_id = (
-            inbox_source_id(contact, self._inbox_id)
-            or contact_user(contact, f"GET /contacts/{user_id}").reference_id
-        )
+    async def _session(self, user_id: str) -> UserId:
+        """The contact and source id of `user_id`; a bare contact id (made before user ids
+        carried the source id) costs one `GET /contacts/{id}`."""
+        user = UserId.parse(user_id)
+        if user.source_id is not None:
+            return user
+        found = UserId.parse((await self.get_user(user_id)).id)
         # A contact made elsewhere (no identifier, not in this inbox) gets a session here.
-        return source_id or f"byoc-contact-{user_id}"
+        return attrs.evolve(found, source_id=found.source_id or f"byoc-contact-{found.contact_id}")
 
     # -- conversations -------------------------------------------------------------------------
 
     @override
     async def list_conversations(self, user_id: str) -> list[str]:
-        answer = await self._client.contact_conversations(user_id)
+        contact_id = str(UserId.parse(user_id).contact_id)
+        answer = await self._client.contact_conversations(contact_id)
         found = answer.get("payload")
         return [
             str(c["id"])
@@ -251,13 +276,13 @@ class ChatwootMessaging(Messaging):
 
     @override
     async def create_conversation(self, user_id: str, parts: Sequence[Part]) -> Posted:
-        contact_id = _contact_id(user_id)
-        source_id = await self._source_id(user_id)
+        session = await self._session(user_id)
         fields, uploads = await self._message(to_chatwoot(parts))
         body: JsonObject = {
-            "source_id": source_id,
+            # With the contact and the inbox, Chatwoot makes the session when it is missing.
+            "source_id": session.source_id,
             "inbox_id": self._inbox_id,
-            "contact_id": contact_id,
+            "contact_id": session.contact_id,
             "status": "open",
             "message": fields,
         }
@@ -287,20 +312,49 @@ class ChatwootMessaging(Messaging):
         )
 
     async def _message(self, draft: ChatwootDraft) -> tuple[JsonObject, list[Upload]]:
-        """The fields of an incoming message and its files, fetched now."""
-        fetched = await fetch_attachments(
-            self._client.http,
-            draft.attachments,
-            max_bytes=self._max_media_bytes,
-            timeout=self._media_timeout,
-        )
-        content = "\n".join(line for line in (draft.content, *fetched.notes) if line)
+        """The fields of an incoming message and its files."""
+        uploads: list[Upload] = []
+        notes: list[str] = []
+        for part in draft.attachments:
+            holding = held(part)
+            if holding is None:
+                # A channel whose links last: downloaded now, right before the one call.
+                try:
+                    holding = await self._fetch(part)
+                except PermanentError:
+                    notes.append(missing_note(part))
+                    continue
+            uploads.append(upload_of(holding))
+        content = "\n".join(line for line in (draft.content, *notes) if line)
         # Chatwoot's default is "outgoing": without this the user's own words would go back
         # to them as an agent's reply.
         fields: JsonObject = {"message_type": "incoming", "private": False}
         if content:
             fields["content"] = content
-        return fields, list(fetched.uploads)
+        return fields, uploads
+
+    async def _fetch(self, part: MediaPart) -> HeldMedia:
+        return await fetch(
+            self._client.http,
+            part,
+            max_bytes=self.max_media_bytes,
+            timeout=self._media_timeout,
+        )
+
+    # -- media ---------------------------------------------------------------------------------
+
+    @override
+    async def rehost(self, part: Part) -> Part:
+        """No call: the file is downloaded now, while its link works, and the part holds it
+        until the message call (Chatwoot has no upload step for an API inbox)."""
+        if not isinstance(part, Image | Video | File) or held(part) is not None:
+            return part
+        return await self._fetch(part)
+
+    @override
+    async def rehost_media(self, part: MediaPart, media: MediaStream) -> Part:
+        """No call: the part holds the bytes the channel fetched until the message call."""
+        return hold(part, await read_within(media, self._media_timeout), media.content_type)
 
     @override
     async def find_posted(
@@ -308,6 +362,7 @@ class ChatwootMessaging(Messaging):
     ) -> list[Posted]:
         # One page (the latest 20) is enough: only the lane's head can be in doubt, and the
         # user's later messages wait behind it.
+        contact_id = UserId.parse(user_id).contact_id
         answer = await self._client.list_messages(conversation_id)
         listed = answer.get("payload")
         draft = to_chatwoot(parts)
@@ -317,7 +372,7 @@ class ChatwootMessaging(Messaging):
             if not isinstance(message, dict) or not _incoming(message) or message.get("private"):
                 continue
             sender = message.get("sender")
-            if not isinstance(sender, dict) or str(sender.get("id")) != user_id:
+            if not isinstance(sender, dict) or sender.get("id") != contact_id:
                 continue
             created = message.get("created_at")
             if isinstance(created, int) and created < cutoff:
@@ -347,9 +402,10 @@ class ChatwootMessaging(Messaging):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def check(self) -> JsonObject:
-        """The inbox (`GET /inboxes/{id}`): proves URL, account, token and inbox, and that the
-        inbox is an API inbox."""
+    @override
+    async def check(self) -> AccountCheck:
+        """The inbox (`GET /inboxes/{id}`): proves URL, account, token and inbox, that the
+        inbox is an API inbox, and tells where its webhooks go."""
         inbox = await self._client.get_inbox(self._inbox_id)
         kind = inbox.get("channel_type")
         if kind != "Channel::Api":
@@ -358,7 +414,12 @@ class ChatwootMessaging(Messaging):
                 "inbox: create one under Settings > Inboxes > Add Inbox > API and set "
                 "BYOC_CHATWOOT_INBOX_ID to its id"
             )
-        return inbox
+        name, webhook = inbox.get("name"), inbox.get("webhook_url")
+        return AccountCheck(
+            account=f"inbox {name!r}" if isinstance(name, str) and name else None,
+            webhook=webhook if isinstance(webhook, str) and webhook else None,
+            reports_webhook=True,
+        )
 
     @override
     async def aclose(self) -> None:
@@ -385,12 +446,6 @@ def _incoming(message: JsonObject) -> bool:
 
 def _is_id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _contact_id(user_id: str) -> int:
-    if not (user_id.isascii() and user_id.isdigit()):
-        raise PermanentError(f"{user_id!r} is not a Chatwoot contact id")
-    return int(user_id)
 
 
 def _profile_fields(profile: Profile | None) -> JsonObject:

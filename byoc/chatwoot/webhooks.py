@@ -10,6 +10,10 @@ with the record's fields at the top level:
   `meta.sender` the contact). The inbox also receives the echoes of the bridge's own incoming
   posts and the agents' private notes: they are reported faithfully (`actor_type="user"`,
   `private=True`) for the sync algorithm's one filter to drop.
+
+The conversation names its user twice over: `contact_inbox` (contact id and source id: the
+user id the bridge keeps, see `identity.UserId`) and `meta.sender` (the contact, with its
+`identifier`: the reference id, so a reply finds its channel user without a call).
 - `conversation_status_changed`: the conversation itself (`id`, `status`) with
   `changed_attributes: [{"status": {"previous_value", "current_value"}}]`.
 
@@ -27,6 +31,7 @@ from ..errors import MalformedPayload
 from ..messaging import AgentMessage, ConversationChanged, MessagingEvent
 from ..models import utcnow
 from ..webhook import parse_json_object
+from .identity import MAX_SOURCE_ID, UserId
 from .parts import from_chatwoot
 
 __all__ = ["parse_webhook_body"]
@@ -125,7 +130,8 @@ def _agent_message(payload: JsonObject) -> AgentMessage:
     return AgentMessage(
         message_id=_id(payload, "id", ""),
         conversation_id=_id(conversation, "id", "conversation"),
-        user_id=_contact_of(conversation),
+        user_id=_user_of(conversation),
+        reference_id=_reference_of(conversation),
         actor_type=actor_type,
         actor_id=_optional_id(sender, "id", "sender"),
         message_type=message_type,
@@ -158,7 +164,7 @@ def _status_change(payload: JsonObject, delivery_id: str | None) -> Conversation
     return ConversationChanged(
         conversation_id=conversation_id,
         status=status,
-        user_id=_contact_of(payload),
+        user_id=_user_of(payload),
         event_id=event_id[:200] if event_id else None,
     )
 
@@ -174,16 +180,32 @@ def _previous_status(changes: object) -> str | None:
     return None
 
 
-def _contact_of(conversation: JsonObject) -> str | None:
-    """The conversation's contact id: `meta.sender.id`, else `contact_inbox.contact_id`."""
+def _user_of(conversation: JsonObject) -> str | None:
+    """The conversation's user id: `contact_inbox`'s contact and source id, else the contact
+    alone (`meta.sender.id`)."""
+    session = conversation.get("contact_inbox")
+    if isinstance(session, dict):
+        contact = _optional_id(session, "contact_id", "conversation.contact_inbox")
+        source = _text(session.get("source_id"))
+        if contact is not None:
+            return str(UserId(contact_id=int(contact), source_id=source))
     meta = conversation.get("meta")
     sender = meta.get("sender") if isinstance(meta, dict) else None
-    if isinstance(sender, dict) and sender.get("id") is not None:
+    if isinstance(sender, dict):
         return _optional_id(sender, "id", "conversation.meta.sender")
-    contact_inbox = conversation.get("contact_inbox")
-    if isinstance(contact_inbox, dict):
-        return _optional_id(contact_inbox, "contact_id", "conversation.contact_inbox")
     return None
+
+
+def _reference_of(conversation: JsonObject) -> str | None:
+    """The contact's identifier (`meta.sender.identifier`): the channel user's reference id."""
+    meta = conversation.get("meta")
+    sender = meta.get("sender") if isinstance(meta, dict) else None
+    return _text(sender.get("identifier")) if isinstance(sender, dict) else None
+
+
+def _text(value: object) -> str | None:
+    # A longer one is not the bridge's: the user is then found by its contact id alone.
+    return value if isinstance(value, str) and 0 < len(value) <= MAX_SOURCE_ID else None
 
 
 def _object(parent: JsonObject, key: str) -> JsonObject:

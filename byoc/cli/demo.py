@@ -1,8 +1,9 @@
 """`byoc demo`: watch a message go from an (emulated) user to an (emulated) agent and back.
 
-Everything runs in this process: the bridge, the Freshchat emulator and the channel's emulator
-(Viber's when installed, else the in-memory fake messenger). Nothing leaves the machine and no
-credential is needed. `--interactive` reads `user: ...` / `agent: ...` lines from standard input.
+Everything runs in this process: the bridge, the help desk's emulator (Freshchat's, or
+Chatwoot's with `--helpdesk chatwoot`) and the channel's emulator (Viber's when installed, else
+the in-memory fake messenger). Nothing leaves the machine and no credential is needed.
+`--interactive` reads `user: ...` / `agent: ...` lines from standard input.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from typing import Any
 
 __all__ = ["register", "run"]
+
+HELPDESKS = ("freshchat", "chatwoot")
 
 
 def register(sub: Any) -> None:
@@ -21,7 +25,14 @@ def register(sub: Any) -> None:
         "demo",
         help="a message round trip between an emulated user and an emulated agent",
         description="Run the bridge on the bundled emulators and show a message going from a "
-        "user to the Freshchat agent and back. Nothing leaves this machine.",
+        "user to the help desk's agent and back. Nothing leaves this machine.",
+    )
+    parser.add_argument(
+        "--helpdesk",
+        choices=HELPDESKS,
+        type=str.lower,
+        help="the help desk to play: freshchat or chatwoot (default: BYOC_MESSAGING, else "
+        "freshchat)",
     )
     parser.add_argument(
         "--channel",
@@ -42,13 +53,20 @@ async def _run(args: argparse.Namespace) -> int:
     from ..demo import DemoWorld, choose_kits
     from ..demo.script import DemoFailed, channel_title, interactive, round_trip
 
-    world = DemoWorld(choose_kits([args.channel] if args.channel else None))
-    kit = world.kits[0]
+    helpdesk = args.helpdesk or os.environ.get("BYOC_MESSAGING", "").strip().lower() or "freshchat"
+    if helpdesk not in HELPDESKS:
+        print(
+            f"byoc demo: BYOC_MESSAGING must be freshchat or chatwoot, not {helpdesk!r}",
+            file=sys.stderr,
+        )
+        return 2
+    world = DemoWorld(choose_kits([args.channel] if args.channel else None), helpdesk=helpdesk)
+    kit, desk = world.kits[0], world.helpdesk.title
     try:
         await world.start()
         if args.interactive:
             print(
-                "byoc demo: the bridge, an emulated Freshchat account and an emulated "
+                f"byoc demo: the bridge, an emulated {desk} account and an emulated "
                 f"{channel_title(kit)} account, in this process.",
                 flush=True,
             )
@@ -56,8 +74,8 @@ async def _run(args: argparse.Namespace) -> int:
                 world, kit, sys.stdin.readline, sys.stdout, prompt=sys.stdin.isatty()
             )
         print(
-            f"byoc demo: a {kit.user_label} writes to the business, a Freshchat agent answers.\n"
-            "The bridge, an emulated Freshchat account and an emulated "
+            f"byoc demo: a {kit.user_label} writes to the business, a {desk} agent answers.\n"
+            f"The bridge, an emulated {desk} account and an emulated "
             f"{channel_title(kit)} account run in this process; nothing leaves this machine.\n",
             flush=True,
         )

@@ -40,9 +40,10 @@ def _installs(settings: Settings, verb: str) -> Installs:
     """The channels' registrations, from the settings: no help desk, no delivery workers."""
     if settings.demo:
         raise ConfigurationError(
-            f"nothing to {verb}: no Freshchat credentials are set (BYOC_FRESHCHAT_API_URL, "
-            "BYOC_FRESHCHAT_API_TOKEN), so `byoc serve` runs the demo, which registers its "
-            "emulated channels itself. Set them to connect real services (docs/quickstart.md)"
+            f"nothing to {verb}: no help-desk credentials are set (BYOC_FRESHCHAT_API_URL and "
+            "BYOC_FRESHCHAT_API_TOKEN, or BYOC_CHATWOOT_URL and BYOC_CHATWOOT_API_TOKEN), so "
+            "`byoc serve` runs the demo, which registers its emulated channels itself. Set them "
+            "to connect real services (docs/quickstart.md)"
         )
     channels = build_channels(settings)
     # Beside a running `byoc serve`, which holds a SQLite file exclusively.

@@ -128,10 +128,11 @@ def _banner(service: Service, settings: Settings, base: str) -> str:
     if service.demo:
         lines[0] += "   [DEMO]"
         lines += [
-            "DEMO: no Freshchat credentials are set (BYOC_FRESHCHAT_API_URL, "
-            "BYOC_FRESHCHAT_API_TOKEN), so the bridge runs on the bundled emulators; nothing "
-            "leaves this machine.",
-            f"  channels: {', '.join(bridge.channels)} (emulated) · Freshchat: emulated",
+            "DEMO: no help-desk credentials are set (BYOC_FRESHCHAT_API_URL and "
+            "BYOC_FRESHCHAT_API_TOKEN, or BYOC_CHATWOOT_URL and BYOC_CHATWOOT_API_TOKEN), so the "
+            "bridge runs on the bundled emulators; nothing leaves this machine.",
+            f"  channels: {', '.join(bridge.channels)} (emulated) · "
+            f"{bridge.messaging.title}: emulated",
         ]
         token = service.admin_token_generated
         admin = f"  admin page:  {base}/admin"
@@ -150,7 +151,9 @@ def _banner(service: Service, settings: Settings, base: str) -> str:
         else:
             lines.append("  admin page:  off (set BYOC_ADMIN_TOKEN to turn it on)")
         if bridge.public_url:
-            lines.append(f"  Freshchat webhook URL to paste: {bridge.messaging_webhook_url()}")
+            lines.append(
+                f"  {bridge.messaging.title} webhook URL to paste: {bridge.messaging_webhook_url()}"
+            )
         else:
             lines.append("  set BYOC_PUBLIC_URL to get the URLs to register (byoc install)")
     lines.append(f"  metrics:     {base}/metrics")

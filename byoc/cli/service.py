@@ -42,7 +42,8 @@ class Service:
 
 
 def build_service(settings: Settings) -> Service:
-    """The demo when no Freshchat credential is set, else the configured bridge."""
+    """The demo when no help desk's credential is set (on the emulator of the help desk
+    `BYOC_MESSAGING` names), else the configured bridge."""
     if not settings.demo:
         bridge = build_bridge(settings)
         return Service(app=bridge, bridge=bridge, demo=False)
@@ -57,7 +58,9 @@ def build_service(settings: Settings) -> Service:
     if settings.channel_names is not None:
         kinds = list(dict.fromkeys(settings.channel_kind(n) for n in settings.channel_names))
     kits = choose_kits(kinds, every=True)
-    world = DemoWorld(kits, admin_token=token, delivery=settings.delivery)
+    world = DemoWorld(
+        kits, admin_token=token, delivery=settings.delivery, helpdesk=settings.messaging
+    )
     world.bridge.shutdown_grace = settings.shutdown_grace
     return Service(
         app=world,

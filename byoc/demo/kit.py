@@ -1,7 +1,7 @@
 """`DemoKit`: one channel's part of the demo, found through the entry-point group `byoc.demos`.
 
 A channel plugin that ships an emulator can join the demo (`byoc demo`, and `byoc serve` without
-Freshchat credentials) by registering a kit under its channel's name:
+help-desk credentials) by registering a kit under its channel's name:
 
 ```toml
 [project.entry-points."byoc.demos"]

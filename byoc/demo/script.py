@@ -4,7 +4,7 @@ Each step is printed before it is awaited, so the output reads as it happens:
 
 ```
 1. Viber user Alice writes:          Hi! Where is my order #1234?
-2. Freshchat shows it in conversation 8a1f... (new help-desk user viber:Jc9H...):
+2. Freshchat shows it in conversation 8a1f... (help-desk user viber:Jc9H...):
        Alice: Hi! Where is my order #1234?
 3. The agent replies in Freshchat:    It left the warehouse this morning.
 4. Alice receives it on Viber:        It left the warehouse this morning.
@@ -30,7 +30,7 @@ THANKS = "Great, thank you!"
 
 _HELP = (
     'Type "user: <text>" to write as {user} (a {label}), "agent: <text>" to answer as the '
-    'Freshchat agent, "quit" to leave.'
+    '{desk} agent, "quit" to leave.'
 )
 
 
@@ -49,9 +49,10 @@ async def round_trip(world: DemoWorld, kit: DemoKit, out: TextIO) -> float:
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
+    desk = world.helpdesk
     steps = {
         "wrote": f"1. {kit.user_label} {USER} writes:",
-        "reply": "3. The agent replies in Freshchat:",
+        "reply": f"3. The agent replies in {desk.title}:",
         "got": f"4. {USER} receives it on {channel_title(kit)}:",
         "again": f"5. {USER} writes again:",
     }
@@ -66,29 +67,29 @@ async def round_trip(world: DemoWorld, kit: DemoKit, out: TextIO) -> float:
     await world.settle()
     conversation = world.conversation_of(kit, USER)
     if conversation is None or FIRST not in world.texts(conversation):
-        raise DemoFailed("the message did not reach the Freshchat emulator")
+        raise DemoFailed(f"the message did not reach the {desk.title} emulator")
     reference = world.bridge.sync.reference_ids.make(kit.name, kit.user_id(USER))
-    say(f"2. Freshchat shows it in conversation {conversation} (help-desk user {reference}):")
+    say(f"2. {desk.title} shows it in conversation {conversation} (help-desk user {reference}):")
     say(f"       {USER}: {FIRST}")
-    calls = world.freshchat.total_calls()
-    say(f"       ({calls} Freshchat API calls for a new user; each next message costs one)")
+    calls = desk.total_calls()
+    say(f"       ({calls} {desk.title} API calls for a new user; each next message costs one)")
 
     step("reply", REPLY)
     before = len(kit.received(USER))
-    await world.freshchat.agent_reply(conversation, REPLY)
+    await desk.agent_reply(conversation, REPLY)
     await world.settle()
     got = kit.received(USER)[before:]
     if REPLY not in got:
         raise DemoFailed(f"{USER} did not receive the agent's reply on {channel_title(kit)}")
     step("got", REPLY)
 
-    world.freshchat.reset_calls()
+    desk.reset_calls()
     step("again", THANKS)
     await _say(world, kit, THANKS)
     if world.texts(conversation)[-1:] != [THANKS]:
         raise DemoFailed("the second message did not reach the same conversation")
-    calls = world.freshchat.total_calls()
-    say(f"   Same conversation, {calls} Freshchat API call{'s' if calls != 1 else ''}.")
+    calls = desk.total_calls()
+    say(f"   Same conversation, {calls} {desk.title} API call{'s' if calls != 1 else ''}.")
     return time.perf_counter() - started
 
 
@@ -110,7 +111,8 @@ async def interactive(
     def say(line: str) -> None:
         print(line, file=out, flush=True)
 
-    say(_HELP.format(user=USER, label=kit.user_label))
+    desk = world.helpdesk
+    say(_HELP.format(user=USER, label=kit.user_label, desk=desk.title))
     while True:
         if prompt:
             print("> ", end="", file=out, flush=True)
@@ -124,22 +126,22 @@ async def interactive(
         if not who:
             continue
         if not sep or not text or who not in ("user", "u", "agent", "a"):
-            say("  " + _HELP.format(user=USER, label=kit.user_label))
+            say("  " + _HELP.format(user=USER, label=kit.user_label, desk=desk.title))
             continue
         if who in ("user", "u"):
             await _say(world, kit, text)
             conversation = world.conversation_of(kit, USER)
             if conversation is None:
-                say("  the message did not reach Freshchat (see the log above)")
+                say(f"  the message did not reach {desk.title} (see the log above)")
                 continue
-            say(f"  Freshchat conversation {conversation} shows  {USER}: {text}")
+            say(f"  {desk.title} conversation {conversation} shows  {USER}: {text}")
             continue
         conversation = world.conversation_of(kit, USER)
         if conversation is None:
             say(f"  no conversation yet: write as the user first (user: {FIRST})")
             continue
         before = len(kit.received(USER))
-        await world.freshchat.agent_reply(conversation, text)
+        await desk.agent_reply(conversation, text)
         await world.settle()
         for received in kit.received(USER)[before:]:
             say(f"  {USER} receives on {channel_title(kit)}:  {received}")

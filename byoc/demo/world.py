@@ -1,14 +1,15 @@
-"""`DemoWorld`: the bridge, the Freshchat emulator and channel emulators, in one process.
+"""`DemoWorld`: the bridge, a help desk's emulator and channel emulators, in one process.
 
 Everything talks over a `VirtualNetwork` with the services' real wire formats (signed
 webhooks, REST calls), so the demo runs the same code paths as production without a socket
-or a credential. Served as an ASGI app (`byoc serve` without Freshchat credentials), it is the
-bridge at `/`, with each emulator mounted at `/emulators/<name>/` so a person can drive their
-control endpoints:
+or a credential. The help desk is Freshchat's emulator, or Chatwoot's (`helpdesk="chatwoot"`).
+Served as an ASGI app (`byoc serve` without help-desk credentials), it is the bridge at `/`,
+with each emulator mounted at `/emulators/<name>/` so a person can drive their control
+endpoints:
 
 ```
 /admin, /metrics, /channels/..., /messaging/webhook      the bridge
-/emulators/freshchat/_emulator/...                       play the agent
+/emulators/freshchat/_emulator/...                       play the agent (or chatwoot/)
 /emulators/viber/_emulator/...                           play a Viber user
 ```
 
@@ -27,7 +28,7 @@ import httpx
 from ..asgi import ASGIApp, Receive, Scope, Send, lifespan, route_path, send_response
 from ..bridge import Bridge
 from ..store import MemoryStore
-from ..testing.freshchat import FreshchatEmulator
+from ..testing.helpdesk import HelpdeskDouble
 from ..testing.rig import BridgeRig
 from .kit import DemoKit, DemoKitFactory
 
@@ -35,7 +36,7 @@ __all__ = ["DEMO_LABEL", "DemoWorld"]
 
 DEMO_LABEL = "DEMO"
 _MOUNT = re.compile(r"^/emulators/(?P<name>[^/]+)(?P<rest>/.*)?$")
-# Each round lets the channel emulators' callbacks land, then the bridge and Freshchat finish
+# Each round lets the channel emulators' callbacks land, then the bridge and the help desk finish
 # what they caused; a message's whole round trip takes fewer rounds than this.
 _SETTLE_ROUNDS = 3
 
@@ -49,8 +50,9 @@ class DemoWorld:
         *,
         admin_token: str | None = None,
         delivery: Any = "durable",
+        helpdesk: str = "freshchat",
     ) -> None:
-        self.rig = BridgeRig()
+        self.rig = BridgeRig(helpdesk=helpdesk)
         self.kits: list[DemoKit] = [make(self.rig.network) for make in kits]
         self.bridge: Bridge = self.rig.attach(
             [kit.channel for kit in self.kits],
@@ -59,15 +61,16 @@ class DemoWorld:
             admin_token=admin_token,
             label=DEMO_LABEL,
         )
-        self._mounts: dict[str, ASGIApp] = {"freshchat": self.freshchat.app}
+        self._mounts: dict[str, ASGIApp] = {self.helpdesk.name: self.helpdesk.app}
         for kit in self.kits:
             if kit.app is not None:
                 self._mounts[kit.name] = kit.app
         self._started = False
 
     @property
-    def freshchat(self) -> FreshchatEmulator:
-        return self.rig.freshchat
+    def helpdesk(self) -> HelpdeskDouble:
+        """The help desk's emulator, as the demo plays its agent."""
+        return self.rig.helpdesk
 
     def kit(self, name: str) -> DemoKit:
         for kit in self.kits:
@@ -94,7 +97,7 @@ class DemoWorld:
         self.rig.network.add(httpx.URL(base).host, self.bridge)
         self.bridge.public_url = base.rstrip("/")
         self.bridge.installs.public_url = self.bridge.public_url
-        self.freshchat.webhook_url = self.bridge.messaging_webhook_url()
+        self.helpdesk.webhook_url = self.bridge.messaging_webhook_url()
         if self._started:
             for kit in self.kits:
                 await kit.connect(self.bridge)
@@ -107,37 +110,23 @@ class DemoWorld:
             await self.rig.settle()
 
     def conversation_of(self, kit: DemoKit, user: str) -> str | None:
-        """The Freshchat conversation of a kit's user, once the user has written."""
+        """The help-desk conversation of a kit's user, once the user has written."""
         reference = self.bridge.sync.reference_ids.make(kit.name, kit.user_id(user))
-        for found in self.freshchat.users_by_reference(reference):
-            conversations = self.freshchat.conversations_of(str(found["id"]))
-            if conversations:
-                return str(conversations[0]["conversation_id"])
-        return None
+        found = self.helpdesk.conversations(reference)
+        return found[0] if found else None
 
-    def texts(self, conversation_id: str, actor_type: str = "user") -> list[str]:
-        """The text of the conversation's messages by `actor_type`, oldest first."""
-        return [
-            part["text"]["content"]
-            for message in self.freshchat.conversation_messages(conversation_id)
-            if message["actor_type"] == actor_type
-            for part in message["message_parts"]
-            if "text" in part
-        ]
+    def texts(self, conversation_id: str) -> list[str]:
+        """The texts the user wrote in the conversation, oldest first."""
+        return self.helpdesk.user_texts(conversation_id)
 
     def control_hints(self, base_url: str) -> list[str]:
         """Shell commands to play the users and the agent against `byoc serve`."""
-        here = f"{base_url}/emulators/freshchat/_emulator"
         hints = []
         for kit in self.kits:
             hints.append(f"# as a {kit.user_label}:")
             hints.extend(kit.control_hints(base_url))
-        hints += [
-            "# as the Freshchat agent:",
-            f"curl -s {here}/conversations",
-            f"""curl -s -X POST {here}/conversations/<conversation_id>/reply """
-            """-d '{"text": "Hello from support"}'""",
-        ]
+        hints.append(f"# as the {self.helpdesk.title} agent:")
+        hints += self.helpdesk.control_hints(f"{base_url}/emulators/{self.helpdesk.name}")
         return hints
 
     async def aclose(self) -> None:

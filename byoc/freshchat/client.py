@@ -24,7 +24,6 @@ await client.aclose()
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Any
@@ -41,7 +40,12 @@ from ..errors import (
 )
 from ..http_client import HttpClientSlot
 from ..transport import Endpoint
-from ..upstream import raise_for_status, transport_errors
+from ..upstream import (
+    json_object,
+    raise_unless_refusal,
+    summary,
+    transport_errors,
+)
 
 __all__ = ["FreshchatClient", "FreshchatRefused"]
 
@@ -250,7 +254,7 @@ class FreshchatClient:
             secret=self._token,
             missing_v2=not self._base.endswith("/v2"),
         )
-        return _json_object(response, what=what)
+        return json_object(response, what=what)
 
 
 def _bare_token(token: str) -> str:
@@ -294,28 +298,14 @@ class _ErrorBody:
                 code=code if isinstance(code, int) and not isinstance(code, bool) else None,
                 status=status if isinstance(status, str) else None,
                 message=_redact(
-                    message if isinstance(message, str) else _digest(text), secret=secret
+                    message if isinstance(message, str) else summary(text), secret=secret
                 ),
             )
-        return cls(message=_redact(_digest(text), secret=secret))
+        return cls(message=_redact(summary(text), secret=secret))
 
     def describe(self, http_status: int) -> str:
         label = " ".join(str(x) for x in (http_status, self.status) if x)
         return f"{label}: {self.message}" if self.message else label
-
-
-def _digest(text: str, limit: int = 200) -> str:
-    """A one-line readable summary of a non-JSON body (an HTML page's title, else its text)."""
-    title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
-    if title:
-        text = title.group(1)
-    else:
-        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.IGNORECASE | re.DOTALL)
-        text = re.sub(r"<[^>]+>", " ", text)
-    text = " ".join(html.unescape(text).split())
-    if not text:
-        return "(empty body)"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _redact(text: str, *, secret: str) -> str:
@@ -336,13 +326,12 @@ def _raise_for_status(
         return
     error = _ErrorBody.parse(response, secret=secret)
     said = f"{what} answered {error.describe(code)}"
-    if code in (401, 403, 408, 429) or code >= 500:
-        raise_for_status(
-            response, said, credentials=f"Freshchat refused the API token: {_TOKEN_HELP}"
-        )
-    if 300 <= code < 400:
-        location = response.headers.get("location", "elsewhere")
-        raise ConfigurationError(f"{said} (a redirect to {location}); check {_URL_HELP}")
+    raise_unless_refusal(
+        response,
+        said,
+        credentials=f"Freshchat refused the API token: {_TOKEN_HELP}",
+        url_help=f"check {_URL_HELP}",
+    )
     # The reference saw this text with a 400 and the exact JSON is unverified: match it in any
     # 4xx body, in Freshchat's `message` or in raw text.
     if conversation_id is not None and _STALE_MARKER in error.message.lower():
@@ -354,23 +343,3 @@ def _raise_for_status(
             said, http_status=code, code=error.code, status=error.status, message=error.message
         )
     raise RetryableError(f"{said} (an unexpected status)")
-
-
-def _json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:
-    # The request already succeeded: a body we cannot read must not be retried (a POST would be
-    # repeated), so it is a permanent failure that a person looks at.
-    if not response.content.strip():
-        return {}
-    try:
-        payload = json.loads(response.content)
-    except (ValueError, RecursionError) as exc:
-        raise PermanentError(
-            f"{what} answered {response.status_code} with a body that is not JSON: "
-            f"{_digest(response.content.decode('utf-8', errors='replace'))}"
-        ) from exc
-    if not isinstance(payload, dict):
-        raise PermanentError(
-            f"{what} answered {response.status_code} with JSON {type(payload).__name__}, "
-            "not an object"
-        )
-    return payload

@@ -2,7 +2,9 @@
 
 Every method is one Freshchat call (`rehost` downloads, then makes one upload call). The channel
 new conversations go to is looked up once when not configured, then remembered, so the steady
-state stays one call per message.
+state stays one call per message. A user id is Freshchat's own: it is all Freshchat needs to post
+as that user, so the contract's default `get_or_create_user` (find, then create) serves, and a
+new user's first message costs three calls (find, create, create the conversation).
 
 ```python
 messaging = FreshchatMessaging.from_env(os.environ)
@@ -26,14 +28,13 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from typing_extensions import Self, override
 
-from ..channel import require_setting
-from ..errors import ConfigurationError, PermanentError, RetryableError, SignatureError
-from ..media import MediaPart, MediaStream
+from ..channel import AccountCheck, require_setting
+from ..errors import ConfigurationError, PermanentError, SignatureError
+from ..media import MediaPart, MediaStream, download, filename_from_url, read_within
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from ..models import File, Image, Part, Profile, Video
 from ..webhook import WebhookRequest
 from .client import FreshchatClient
-from .media import download, filename_from_url
 from .parts import to_freshchat
 from .signature import SIGNATURE_HEADER, load_public_key, verify_signature
 from .webhooks import parse_webhook_body
@@ -71,6 +72,13 @@ class FreshchatMessaging(Messaging):
     - `http`: an httpx client to share (it stays the caller's to close).
     - `max_media_bytes`, `media_timeout`: bounds of a `rehost` download.
     """
+
+    title = "Freshchat"
+    webhook_help = (
+        "Paste this URL in Freshchat: Admin > Marketplace & Integrations > Conversation "
+        "Webhooks, tick Message Create (and the conversation events), then copy the page's "
+        "public key into BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY."
+    )
 
     def __init__(
         self,
@@ -329,12 +337,7 @@ class FreshchatMessaging(Messaging):
     async def rehost_media(self, part: MediaPart, media: MediaStream) -> Part:
         """Upload media the channel fetched with its own credentials, as `rehost` does with
         what it downloads; the same bounds apply (`max_media_bytes`, `media_timeout`)."""
-        try:
-            content = await asyncio.wait_for(media.read(), self._media_timeout)
-        except asyncio.TimeoutError:
-            raise RetryableError(
-                f"reading {media.what} took longer than {self._media_timeout:g} s"
-            ) from None
+        content = await read_within(media, self._media_timeout)
         return await self._upload(part, content, media.content_type)
 
     async def _upload(self, part: MediaPart, content: bytes, served_type: str | None) -> Part:
@@ -381,9 +384,15 @@ class FreshchatMessaging(Messaging):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def check(self) -> dict[str, Any]:
-        """The account configuration (`GET /accounts/configuration`): proves URL and token work."""
-        return await self._client.account_configuration()
+    @override
+    async def check(self) -> AccountCheck:
+        """The account configuration (`GET /accounts/configuration`): proves URL and token work.
+
+        Freshchat does not tell where its webhooks go, so `reports_webhook` is False.
+        """
+        account = await self._client.account_configuration()
+        name = _text(account.get("account_domain")) or _text(account.get("account_id"))
+        return AccountCheck(account=name)
 
     @override
     async def aclose(self) -> None:

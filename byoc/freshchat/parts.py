@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..errors import MalformedPayload
+from ..media import filename_from_url
 from ..models import (
     Buttons,
     Contact,
@@ -40,7 +41,6 @@ from ..models import (
     UrlButton,
     Video,
 )
-from .media import filename_from_url
 
 __all__ = ["EMPTY_MESSAGE", "from_freshchat", "to_freshchat"]
 

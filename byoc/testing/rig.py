@@ -1,4 +1,4 @@
-"""`BridgeRig`: a bridge wired to the Freshchat emulator over a `VirtualNetwork`, in one process.
+"""`BridgeRig`: a bridge wired to a help desk's emulator over a `VirtualNetwork`, in one process.
 
 Tests, the demo and the benchmarks use the same wiring. Channel emulators join the network,
 then the bridge is built with the channels:
@@ -12,7 +12,8 @@ async with BridgeRig() as rig:
     await rig.settle()   # every queued delivery, webhook and channel callback done
 ```
 
-Hosts: the bridge is `http://bridge.test`, Freshchat `http://freshchat.test/v2`.
+Hosts: the bridge is `http://bridge.test`, Freshchat `http://freshchat.test/v2`, Chatwoot
+`http://chatwoot.test` (`BridgeRig(helpdesk="chatwoot")`; `rig.helpdesk` speaks of either).
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from ..bridge import Bridge
 from ..channel import Channel
 from ..clock import Clock
 from ..errors import ByocError
-from ..freshchat import FreshchatMessaging
+from ..messaging import Messaging
 from ..store.queue import DeadLetter
+from .chatwoot import ChatwootEmulator
 from .freshchat import FreshchatEmulator
+from .helpdesk import ChatwootDouble, FreshchatDouble, HelpdeskDouble, Wiring, helpdesk_double
 from .network import VirtualNetwork
 
 __all__ = ["BRIDGE_URL", "BridgeRig", "ChannelEmulator"]
@@ -58,7 +61,8 @@ class ChannelEmulator(Protocol):
 
 
 class BridgeRig:
-    """The Freshchat emulator, its `FreshchatMessaging`, and (after `attach`) a bridge.
+    """A help desk's emulator (Freshchat unless `helpdesk="chatwoot"`), its messaging, and
+    (after `attach`) a bridge.
 
     `timeout` is the HTTP timeout of every client on the rig's network (real seconds).
     """
@@ -70,26 +74,42 @@ class BridgeRig:
         freshchat: FreshchatEmulator | None = None,
         network: VirtualNetwork | None = None,
         timeout: float = 30.0,
+        helpdesk: str = "freshchat",
     ) -> None:
         self.network = network or VirtualNetwork()
         self.timeout = timeout
         self._clients: list[httpx.AsyncClient] = []
-        self.freshchat = freshchat or FreshchatEmulator(
-            webhook_url=f"{BRIDGE_URL}/messaging/webhook",
+        wiring = Wiring(
+            network=self.network,
             webhook_http=self.client(),
+            api_http=self.client(),
+            webhook_url=f"{BRIDGE_URL}/messaging/webhook",
             clock=clock,
-        )
-        self.network.add("freshchat.test", self.freshchat.app)
-        self.messaging = FreshchatMessaging(
-            api_url=self.freshchat.api_url,
-            token=self.freshchat.token,
-            webhook_public_key=self.freshchat.public_key_text,
-            http=self.client(),
             timeout=timeout,
         )
+        self.helpdesk: HelpdeskDouble = (
+            helpdesk_double(helpdesk, wiring)
+            if freshchat is None
+            else FreshchatDouble(wiring, emulator=freshchat)
+        )
+        self.messaging: Messaging = self.helpdesk.messaging
         self.http = self.client()
         self._bridge: Bridge | None = None
         self._emulators: list[ChannelEmulator] = []
+
+    @property
+    def freshchat(self) -> FreshchatEmulator:
+        """The Freshchat emulator (a rig on Freshchat only)."""
+        if not isinstance(self.helpdesk, FreshchatDouble):
+            raise AttributeError(f"this rig runs on {self.helpdesk.title}, not Freshchat")
+        return self.helpdesk.emulator
+
+    @property
+    def chatwoot(self) -> ChatwootEmulator:
+        """The Chatwoot emulator (a rig on Chatwoot only)."""
+        if not isinstance(self.helpdesk, ChatwootDouble):
+            raise AttributeError(f"this rig runs on {self.helpdesk.title}, not Chatwoot")
+        return self.helpdesk.emulator
 
     def client(self) -> httpx.AsyncClient:
         """A client on the rig's network, closed with the rig."""
@@ -116,16 +136,16 @@ class BridgeRig:
         return self._bridge
 
     async def settle(self, rounds: int = 20) -> None:
-        """Wait until the bridge's queue, the Freshchat emulator's webhooks and the channel
-        emulators' callbacks are all quiet."""
+        """Wait until the bridge's queue, the help desk's webhooks and the channel emulators'
+        callbacks are all quiet."""
         for _ in range(rounds):
             await self.bridge.wait_idle()
             for emulator in self._emulators:
                 await emulator.drain()
-            await self.freshchat.drain()
+            await self.helpdesk.drain()
             await self.bridge.wait_idle()
             if (
-                self.freshchat.webhooks.pending == 0
+                self.helpdesk.pending == 0
                 and self.bridge.delivery.in_flight == 0
                 and all(emulator.pending == 0 for emulator in self._emulators)
             ):
@@ -150,7 +170,7 @@ class BridgeRig:
             await self._bridge.aclose()
         for emulator in self._emulators:
             await emulator.aclose()
-        await self.freshchat.aclose()
+        await self.helpdesk.aclose()
         for made in self._clients:
             await made.aclose()
 

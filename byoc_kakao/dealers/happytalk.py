@@ -51,9 +51,8 @@ from typing_extensions import Self
 
 from byoc.channel import require_setting
 from byoc.errors import ConfigurationError, MalformedPayload, PermanentError
-from byoc.freshchat.media import download
 from byoc.http_client import HttpClientSlot
-from byoc.media import MediaPart, MediaStream, open_media
+from byoc.media import MediaPart, MediaStream, download, open_media
 from byoc.models import (
     Buttons,
     Contact,

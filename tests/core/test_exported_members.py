@@ -59,6 +59,7 @@ EXPECTED = {
     "Store",
     "Subscribed",
     "Text",
+    "UnknownUser",
     "Unsubscribed",
     "UrlButton",
     "UserLink",

@@ -18,9 +18,12 @@ from byoc.errors import (
 )
 from byoc.upstream import (
     error_for_status,
+    json_object,
     parse_retry_after,
     raise_for_status,
+    raise_unless_refusal,
     retry_after_of,
+    summary,
     transport_errors,
 )
 
@@ -123,3 +126,65 @@ async def test_the_url_and_its_token_are_never_quoted() -> None:
             with transport_errors("Telegram sendMessage"):
                 await http.post(f"https://api.telegram.test/{secret}/sendMessage")
     assert secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "<html><head><title>502 Bad Gateway</title></head><body>x</body></html>",
+            "502 Bad Gateway",
+        ),
+        (
+            "<p>Down for <b>maintenance</b> &amp; more</p><script>var x=1</script>",
+            "Down for maintenance & more",
+        ),
+        ("Retry later\n", "Retry later"),
+        ("", "(empty body)"),
+        ("x" * 300, "x" * 199 + "…"),
+    ],
+)
+def test_a_summary_is_one_readable_line(text: str, line: str) -> None:
+    assert summary(text) == line
+
+
+def test_a_json_object_is_read_and_no_body_is_empty() -> None:
+    assert json_object(httpx.Response(200, content=b'{"id": 7}'), what="GET /x") == {"id": 7}
+    assert json_object(httpx.Response(204, content=b""), what="DELETE /x") == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [(b"<html><title>Oops</title></html>", "not JSON: Oops"), (b"[1]", "JSON list, not an object")],
+)
+def test_an_unreadable_success_is_permanent(body: bytes, said: str) -> None:
+    with pytest.raises(PermanentError, match=said):
+        json_object(httpx.Response(200, content=body), what="POST /x")
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "kind"),
+    [
+        (301, {"Location": "https://new.example"}, ConfigurationError),
+        (401, {}, ConfigurationError),
+        (403, {}, ConfigurationError),
+        (429, {"Retry-After": "3"}, RateLimited),
+        (408, {}, RetryableError),
+        (503, {}, RetryableError),
+    ],
+)
+def test_what_is_not_a_refusal_is_raised_for_the_client(
+    status: int, headers: dict[str, str], kind: type[Exception]
+) -> None:
+    answer = httpx.Response(status, headers=headers)
+    with pytest.raises(kind, match="GET /x answered") as caught:
+        raise_unless_refusal(answer, "GET /x answered", credentials="check T", url_help="set U")
+    if status == 301:
+        assert "a redirect to https://new.example); set U" in str(caught.value)
+    if status in (401, 403):
+        assert "check T" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [200, 204, 400, 404, 409, 422])
+def test_successes_and_refusals_are_left_to_the_client(status: int) -> None:
+    raise_unless_refusal(httpx.Response(status), "GET /x", credentials="", url_help="")

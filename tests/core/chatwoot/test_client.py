@@ -15,6 +15,7 @@ from byoc.errors import (
     RateLimited,
     RetryableError,
     StaleConversation,
+    UnknownUser,
 )
 from byoc.testing.chatwoot import ChatwootEmulator, Fault
 from byoc.testing.network import VirtualNetwork
@@ -154,11 +155,16 @@ async def test_a_missing_conversation_is_stale(client: ChatwootClient) -> None:
     assert caught.value.conversation_id == "999"
 
 
-async def test_a_missing_contact_is_refused_for_good(client: ChatwootClient) -> None:
-    with pytest.raises(ChatwootRefused) as caught:
-        await client.get_contact("424242")
-    assert (caught.value.http_status, caught.value.message) == (404, "Resource could not be found")
-    assert not isinstance(caught.value, StaleConversation)
+async def test_a_missing_contact_is_an_unknown_user(client: ChatwootClient) -> None:
+    for call in (
+        client.get_contact("424242"),
+        client.contact_conversations("424242"),
+        client.create_conversation({"source_id": "viber:x", "inbox_id": 1, "contact_id": 424242}),
+    ):
+        with pytest.raises(UnknownUser, match="404") as caught:
+            await call
+        assert caught.value.user_id == "424242"
+        assert isinstance(caught.value, PermanentError)
 
 
 async def test_a_validation_error_carries_its_attributes(client: ChatwootClient) -> None:
@@ -210,7 +216,7 @@ async def test_a_timeout_is_retryable_and_a_dead_host_too(
             await client.get_inbox(1)
         chatwoot.faults.release()
         nowhere = ChatwootClient("http://nowhere.test", account_id=1, token="t", http=http)
-        with pytest.raises(RetryableError, match="ConnectError"):
+        with pytest.raises(RetryableError, match="failed to connect"):
             await nowhere.get_inbox(1)
 
 

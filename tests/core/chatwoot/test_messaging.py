@@ -10,7 +10,15 @@ import httpx
 import pytest
 
 from byoc.chatwoot import ChatwootMessaging
-from byoc.errors import ConfigurationError, RetryableError, SignatureError, StaleConversation
+from byoc.errors import (
+    ConfigurationError,
+    MediaTooLarge,
+    RetryableError,
+    SignatureError,
+    StaleConversation,
+    UnknownUser,
+)
+from byoc.media import MediaStream
 from byoc.messaging import AgentMessage, HelpdeskUser, Posted
 from byoc.models import File, Image, Profile, Text, Video
 from byoc.testing.chatwoot import ChatwootEmulator
@@ -29,6 +37,10 @@ def _calls(chatwoot: ChatwootEmulator) -> list[str]:
     return sorted(
         f"{m} {r.removeprefix(ACCOUNT)}" for (m, r), n in chatwoot.calls.items() for _ in range(n)
     )
+
+
+def _contact(user_id: str) -> int:
+    return int(user_id.split(":")[0])
 
 
 def _env(chatwoot: ChatwootEmulator, **changes: str) -> dict[str, str]:
@@ -109,25 +121,23 @@ def test_ids_must_be_positive_integers() -> None:
 # -- identity and calls per message --------------------------------------------------------------
 
 
-async def test_a_new_user_costs_three_calls_then_one_per_message(
+async def test_a_new_user_costs_two_calls_then_one_per_message(
     chatwoot: ChatwootEmulator, messaging: ChatwootMessaging
 ) -> None:
-    assert await messaging.find_user("viber:a") is None
-    user = await messaging.create_user(
+    user = await messaging.get_or_create_user(
         "viber:a",
         Profile(name="김민준", avatar_url="https://x/a.jpg", country="KR", language="ko"),
     )
+    assert user.created and user.reference_id == "viber:a"
     first = await messaging.create_conversation(user.id, [Text(text="hello")])
-    assert _calls(chatwoot) == [
-        "POST /contacts",
-        "POST /contacts/filter",
-        "POST /conversations",
-    ]
+    assert _calls(chatwoot) == ["POST /contacts", "POST /conversations"]
     chatwoot.reset_calls()
     second = await messaging.post_message(first.conversation_id, user.id, [Text(text="again")])
     assert _calls(chatwoot) == ["POST /conversations/{id}/messages"]
     [contact] = chatwoot.contacts("viber:a")
-    assert (contact["id"], contact["name"]) == (int(user.id), "김민준")
+    # The user id carries the contact and its session: all a new conversation needs.
+    assert user.id == f"{contact['id']}:viber:a"
+    assert contact["name"] == "김민준"
     assert contact["additional_attributes"] == {"country_code": "KR", "language": "ko"}
     assert [s["source_id"] for s in contact["contact_inboxes"]] == ["viber:a"]
     messages = chatwoot.conversation_messages(int(first.conversation_id))
@@ -153,17 +163,23 @@ async def test_a_user_created_meanwhile_is_found_not_duplicated(
     chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, http: httpx.AsyncClient
 ) -> None:
     other_replica = ChatwootMessaging.from_env(_env(chatwoot), http=http, clock=chatwoot.clock)
-    first = await other_replica.create_user("viber:a", None)
-    assert await messaging.create_user("viber:a", None) == first
+    first = await other_replica.get_or_create_user("viber:a", None)
+    chatwoot.reset_calls()
+    found = await messaging.get_or_create_user("viber:a", None)
+    assert (found.id, found.created) == (first.id, False)
+    # Chatwoot refused the second contact (422, the identifier is taken): then it is looked up.
+    assert _calls(chatwoot) == ["POST /contacts", "POST /contacts/filter"]
     assert len(chatwoot.contacts("viber:a")) == 1
 
 
 async def test_get_user_gives_the_reference_id(messaging: ChatwootMessaging) -> None:
     user = await messaging.create_user("viber:a", None)
-    assert await messaging.get_user(user.id) == HelpdeskUser(id=user.id, reference_id="viber:a")
+    expected = HelpdeskUser(id=user.id, reference_id="viber:a")
+    assert await messaging.get_user(user.id) == expected
+    assert await messaging.get_user(user.id.split(":")[0]) == expected
 
 
-async def test_after_a_restart_a_new_conversation_costs_one_lookup(
+async def test_after_a_restart_a_new_conversation_costs_no_lookup(
     chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, http: httpx.AsyncClient
 ) -> None:
     user = await messaging.create_user("viber:a", None)
@@ -171,10 +187,29 @@ async def test_after_a_restart_a_new_conversation_costs_one_lookup(
     restarted = ChatwootMessaging.from_env(_env(chatwoot), http=http, clock=chatwoot.clock)
     chatwoot.reset_calls()
     await restarted.create_conversation(user.id, [Text(text="two")])
-    # Today's contract does not hand the source id over: it is looked up once.
+    assert _calls(chatwoot) == ["POST /conversations"]
+    # A bare contact id (as links made before user ids carried the session) costs one lookup.
+    chatwoot.reset_calls()
+    await restarted.create_conversation(user.id.split(":")[0], [Text(text="three")])
     assert _calls(chatwoot) == ["GET /contacts/{id}", "POST /conversations"]
     [contact] = chatwoot.contacts("viber:a")
     assert len(contact["contact_inboxes"]) == 1
+
+
+async def test_a_deleted_contact_is_an_unknown_user(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging
+) -> None:
+    user = await messaging.create_user("viber:a", None)
+    await messaging.create_conversation(user.id, [Text(text="one")])
+    await chatwoot.delete_contact(int(user.id.split(":")[0]))
+    with pytest.raises(UnknownUser):
+        await messaging.list_conversations(user.id)
+    with pytest.raises(UnknownUser):
+        await messaging.create_conversation(user.id, [Text(text="two")])
+    with pytest.raises(UnknownUser):
+        await messaging.get_user(user.id)
+    again = await messaging.get_or_create_user("viber:a", None)
+    assert again.created and again.id != user.id
 
 
 async def test_a_contact_made_elsewhere_gets_a_session_in_the_inbox(
@@ -198,7 +233,7 @@ async def test_list_conversations_keeps_the_inbox_s_latest_first(
     async with chatwoot.client(authenticated=True) as api:
         await api.post(
             "/api/v1/accounts/1/conversations",
-            json={"source_id": "web-visitor", "inbox_id": 2, "contact_id": int(user.id)},
+            json={"source_id": "web-visitor", "inbox_id": 2, "contact_id": _contact(user.id)},
         )
     await messaging.post_message(first.conversation_id, user.id, [Text(text="back")])
     assert await messaging.list_conversations(user.id) == [
@@ -248,6 +283,51 @@ async def test_media_is_downloaded_and_attached_in_the_same_call(
     async with chatwoot.client() as anyone:
         served = await anyone.get(message["attachments"][0]["data_url"], follow_redirects=True)
     assert served.content == PNG
+
+
+async def test_media_the_channel_fetched_is_held_until_the_message_call(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging
+) -> None:
+    user = await messaging.get_or_create_user("viber:a", None)
+    # A reference only the channel understands: Chatwoot gets the bytes, never the URL.
+    part = Image(url="mychat-file:7f3a", caption="my receipt")
+    chatwoot.reset_calls()
+    holding = await messaging.rehost_media(
+        part, MediaStream.from_bytes(PNG, max_bytes=1000, content_type="image/png")
+    )
+    assert chatwoot.total_calls() == 0 and holding.url == part.url
+    posted = await messaging.create_conversation(user.id, [holding])
+    assert chatwoot.total_calls() == 1
+    [message] = chatwoot.conversation_messages(int(posted.conversation_id))
+    assert message["content"] == "my receipt"
+    [attachment] = message["attachments"]
+    assert attachment["file_type"] == "image"
+    async with chatwoot.client() as anyone:
+        assert (await anyone.get(attachment["data_url"], follow_redirects=True)).content == PNG
+
+
+async def test_rehost_downloads_while_the_link_works(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, cdn: MediaHost
+) -> None:
+    user = await messaging.get_or_create_user("viber:a", None)
+    url = cdn.put("short-lived.png", PNG, "image/png")
+    chatwoot.reset_calls()
+    holding = await messaging.rehost(Image(url=url))
+    assert await messaging.rehost(holding) is holding
+    assert await messaging.rehost(Text(text="hi")) == Text(text="hi")
+    cdn.remove("short-lived.png")  # expired before the message is posted
+    posted = await messaging.create_conversation(user.id, [holding])
+    [message] = chatwoot.conversation_messages(int(posted.conversation_id))
+    assert [a["file_type"] for a in message["attachments"]] == ["image"]
+    assert chatwoot.total_calls() == 1
+
+
+async def test_a_file_over_chatwoot_s_limit_is_refused_by_the_fetch(
+    messaging: ChatwootMessaging, cdn: MediaHost
+) -> None:
+    messaging.max_media_bytes = 10
+    with pytest.raises(MediaTooLarge):
+        await messaging.rehost(File(url=cdn.put("big.pdf", bytes(64)), name="big.pdf"))
 
 
 async def test_an_expired_link_becomes_a_visible_line(
@@ -356,7 +436,14 @@ async def test_issue_13809_the_failure_says_which_key_to_try(
 async def test_check_proves_the_settings_and_wants_an_api_inbox(
     chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, http: httpx.AsyncClient
 ) -> None:
-    assert (await messaging.check())["channel_type"] == "Channel::Api"
+    chatwoot.reset_calls()
+    found = await messaging.check()
+    assert (found.account, found.webhook, found.reports_webhook) == (
+        f"inbox {chatwoot.inbox.name!r}",
+        chatwoot.webhook_url,
+        True,
+    )
+    assert _calls(chatwoot) == ["GET /inboxes/{id}"]
     widget = ChatwootMessaging.from_env(_env(chatwoot, BYOC_CHATWOOT_INBOX_ID="2"), http=http)
     with pytest.raises(ConfigurationError, match="Channel::WebWidget inbox, not an API inbox"):
         await widget.check()

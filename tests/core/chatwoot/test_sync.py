@@ -1,6 +1,6 @@
-"""Today's sync algorithm (`Sync`, a `MemoryStore`, a `FakeChannel`) over `ChatwootMessaging` and
-the emulator: what the current `Messaging` contract already carries for Chatwoot, and, marked
-"contract", what costs an extra call or cannot be said through it yet."""
+"""The sync algorithm (`Sync`, a `MemoryStore`, a `FakeChannel`) over `ChatwootMessaging` and the
+emulator: what the `Messaging` contract carries for Chatwoot, call by call. The invariants both
+help desks share are in tests/core/invariants/; here is what is Chatwoot's own."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 
+import attrs
 import httpx
 import pytest
 
@@ -16,6 +17,7 @@ from byoc.chatwoot import ChatwootMessaging
 from byoc.delivery_modes import InlineDelivery
 from byoc.errors import RetryableError
 from byoc.hops import Hops
+from byoc.media import MediaPart, MediaStream
 from byoc.messaging import AgentMessage, ConversationChanged, Messaging
 from byoc.models import Image, InboundMessage, Part, Profile, Text
 from byoc.store import MemoryStore, Store
@@ -118,11 +120,11 @@ async def _conversation_of(sync: Sync, user: str = "alice") -> int:
     return int(link.conversation_id)
 
 
-async def test_a_new_user_costs_three_calls_then_one_per_message(
+async def test_a_new_user_costs_two_calls_then_one_per_message(
     chatwoot: ChatwootEmulator, sync: Sync
 ) -> None:
     assert await sync.accept(inbound("hello")) is Outcome.DELIVERED
-    assert _calls(chatwoot) == ["POST /contacts/filter", "POST /contacts", "POST /conversations"]
+    assert _calls(chatwoot) == ["POST /contacts", "POST /conversations"]
     chatwoot.reset_calls()
     for text in ("two", "three"):
         await sync.accept(inbound(text))
@@ -255,8 +257,8 @@ async def test_a_reply_finds_its_user_after_the_store_was_lost(
         for event in await messaging.parse_webhook(request):
             assert isinstance(event, AgentMessage)
             assert await fresh.accept(event) is Outcome.DELIVERED
-    # The contact's identifier is the reference id: one GET /contacts/{id} routes it.
-    assert _calls(chatwoot) == ["GET /contacts/{id}"]
+    # The webhook names the contact's identifier, the reference id: no call routes it.
+    assert _calls(chatwoot) == []
     assert [m.parts for m in channel.outbox["alice"]] == [(Text(text="welcome back"),)]
 
 
@@ -282,16 +284,15 @@ async def test_a_post_whose_answer_was_lost_is_found_not_repeated(
     assert contents == ["hello", "did this arrive?"]
 
 
-async def test_contract_a_new_conversation_after_a_restart_costs_a_lookup(
+async def test_a_new_conversation_after_a_restart_costs_one_call(
     chatwoot: ChatwootEmulator,
     sync: Sync,
     channel: FakeChannel,
     http: httpx.AsyncClient,
     pump: Pump,
 ) -> None:
-    """Contract: `create_conversation(user_id, parts)` gets the contact id only; Chatwoot needs
-    the contact's source id too. A running bridge remembers it; after a restart it costs one
-    `GET /contacts/{id}`, which a `HelpdeskUser` kept in the link (with its source id) saves."""
+    """The link's user id carries the contact's session: a restarted bridge starts a new
+    conversation (the resolved policy NEW) without looking anything up."""
     await sync.accept(inbound("hello"))
     await chatwoot.resolve(await _conversation_of(sync))
     await pump()
@@ -300,25 +301,89 @@ async def test_contract_a_new_conversation_after_a_restart_costs_a_lookup(
     )
     chatwoot.reset_calls()
     await restarted.accept(inbound("a new question"))
-    assert _calls(chatwoot) == ["GET /contacts/{id}", "POST /conversations"]
+    assert _calls(chatwoot) == ["POST /conversations"]
     assert len(chatwoot.conversations()) == 2
 
 
-async def test_contract_a_new_user_is_looked_up_before_it_is_created(
+async def test_a_known_contact_without_a_link_is_created_then_found(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, channel: FakeChannel, clock: FakeClock
+) -> None:
+    """Chatwoot refuses a second contact with the same identifier: the bridge creates first
+    and looks up only when refused, so a new user costs one call less and a user whose link
+    was lost (another bridge, a lost store) one more."""
+    first = make_sync(messaging, channel, MemoryStore(clock=clock))
+    await first.accept(inbound("hello"))
+    fresh = make_sync(messaging, channel, MemoryStore(clock=clock))
+    chatwoot.reset_calls()
+    await fresh.accept(inbound("still me"))
+    assert _calls(chatwoot) == [
+        "POST /contacts",
+        "POST /contacts/filter",
+        "GET /contacts/{id}/conversations",
+        "POST /conversations/{id}/messages",
+    ]
+    assert len(chatwoot.contacts("fake:alice")) == 1 and len(chatwoot.conversations()) == 1
+
+
+async def test_a_contact_deleted_in_chatwoot_is_made_again(
     chatwoot: ChatwootEmulator, sync: Sync
 ) -> None:
-    """Contract: the algorithm asks `find_user` before `create_user`. Chatwoot refuses a second
-    contact with the same identifier (422), so creating first and looking up only on that
-    refusal would make a new user's first message cost two calls instead of three."""
     await sync.accept(inbound("hello"))
-    assert _calls(chatwoot)[:2] == ["POST /contacts/filter", "POST /contacts"]
+    old = await sync.store.get_link("fake", "alice")
+    assert old is not None
+    await chatwoot.delete_contact(int(old.helpdesk_user_id.split(":")[0]))
+    chatwoot.reset_calls()
+    assert await sync.accept(inbound("are you there?")) is Outcome.DELIVERED
+    assert _calls(chatwoot) == [
+        "POST /conversations/{id}/messages",  # 404: the conversation went with the contact
+        "GET /contacts/{id}/conversations",  # 404: the contact is gone
+        "POST /contacts",
+        "POST /conversations",
+    ]
+    new = await sync.store.get_link("fake", "alice")
+    assert new is not None and new.helpdesk_user_id != old.helpdesk_user_id
+    [contact] = chatwoot.contacts("fake:alice")
+    [conversation] = chatwoot.conversations(contact["id"])
+    assert new.conversation_id == str(conversation["id"])
+    messages = chatwoot.conversation_messages(conversation["id"])
+    assert [m["content"] for m in messages] == ["are you there?"]
 
 
-async def test_contract_status_changes_chatwoot_has_and_byoc_ignores(
+class ExpiringMediaChannel(FakeChannel):
+    """A channel whose media links expire, and whose files only it can fetch."""
+
+    capabilities = attrs.evolve(FakeChannel.capabilities, media_urls_expire=True)
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__()
+        self.files = files
+
+    async def fetch_media(self, part: MediaPart, *, max_bytes: int) -> MediaStream:
+        return MediaStream.from_bytes(
+            self.files[part.url], max_bytes=max_bytes, content_type="image/png"
+        )
+
+
+async def test_media_the_channel_fetches_reaches_chatwoot_in_the_message_call(
+    chatwoot: ChatwootEmulator, messaging: ChatwootMessaging, store: MemoryStore
+) -> None:
+    channel = ExpiringMediaChannel({"fake-file:1": PNG})
+    sync = make_sync(messaging, channel, store)
+    parts: list[Part] = [Image(url="fake-file:1", caption="my receipt")]
+    await sync.accept(InboundMessage(channel="fake", user_id="alice", message_id="m1", parts=parts))
+    assert _calls(chatwoot) == ["POST /contacts", "POST /conversations"]
+    [message] = chatwoot.conversation_messages(await _conversation_of(sync))
+    assert message["content"] == "my receipt"
+    [attachment] = message["attachments"]
+    async with chatwoot.client() as anyone:
+        assert (await anyone.get(attachment["data_url"], follow_redirects=True)).content == PNG
+
+
+async def test_status_changes_chatwoot_has_and_byoc_ignores(
     chatwoot: ChatwootEmulator, sync: Sync, pump: Pump
 ) -> None:
-    """Contract: `ConversationChanged.status` is resolved, reopened or assigned. Chatwoot also
-    has pending (a bot holds it) and snoozed; they reach the algorithm and are ignored."""
+    """`ConversationChanged.status` is resolved, reopened or assigned. Chatwoot also has pending
+    (a bot holds it) and snoozed; they reach the algorithm and are ignored."""
     await sync.accept(inbound("hello"))
     conversation = await _conversation_of(sync)
     await pump()

@@ -58,15 +58,17 @@ async def test_what_an_api_inbox_hears_becomes_events(
     await chatwoot.reopen(conversation)
     await chatwoot.drain()
     echo, reply, note, bot, resolved, reopened = _events(inbox)
+    user = f"{contact}:viber:a"  # the contact and its session: the id the bridge keeps
     assert isinstance(echo, AgentMessage)
     assert (echo.actor_type, echo.user_id, echo.parts) == (
         "user",
-        str(contact),
+        user,
         (Text(text="hello <there>"),),
     )
     assert isinstance(reply, AgentMessage)
     assert (reply.actor_type, reply.private, reply.message_type) == ("agent", False, "normal")
-    assert (reply.conversation_id, reply.user_id) == (str(conversation), str(contact))
+    assert (reply.conversation_id, reply.user_id) == (str(conversation), user)
+    assert reply.reference_id == "viber:a"
     assert reply.parts[0] == Text(text="here") and isinstance(reply.parts[1], File)
     assert reply.actor_id == "2"
     assert isinstance(note, AgentMessage) and note.private
@@ -74,7 +76,7 @@ async def test_what_an_api_inbox_hears_becomes_events(
     assert resolved == ConversationChanged(
         conversation_id=str(conversation),
         status="resolved",
-        user_id=str(contact),
+        user_id=user,
         event_id=resolved.event_id,
     )
     assert isinstance(reopened, ConversationChanged) and reopened.status == "reopened"
@@ -121,10 +123,23 @@ def test_the_rest_apis_integer_message_type_and_times_are_read_too() -> None:
     assert event.actor_type == "user" and event.created_at.year == 2024
 
 
-def test_the_contact_comes_from_the_contact_inbox_when_meta_is_missing() -> None:
-    conversation = {"id": 7, "contact_inbox": {"contact_id": 55, "source_id": "viber:a"}}
+def test_the_user_is_the_contact_inbox_else_the_contact() -> None:
+    session = {"contact_id": 55, "source_id": "viber:a"}
+    [event] = _parse(_message(conversation={"id": 7, "contact_inbox": session}))
+    assert (event.user_id, event.reference_id) == ("55:viber:a", None)
+    [event] = _parse(_message())
+    assert (event.user_id, event.reference_id) == ("101", None)
+    sender = {"id": 101, "identifier": "kakao:x1"}
+    [event] = _parse(_message(conversation={"id": 7, "meta": {"sender": sender}}))
+    assert (event.user_id, event.reference_id) == ("101", "kakao:x1")
+
+
+def test_a_source_id_or_identifier_too_long_to_be_ours_is_left_out() -> None:
+    long = "viber:" + "x" * 300
+    session = {"contact_id": 55, "source_id": long}
+    conversation = {"id": 7, "contact_inbox": session, "meta": {"sender": {"identifier": long}}}
     [event] = _parse(_message(conversation=conversation))
-    assert event.user_id == "55"
+    assert (event.user_id, event.reference_id) == ("55", None)
 
 
 def test_an_automations_outgoing_message_without_sender_is_the_desks() -> None:

@@ -639,11 +639,11 @@ async def test_rehost_upload_failures_are_delivery_errors(
 # -- account and lifecycle ---------------------------------------------------------------------
 
 
-async def test_check_returns_the_account_configuration(
+async def test_check_reads_the_account_configuration(
     fake: FakeFreshchat, messaging: FreshchatMessaging
 ) -> None:
-    configuration = await messaging.check()
-    assert configuration["app_id"] == APP_ID
+    found = await messaging.check()
+    assert (found.account, found.reports_webhook) == ("acme.freshchat.com", False)
     assert [(r.method, r.path) for r in fake.requests] == [("GET", "/v2/accounts/configuration")]
 
 
