@@ -13,6 +13,7 @@ from __future__ import annotations
 from .bridge import Bridge
 from .channel import Channel
 from .errors import ConfigurationError
+from .redaction import remember_secrets
 from .settings import Settings, load_settings
 from .store import Store
 from .sync import Notices
@@ -49,6 +50,8 @@ def build_bridge(settings: Settings | None = None) -> Bridge:
 
     if settings is None:
         settings = load_settings()
+    # The admin page shows what came from upstream through `displayable`: with these blanked.
+    remember_secrets(settings.values)
 
     channels = build_channels(settings)
     messaging = FreshchatMessaging.from_env(settings.values)
