@@ -1,5 +1,6 @@
 """byoc: bring your own channel to Freshchat."""
 
+from .bounds import bounded
 from .bridge import Bridge
 from .channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
 from .degrade import fit_message
@@ -18,8 +19,10 @@ from .errors import (
     RetryableError,
     SignatureError,
     StaleConversation,
+    StaleWebhook,
     UserUnreachable,
 )
+from .freshness import FreshnessWindow
 from .http_client import HttpClientSlot
 from .logs import log_to_stderr
 from .media import MediaStream, open_media
@@ -63,7 +66,13 @@ from .settings import Settings, load_settings
 from .store import MemoryStore, Store, UserLink
 from .sync import Notices, Outcome, ReferenceIds, ResolvedPolicy
 from .transport import default_http_client, transport_name
-from .upstream import error_for_status, parse_retry_after, raise_for_status, transport_errors
+from .upstream import (
+    answer_text,
+    error_for_status,
+    parse_retry_after,
+    raise_for_status,
+    transport_errors,
+)
 from .webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 __version__ = "0.1.0"
@@ -85,6 +94,7 @@ __all__ = [
     "DeliveryError",
     "Failed",
     "File",
+    "FreshnessWindow",
     "HelpdeskUser",
     "HttpClientSlot",
     "Image",
@@ -121,6 +131,7 @@ __all__ = [
     "Settings",
     "SignatureError",
     "StaleConversation",
+    "StaleWebhook",
     "Sticker",
     "Store",
     "Subscribed",
@@ -133,6 +144,8 @@ __all__ = [
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
+    "answer_text",
+    "bounded",
     "build_bridge",
     "default_http_client",
     "load_settings",

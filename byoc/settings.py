@@ -80,6 +80,10 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_FRESHCHAT_VERIFY_SIGNATURES": "false accepts unsigned Freshchat webhooks (unsafe)",
     "BYOC_FRESHCHAT_APP_ID": "the Freshchat app id sent with new conversations (optional)",
     "BYOC_FRESHCHAT_ASSIGNED_GROUP_ID": "the group new conversations are assigned to (optional)",
+    "BYOC_FRESHCHAT_MAX_WEBHOOK_AGE": "seconds after which a Freshchat webhook is a replay "
+    "(default 86400; 0 turns the check off)",
+    "BYOC_FRESHCHAT_WEBHOOK_CLOCK_SKEW": "seconds a Freshchat webhook may be dated ahead of the "
+    "bridge's clock (default 300)",
 }
 
 # The TOML keys that map to core settings; channel tables are the channels' business.

@@ -86,6 +86,7 @@ class BridgeRig:
             webhook_public_key=self.freshchat.public_key_text,
             http=self.client(),
             timeout=timeout,
+            clock=clock,
         )
         self.http = self.client()
         self._bridge: Bridge | None = None

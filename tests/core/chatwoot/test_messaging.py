@@ -10,7 +10,13 @@ import httpx
 import pytest
 
 from byoc.chatwoot import ChatwootMessaging
-from byoc.errors import ConfigurationError, RetryableError, SignatureError, StaleConversation
+from byoc.errors import (
+    ConfigurationError,
+    RetryableError,
+    SignatureError,
+    StaleConversation,
+    StaleWebhook,
+)
 from byoc.messaging import AgentMessage, HelpdeskUser, Posted
 from byoc.models import File, Image, Profile, Text, Video
 from byoc.testing.chatwoot import ChatwootEmulator
@@ -331,7 +337,7 @@ async def test_deliveries_verify_until_they_are_stale(
     for request in requests:
         await messaging.parse_webhook(request)
     await clock.advance(301)
-    with pytest.raises(SignatureError, match="outside the 300 s window"):
+    with pytest.raises(StaleWebhook, match="301 s ago, more than the 300 s"):
         await messaging.parse_webhook(requests[0])
 
 
