@@ -20,7 +20,8 @@ from byoc.freshness import FreshnessWindow
 from byoc.store import MemoryStore
 from byoc.testing.clock import FakeClock
 from byoc.testing.rig import BridgeRig
-from byoc_kakao import HappyTalkDealer, KakaoDealerChannel
+from byoc_kakao import EventApiClient, EventUser, HappyTalkDealer, KakaoDealerChannel
+from byoc_kakao.callback import CallbackFailed, post_callback
 from byoc_kakao.dealers.happytalk import DEFAULT_FRESHNESS, raise_for_answer
 from byoc_kakao.testing import skill_payload
 
@@ -249,3 +250,29 @@ def test_a_stale_webhook_is_refused_by_the_dealer_itself() -> None:
     body = {"user_key": "u", "serial_number": "1", "message": "hi", "time": 1_600_000_000_000}
     with pytest.raises(StaleWebhook, match="HappyTalk webhook sent at 2020-09-13T12:26:40Z"):
         dealer.parse_webhook(body, channel="kakao")
+
+
+async def test_the_event_apis_answers_lose_the_rest_api_key_they_echo() -> None:
+    key = "rest-api-key-0123456789abcdef"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        said = f"invalid request: Authorization: KakaoAK {key} (key={key})"
+        return httpx.Response(400, json={"status": "FAIL", "message": said})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(echo)) as http:
+        client = EventApiClient(bot_id="bot", rest_api_key=key, http=http)
+        with pytest.raises(PermanentError) as caught:
+            await client.talk("agent_reply", [EventUser(id="u1")])
+    assert "invalid request" in str(caught.value) and key not in str(caught.value)
+
+
+async def test_a_refused_callback_never_quotes_its_url() -> None:
+    url = "https://bot-api.kakao.com/callback/one-time-token-0123456789"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"status": "FAIL", "message": f"Invalid callback {url}"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(echo)) as http:
+        with pytest.raises(CallbackFailed) as caught:
+            await post_callback(http, url, {"version": "2.0"})
+    assert "Invalid callback" in str(caught.value) and "one-time-token" not in str(caught.value)
