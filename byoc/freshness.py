@@ -12,11 +12,13 @@ carries a time (Viber's `timestamp`, HappyTalk's `time`, Freshchat's `action_tim
 ```python
 window = FreshnessWindow(max_age=7200, max_skew=300)
 window.check(sent_at, now=clock.time(), what="Viber callback")   # or StaleWebhook (401)
-window = FreshnessWindow.from_env(env, "BYOC_VIBER_", default=window)
+window = FreshnessWindow.from_env(
+    env, "BYOC_VIBER_MAX_WEBHOOK_AGE", "BYOC_VIBER_WEBHOOK_CLOCK_SKEW", default=window
+)
 ```
 
-Each channel reads `<PREFIX>MAX_WEBHOOK_AGE` and `<PREFIX>WEBHOOK_CLOCK_SKEW` (seconds);
-`MAX_WEBHOOK_AGE=0` turns the check off.
+Each channel reads `BYOC_<NAME>_MAX_WEBHOOK_AGE` and `BYOC_<NAME>_WEBHOOK_CLOCK_SKEW`
+(seconds); `MAX_WEBHOOK_AGE=0` turns the check off.
 """
 
 from __future__ import annotations
@@ -83,11 +85,10 @@ class FreshnessWindow:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str], prefix: str, *, default: FreshnessWindow
+        cls, env: Mapping[str, str], age_name: str, skew_name: str, *, default: FreshnessWindow
     ) -> FreshnessWindow:
-        """The window `<prefix>MAX_WEBHOOK_AGE` and `<prefix>WEBHOOK_CLOCK_SKEW` set, each
-        falling back to `default`'s; a bad value is a `ConfigurationError` naming it."""
-        age_name, skew_name = f"{prefix}MAX_WEBHOOK_AGE", f"{prefix}WEBHOOK_CLOCK_SKEW"
+        """The window the settings `age_name` and `skew_name` set, each falling back to
+        `default`'s; a bad value is a `ConfigurationError` naming it."""
         max_age = _setting(env, age_name, default.max_age)
         max_skew = _setting(env, skew_name, default.max_skew)
         if max_age >= DEDUPE_WINDOW:

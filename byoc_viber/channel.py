@@ -179,7 +179,12 @@ class ViberChannel(Channel):
             sender_avatar=optional("BYOC_VIBER_SENDER_AVATAR"),
             api_url=optional("BYOC_VIBER_API_URL") or DEFAULT_API_URL,
             welcome_message=optional("BYOC_VIBER_WELCOME_MESSAGE"),
-            freshness=FreshnessWindow.from_env(env, "BYOC_VIBER_", default=DEFAULT_FRESHNESS),
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_VIBER_MAX_WEBHOOK_AGE",
+                "BYOC_VIBER_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
         )
 
     # -- inbound ----------------------------------------------------------------------------

@@ -162,7 +162,12 @@ class ChatwootMessaging(Messaging):
             ),
             hmac_token=env.get("BYOC_CHATWOOT_HMAC_TOKEN", "").strip() or None,
             verify_signatures=_verifies(env),
-            freshness=FreshnessWindow.from_env(env, "BYOC_CHATWOOT_", default=DEFAULT_WINDOW),
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_CHATWOOT_MAX_WEBHOOK_AGE",
+                "BYOC_CHATWOOT_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_WINDOW,
+            ),
             http=http,
             clock=clock,
         )

@@ -160,7 +160,12 @@ class FreshchatMessaging(Messaging):
             app_id=_optional(env, "BYOC_FRESHCHAT_APP_ID"),
             assigned_group_id=_optional(env, "BYOC_FRESHCHAT_ASSIGNED_GROUP_ID"),
             http=http,
-            freshness=FreshnessWindow.from_env(env, "BYOC_FRESHCHAT_", default=DEFAULT_FRESHNESS),
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_FRESHCHAT_MAX_WEBHOOK_AGE",
+                "BYOC_FRESHCHAT_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
             clock=clock,
         )
 

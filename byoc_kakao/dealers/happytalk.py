@@ -568,7 +568,12 @@ class HappyTalkDealer:
             ),
             api_url=env.get("BYOC_KAKAO_DEALER_API_URL", "").strip() or DEFAULT_API_URL,
             bot_event=env.get("BYOC_KAKAO_END_BOT_EVENT", "").strip() or None,
-            freshness=FreshnessWindow.from_env(env, "BYOC_KAKAO_", default=DEFAULT_FRESHNESS),
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_KAKAO_MAX_WEBHOOK_AGE",
+                "BYOC_KAKAO_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
         )
 
     def parse_webhook(self, payload: Mapping[str, Any], *, channel: str) -> list[InboundMessage]:

@@ -15,6 +15,7 @@ from byoc.sync import DEFAULT_DEDUPE_TTL
 
 WINDOW = FreshnessWindow(max_age=3600, max_skew=60)
 NOW = 1_700_000_000.0
+NAMES = ("BYOC_X_MAX_WEBHOOK_AGE", "BYOC_X_WEBHOOK_CLOCK_SKEW")
 
 
 def test_the_freshness_limit_is_the_bridges_dedupe_window() -> None:
@@ -54,13 +55,13 @@ def test_a_window_must_be_shorter_than_the_dedupe_window() -> None:
 @pytest.mark.parametrize("value", ["abc", "-5", "inf", "nan", "1e999"])
 def test_a_bad_setting_names_itself(value: str) -> None:
     with pytest.raises(ConfigurationError, match="BYOC_X_MAX_WEBHOOK_AGE must be a number"):
-        FreshnessWindow.from_env({"BYOC_X_MAX_WEBHOOK_AGE": value}, "BYOC_X_", default=WINDOW)
+        FreshnessWindow.from_env({"BYOC_X_MAX_WEBHOOK_AGE": value}, *NAMES, default=WINDOW)
 
 
 def test_settings_replace_the_default_one_by_one() -> None:
-    read = FreshnessWindow.from_env({"BYOC_X_WEBHOOK_CLOCK_SKEW": "5"}, "BYOC_X_", default=WINDOW)
+    read = FreshnessWindow.from_env({"BYOC_X_WEBHOOK_CLOCK_SKEW": "5"}, *NAMES, default=WINDOW)
     assert read == FreshnessWindow(max_age=3600, max_skew=5)
-    assert FreshnessWindow.from_env({}, "BYOC_X_", default=WINDOW) == WINDOW
+    assert FreshnessWindow.from_env({}, *NAMES, default=WINDOW) == WINDOW
 
 
 @given(value=st.text(max_size=40), limit=st.integers(0, 30))
