@@ -120,11 +120,13 @@ def _thread_hooks() -> list[Callable[[Any], None]]:
 
 
 async def _trace(list_hops: bool) -> None:
-    async with BridgeRig(clock=FakeClock(autoadvance=True)) as rig:
+    # One clock for all: the channel dates the emulator's callbacks against it.
+    clock = FakeClock(autoadvance=True)
+    async with BridgeRig(clock=clock) as rig:
         viber = ViberEmulator(
             callback_client=rig.client(),
             public_url="http://viber.test",
-            clock=FakeClock(autoadvance=True),
+            clock=clock,
             # Delivery receipts are events of their own, not part of the reply's path.
             send_delivered=False,
             send_seen=False,
@@ -135,8 +137,9 @@ async def _trace(list_hops: bool) -> None:
             sender_name="Support",
             api_url=viber.api_url,
             http=rig.client(),
+            clock=clock,
         )
-        rig.attach([channel], store=MemoryStore(), clock=FakeClock(autoadvance=True))
+        rig.attach([channel], store=MemoryStore(), clock=clock)
         await rig.bridge.install(["viber"])
         user = viber.user(name="Ana")
         await user.send_text("first message: creates the user and the conversation")

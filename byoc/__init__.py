@@ -1,5 +1,6 @@
 """byoc: bring your own channel to Freshchat."""
 
+from .bounds import bounded
 from .bridge import Bridge
 from .channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
 from .degrade import fit_message
@@ -18,9 +19,11 @@ from .errors import (
     RetryableError,
     SignatureError,
     StaleConversation,
+    StaleWebhook,
     UnknownUser,
     UserUnreachable,
 )
+from .freshness import FreshnessWindow
 from .http_client import HttpClientSlot
 from .logs import log_to_stderr
 from .media import MediaStream, open_media
@@ -64,7 +67,13 @@ from .settings import Settings, load_settings
 from .store import MemoryStore, Store, UserLink
 from .sync import Notices, Outcome, ReferenceIds, ResolvedPolicy
 from .transport import default_http_client, transport_name
-from .upstream import error_for_status, parse_retry_after, raise_for_status, transport_errors
+from .upstream import (
+    answer_text,
+    error_for_status,
+    parse_retry_after,
+    raise_for_status,
+    transport_errors,
+)
 from .webhook import WebhookRequest, WebhookResponse, parse_json_object
 
 __version__ = "0.1.0"
@@ -86,6 +95,7 @@ __all__ = [
     "DeliveryError",
     "Failed",
     "File",
+    "FreshnessWindow",
     "HelpdeskUser",
     "HttpClientSlot",
     "Image",
@@ -122,6 +132,7 @@ __all__ = [
     "Settings",
     "SignatureError",
     "StaleConversation",
+    "StaleWebhook",
     "Sticker",
     "Store",
     "Subscribed",
@@ -135,6 +146,8 @@ __all__ = [
     "WebhookRequest",
     "WebhookResponse",
     "__version__",
+    "answer_text",
+    "bounded",
     "build_bridge",
     "default_http_client",
     "load_settings",

@@ -4,23 +4,35 @@ Each check makes at most one cheap, read-only upstream call (the help desk's `Me
 Freshchat `GET /accounts/configuration`, Chatwoot `GET /inboxes/{id}`; a channel's
 `Channel.check`, Viber `get_account_info`) and reports a `Finding`: ok, a warning (works, but
 something will bite later) or a failure whose message says how to fix it.
+
+The checks run at once, each given at most `timeout` seconds (5 by default): a dead service
+costs one timeout, not one per check, and a caller hears of each finding as its check ends.
+
+```python
+findings = await run_checks(settings, timeout=5.0, report=print)
+```
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import attrs
 
 from .channel import AccountCheck, Channel
 from .errors import ByocError, ConfigurationError, PermanentError, RetryableError
-from .settings import Settings, is_postgres_url
+from .settings import ChannelChoice, Settings, is_postgres_url
 
-__all__ = ["Finding", "account_check", "run_checks"]
+__all__ = ["DEFAULT_TIMEOUT", "Finding", "account_check", "planned_subjects", "run_checks"]
 
 Status = Literal["ok", "warn", "fail", "skip"]
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds each check may take: a live service answers a read-only call well within it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -37,6 +49,7 @@ class _Desk:
     """What `byoc check` says of a help desk: its URL setting, what its check proves, and what a
     refusal of the check usually means."""
 
+    title: str
     url_setting: str
     proves: str
     refused_hint: str
@@ -44,11 +57,13 @@ class _Desk:
 
 _DESKS = {
     "freshchat": _Desk(
+        title="Freshchat",
         url_setting="BYOC_FRESHCHAT_API_URL",
         proves="API URL and token work",
         refused_hint="it is your account's API address and ends in /v2",
     ),
     "chatwoot": _Desk(
+        title="Chatwoot",
         url_setting="BYOC_CHATWOOT_URL",
         proves="URL, token, account and API inbox work",
         refused_hint="it is your installation's base URL, without /api/v1; and check "
@@ -221,11 +236,8 @@ async def _channel(channel: Channel, settings: Settings) -> Finding:
     return Finding(subject=name, status="ok", message=f"{said}; webhook {webhook}")
 
 
-async def _channels(settings: Settings) -> list[Finding]:
-    try:
-        choice = settings.choose_channels()
-    except ConfigurationError as exc:
-        return [Finding(subject="channels", status="fail", message=str(exc))]
+def _channel_choice(settings: Settings, choice: ChannelChoice) -> list[Finding]:
+    """What the settings say of the channels, before any call: skipped, broken, none."""
     found = [
         Finding(subject=name, status="skip", message=f"not enabled: {reason}")
         for name, reason in sorted(choice.skipped.items())
@@ -243,8 +255,6 @@ async def _channels(settings: Settings) -> list[Finding]:
                 "BYOC_VIBER_AUTH_TOKEN and BYOC_VIBER_SENDER_NAME) or list them in BYOC_CHANNELS",
             )
         )
-    for channel in choice.enabled:
-        found.append(await _channel(channel, settings))
     return found
 
 
@@ -341,12 +351,100 @@ def _admin(settings: Settings) -> Finding:
     return Finding(subject="admin page", status="ok", message="on (/admin, BYOC_ADMIN_TOKEN)")
 
 
-async def run_checks(settings: Settings) -> list[Finding]:
-    """Every check, in the order `byoc check` prints them."""
-    return [
-        *await _helpdesk(settings),
-        *await _channels(settings),
-        _public_url(settings),
-        await _store(settings),
-        _admin(settings),
+@attrs.frozen
+class _Check:
+    """One check to run: its subject, what to run, and what a timeout means for it."""
+
+    subject: str
+    run: Callable[[], Awaitable[list[Finding]]]
+    timed_out: str
+
+
+def _plan(settings: Settings) -> list[_Check]:
+    desk = _DESKS[settings.messaging]
+    url = settings.values.get(desk.url_setting, "").strip()
+    checks = [
+        _Check(
+            settings.messaging,
+            lambda: _helpdesk(settings),
+            f"{desk.title} at {url} did not answer in time: check {desk.url_setting} "
+            "and that this machine can reach it (proxy, firewall)",
+        )
     ]
+    try:
+        choice = settings.choose_channels()
+    except ConfigurationError as exc:
+        problem = [Finding(subject="channels", status="fail", message=str(exc))]
+        checks.append(_Check("channels", _found(problem), ""))
+    else:
+        checks.append(_Check("channels", _found(_channel_choice(settings, choice)), ""))
+        checks += [
+            _Check(
+                channel.name,
+                _runner(channel, settings),
+                f"the {channel.name} API did not answer in time: check its API URL setting "
+                "and the network",
+            )
+            for channel in choice.enabled
+        ]
+    checks += [
+        _Check("public url", _found([_public_url(settings)]), ""),
+        _Check(
+            "store",
+            lambda: _listed(_store(settings)),
+            f"the store {settings.store} did not answer in time: is another process holding "
+            "its write lock?",
+        ),
+        _Check("admin page", _found([_admin(settings)]), ""),
+    ]
+    return checks
+
+
+def _found(findings: list[Finding]) -> Callable[[], Awaitable[list[Finding]]]:
+    async def done() -> list[Finding]:
+        return findings
+
+    return done
+
+
+def _runner(channel: Channel, settings: Settings) -> Callable[[], Awaitable[list[Finding]]]:
+    return lambda: _listed(_channel(channel, settings))
+
+
+async def _listed(check: Awaitable[Finding]) -> list[Finding]:
+    return [await check]
+
+
+def planned_subjects(settings: Settings) -> list[str]:
+    """What `run_checks` will look at, in its order (a check may report more than one line)."""
+    return [check.subject for check in _plan(settings)]
+
+
+async def run_checks(
+    settings: Settings,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    report: Callable[[Finding], None] | None = None,
+) -> list[Finding]:
+    """Every check, run at once, each stopped after `timeout` seconds (a failure saying
+    what did not answer). `report` hears of each finding as soon as its check ends; the
+    list returned is in the order of the checks."""
+
+    async def run(check: _Check) -> list[Finding]:
+        try:
+            found = await asyncio.wait_for(check.run(), timeout)
+        except asyncio.TimeoutError:
+            found = [
+                Finding(
+                    subject=check.subject,
+                    status="fail",
+                    message=f"no answer within {timeout:g} s: {check.timed_out}",
+                )
+            ]
+        if report is not None:
+            for finding in found:
+                report(finding)
+        return found
+
+    results = await asyncio.gather(*(run(check) for check in _plan(settings)))
+    return [finding for found in results for finding in found]

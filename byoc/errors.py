@@ -4,6 +4,7 @@
 ByocError
 ├── RequestError            bad input on an inbound webhook; carries the HTTP status to answer
 │   ├── SignatureError      401: the signature (or secret) does not verify
+│   ├── StaleWebhook        401: signed, but sent outside its freshness window (a replay?)
 │   ├── MalformedPayload    400: the body cannot be understood; retrying it will not help
 │   ├── NotFound            404: no such route or channel
 │   └── PayloadTooLarge     413: the body is over the configured limit
@@ -39,6 +40,7 @@ __all__ = [
     "RetryableError",
     "SignatureError",
     "StaleConversation",
+    "StaleWebhook",
     "UnknownUser",
     "UserUnreachable",
 ]
@@ -56,6 +58,17 @@ class RequestError(ByocError):
 
 class SignatureError(RequestError):
     """The request's signature or secret does not verify (HTTP 401)."""
+
+    status_code = 401
+
+
+class StaleWebhook(RequestError):
+    """A webhook whose signature may verify, but whose own time is outside the window its
+    sender's retries need (HTTP 401): a replay of a captured request, or a clock that is off.
+
+    Unlike a `SignatureError`, its message names no setting and no key, so the sender is told
+    why (the time it was sent, and the window).
+    """
 
     status_code = 401
 

@@ -1,6 +1,6 @@
 """Keeping secrets out of logs, error messages and pages.
 
-Two tools:
+The tools:
 
 - `Secret` wraps a credential so that printing, logging or `repr`-ing it shows `'********'`;
   only `reveal()` gives the value, at the one place that sends it (an HTTP header).
@@ -9,12 +9,20 @@ Two tools:
   that slips into an exception message or a URL in an access log is still never written out;
   only a line logged with `extra=SECRET_FREE` (made of ids and counts alone: the hop lines)
   is written without the search.
+  that slips into an exception message or a URL in an access log is still never written out.
+- `scrub` blanks out credentials no configuration names: the password of a URL, credential
+  query parameters (`?token=`, `&sig=`), bearer tokens, auth headers quoted back by a peer.
+  Error texts built from what a peer answered go through it (`byoc.upstream.answer_text`).
+- `displayable` is the one pass over text that came from upstream before a page or a command
+  shows it (the admin page, `byoc dead-letters`): `scrub`, plus the credentials of the
+  settings this process built its bridge from (`remember_secrets`, which `build_bridge` calls).
 
 ```python
 token = Secret("0123456789abcdef")
 print(f"token={token}")                    # token=********
 redactor = Redactor([token.reveal()])
 redactor.redact("GET /hook/0123456789abcdef")   # 'GET /hook/********'
+scrub("https://user:pw@cdn.test/a.jpg?sig=abc")  # 'https://********@cdn.test/a.jpg?sig=********'
 ```
 """
 
@@ -35,8 +43,11 @@ __all__ = [
     "RedactingFormatter",
     "Redactor",
     "Secret",
+    "displayable",
     "install_redaction",
     "is_secret_setting",
+    "remember_secrets",
+    "scrub",
 ]
 
 MASK = "********"
@@ -53,6 +64,26 @@ SECRET_FREE: Final[Mapping[str, object]] = MappingProxyType({_SECRET_FREE_ATTRIB
 """`extra=` of a log call whose message cannot hold a credential (ids, counts, outcomes):
 `RedactingFormatter` writes it without searching it. Never for a message with free text
 (an error, a URL) in it."""
+# Credentials recognisable by their place, whatever their value:
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]+@")
+_CREDENTIAL_PARAM = re.compile(
+    r"(?i)([?&;](?:access_?token|auth|token|api_?key|key|secret|client_secret|password|pass|"
+    r"sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|"
+    r"x-goog-signature|x-goog-credential|code)=)[^&#\s\"'<>]+"
+)
+_SCHEME_TOKEN = re.compile(r"(?i)\b(bearer|basic)\s+(?!\*{8})[A-Za-z0-9._~+/=-]{6,}")
+_AUTH_HEADER = re.compile(
+    r"(?i)\b((?:x-viber-auth-token|ht-client-secret|x-skill-secret|authorization|"
+    r"api_access_token|x-api-key)[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|kakaoak)\s+)?)"
+    r"(?!\*{8})(?!(?:bearer|basic|kakaoak)\s)[^\s\"',;}]+"
+)
+# `name=value` where the name says credential, in texts like "InvalidSender(senderKey=...)".
+_CREDENTIAL_FIELD = re.compile(
+    r"(?i)\b((?:sender_?key|client_?secret|access_?token|auth_?token|api_?key|secret_?key|"
+    r"password)[\"']?\s*[=:]\s*[\"']?)(?!\*{8})[A-Za-z0-9._~+/-]{6,}"
+)
+# A Telegram bot token is a path segment: https://api.telegram.org/bot<id>:<secret>/...
+_BOT_PATH = re.compile(r"/bot[0-9]+:[A-Za-z0-9_-]+")
 
 
 def is_secret_setting(name: str) -> bool:
@@ -114,6 +145,37 @@ class Redactor:
         if self._pattern is None:
             return text
         return self._pattern.sub(MASK, text)
+
+
+def scrub(text: str) -> str:
+    """`text` with the credentials recognisable by their place blanked out: a URL's
+    `user:password@`, credential query parameters, `Bearer`/`Basic` tokens, auth headers."""
+    text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    text = _CREDENTIAL_PARAM.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _BOT_PATH.sub(f"/bot{MASK}", text)
+    text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    text = _SCHEME_TOKEN.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    return _CREDENTIAL_FIELD.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+# The credentials of the settings bridges in this process were built from: a page shows what
+# the store keeps, which was written before any redaction the current code does at the source.
+_REMEMBERED = Redactor()
+
+
+def remember_secrets(settings: Mapping[str, str]) -> None:
+    """Blank out these settings' credentials in everything `displayable` passes from now on
+    (`build_bridge` calls it; a bridge built by hand may too)."""
+    _REMEMBERED.add(value for name, value in settings.items() if is_secret_setting(name))
+
+
+def displayable(text: str, redactor: Redactor | None = None) -> str:
+    """`text` from upstream or from the store, as a page or a command may show it: without the
+    remembered secrets, those of `redactor`, or any credential `scrub` recognises."""
+    text = _REMEMBERED.redact(text)
+    if redactor is not None:
+        text = redactor.redact(text)
+    return scrub(text)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -14,6 +14,7 @@ from .bridge import Bridge
 from .channel import Channel
 from .errors import ConfigurationError
 from .messaging import Messaging
+from .redaction import remember_secrets
 from .settings import DEFAULT_POOL_SIZE, HELPDESKS, Settings, is_postgres_url, load_settings
 from .store import Store
 from .store.queue import DEFAULT_DEAD_LETTER_RETENTION
@@ -78,6 +79,8 @@ def build_bridge(settings: Settings | None = None, *, exclusive: bool = True) ->
     """
     if settings is None:
         settings = load_settings()
+    # The admin page shows what came from upstream through `displayable`: with these blanked.
+    remember_secrets(settings.values)
 
     channels = build_channels(settings)
     messaging = build_messaging(settings)

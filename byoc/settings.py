@@ -100,6 +100,10 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_CHATWOOT_API_TOKEN": "a Chatwoot access token (Profile settings > Access Token)",
     "BYOC_CHATWOOT_HMAC_TOKEN": "the API inbox's webhook secret, which signs its webhooks",
     "BYOC_CHATWOOT_VERIFY_SIGNATURES": "false accepts unsigned Chatwoot webhooks (unsafe)",
+    "BYOC_FRESHCHAT_MAX_WEBHOOK_AGE": "seconds after which a Freshchat webhook is a replay "
+    "(default 86400; 0 turns the check off)",
+    "BYOC_FRESHCHAT_WEBHOOK_CLOCK_SKEW": "seconds a Freshchat webhook may be dated ahead of the "
+    "bridge's clock (default 300)",
 }
 
 # The TOML keys that map to core settings; channel tables are the channels' business.

@@ -27,6 +27,11 @@ raise_for_status(response, f"MyChat send answered HTTP {response.status_code}",
 
 A channel with its own error vocabulary (Viber answers 200 with a `status`, Telegram a
 `retry_after` in the body) reads that first and hands the rest to `error_for_status`.
+
+Error texts end up in logs, dead letters and on the admin page, so none may carry a
+credential: quote what a peer answered through `answer_text(said, secrets=...)` (one short
+line, the client's own credentials and any recognisable one blanked out), and every message
+made here is passed through `byoc.redaction.scrub`.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timezone
 from typing import Any
@@ -45,8 +50,10 @@ from typing import Any
 import httpx
 
 from .errors import ByocError, ConfigurationError, PermanentError, RateLimited, RetryableError
+from .redaction import Redactor, scrub
 
 __all__ = [
+    "answer_text",
     "error_for_status",
     "json_object",
     "parse_retry_after",
@@ -61,6 +68,21 @@ _DELTA_SECONDS = re.compile(r"^\d+(\.\d+)?$")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+
+
+def answer_text(said: str, *, secrets: Iterable[str] = (), limit: int = 200) -> str:
+    """What a peer said, fit to quote in an error: one line of at most `limit` characters,
+    without `secrets` (the caller's own credentials, which a peer may echo back) or any
+    credential `scrub` recognises.
+
+    ```python
+    raise PermanentError(f"Viber refused: {answer_text(response.text, secrets=[token])}")
+    ```
+    """
+    # Blank out before cutting: a cut through a secret would leave half of it to be shown.
+    head = said[: 4 * limit + 4096]
+    line = " ".join(scrub(Redactor(secrets).redact(head)).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -105,6 +127,7 @@ def error_for_status(
     """
     if 200 <= status < 300:
         return None
+    message = scrub(message)
     if status == 429:
         return RateLimited(message, retry_after=retry_after)
     if status == 408 or status >= 500:
@@ -164,11 +187,14 @@ def transport_errors(
         raise RetryableError(f"{what} timed out{after} ({type(exc).__name__})") from None
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         fix = f"; check {url_setting}" if url_setting else ""
-        raise ConfigurationError(f"{what}: not an http(s) URL ({exc}){fix}") from None
+        raise ConfigurationError(
+            f"{what}: not an http(s) URL ({answer_text(str(exc))}){fix}"
+        ) from None
     except httpx.ConnectError as exc:
-        raise RetryableError(f"{what} failed to connect ({exc})") from None
+        raise RetryableError(f"{what} failed to connect ({answer_text(str(exc))})") from None
     except httpx.TransportError as exc:
-        raise RetryableError(f"{what} failed: {type(exc).__name__}: {exc}") from None
+        said = answer_text(str(exc))
+        raise RetryableError(f"{what} failed: {type(exc).__name__}: {said}") from None
 
 
 def json_object(response: httpx.Response, *, what: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import httpx
 from byoc.clock import Clock
 from byoc.errors import PermanentError
 from byoc.store.base import Store
-from byoc.upstream import transport_errors
+from byoc.upstream import answer_text, transport_errors
 
 __all__ = ["CALLBACK_TTL", "CallbackBook", "CallbackFailed", "CallbackResult", "post_callback"]
 
@@ -112,8 +112,7 @@ async def post_callback(
         message=str(body.get("message") or ""),
     )
     if answer.status_code >= 400 or result.status != "SUCCESS":
-        raise CallbackFailed(
-            f"Kakao refused the callback (HTTP {answer.status_code}, {result.status}: "
-            f"{result.message})"
-        )
+        # The callback URL is a credential for its minute: never quoted, even if echoed.
+        said = answer_text(f"{result.status}: {result.message}", secrets=[url])
+        raise CallbackFailed(f"Kakao refused the callback (HTTP {answer.status_code}, {said})")
     return result

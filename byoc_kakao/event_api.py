@@ -28,7 +28,7 @@ import httpx
 
 from byoc.errors import ConfigurationError, PermanentError
 from byoc.http_client import HttpClientSlot
-from byoc.upstream import raise_for_status, transport_errors
+from byoc.upstream import answer_text, raise_for_status, transport_errors
 
 __all__ = [
     "DEFAULT_EVENT_API_URL",
@@ -217,7 +217,12 @@ class EventApiClient:
         answer = await self._call("POST", url, body, action="send an event")
         status = str(answer.get("status") or "")
         if status != "SUCCESS":
-            raise _refusal(status, str(answer.get("message") or ""), action="send an event")
+            raise _refusal(
+                status,
+                str(answer.get("message") or ""),
+                action="send an event",
+                secrets=(self._key,),
+            )
         timestamp = answer.get("timestamp")
         return TalkAccepted(
             task_id=str(answer.get("taskId") or ""),
@@ -248,17 +253,19 @@ class EventApiClient:
             response = await self.http.request(
                 method, url, content=content, headers=headers, timeout=self._timeout
             )
-        return _answer(response, action=action)
+        return _answer(response, action=action, secrets=(self._key,))
 
 
-def _answer(response: httpx.Response, *, action: str) -> dict[str, Any]:
+def _answer(
+    response: httpx.Response, *, action: str, secrets: Sequence[str] = ()
+) -> dict[str, Any]:
     try:
         value = response.json()
     except (ValueError, UnicodeDecodeError):
         value = {}
     body: dict[str, Any] = value if isinstance(value, dict) else {}
     status = response.status_code
-    message = str(body.get("message") or body.get("msg") or "")
+    message = answer_text(str(body.get("message") or body.get("msg") or ""), secrets=secrets)
     if 400 <= status < 500 and status not in (401, 403, 408, 429):
         raise _refusal(f"HTTP {status}", message, action=action)
     raise_for_status(
@@ -270,7 +277,11 @@ def _answer(response: httpx.Response, *, action: str) -> dict[str, Any]:
     return body
 
 
-def _refusal(status: str, message: str, *, action: str) -> Exception:
+def _refusal(status: str, message: str, *, action: str, secrets: Sequence[str] = ()) -> Exception:
+    """The error for Kakao's refusal; what it said is quoted without `secrets` (the REST API
+    key) or any other credential."""
+    status = answer_text(status, limit=40)
+    message = answer_text(message, secrets=secrets)
     text = f"the Kakao Event API refused to {action} ({status}: {message})"
     lowered = message.lower()
     if "bot id" in lowered or "botid" in lowered:

@@ -13,6 +13,10 @@ successful call and raises otherwise:
 | any other status | `PermanentError` with Viber's `status_message` |
 | HTTP 404 | `ConfigurationError` naming `BYOC_VIBER_API_URL` |
 | any other HTTP error, timeouts | as `byoc.upstream` maps them (429 `RateLimited`, 5xx retried) |
+
+What Viber (or a proxy in between) said is quoted through `byoc.upstream.answer_text`: short,
+and without the bot's token or any other credential, since errors are logged, kept in dead
+letters and shown on the admin page.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import httpx
 
 from byoc.errors import ConfigurationError, PermanentError, RetryableError, UserUnreachable
 from byoc.transport import Endpoint
-from byoc.upstream import raise_for_status, transport_errors
+from byoc.upstream import answer_text, raise_for_status, transport_errors
 
 __all__ = [
     "AUTH_HEADER",
@@ -122,7 +126,12 @@ def error_for_status(method: str, body: Mapping[str, Any], answer: Mapping[str, 
     status = answer.get("status")
     message = answer.get("status_message")
     name = STATUS_NAMES.get(status, "General error") if isinstance(status, int) else "?"
-    said = f"{message} ({name}, status {status})" if message else f"{name} (status {status})"
+    code = answer_text(str(status), limit=40)
+    said = (
+        f"{answer_text(str(message), limit=500)} ({name}, status {code})"
+        if message
+        else f"{name} (status {code})"
+    )
     if status == 2:
         return ConfigurationError(
             f"Viber refused the auth token: {said}. Check BYOC_VIBER_AUTH_TOKEN; the token is in "
@@ -184,6 +193,7 @@ class ViberApi:
         self, *, token: str, http: httpx.AsyncClient, base_url: str = DEFAULT_API_URL
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._token = token
         # Built once: the token header and the base URL are the same on every call.
         self._api = Endpoint(
             http, self._base_url, headers={AUTH_HEADER: token, "Content-Type": "application/json"}
@@ -194,7 +204,10 @@ class ViberApi:
         response = await self._post(method, encode_body(body))
         answer = self._decode(method, response)
         if answer.get("status") != 0:
-            raise error_for_status(method, body, answer)
+            said = answer.get("status_message")
+            if isinstance(said, str):
+                said = answer_text(said, secrets=[self._token], limit=500)
+            raise error_for_status(method, body, {**answer, "status_message": said})
         return answer
 
     async def set_webhook(self, url: str, event_types: Sequence[str] | None) -> dict[str, Any]:
@@ -218,11 +231,13 @@ class ViberApi:
             )
         # Viber answers its own refusals with 200 and a `status`; an HTTP error comes from the
         # network or a proxy in between, and means what it means for any API.
-        raise_for_status(
-            response,
-            f"Viber {method} answered HTTP {code}: {response.text[:200]}",
-            credentials="check BYOC_VIBER_AUTH_TOKEN",
-        )
+        if not 200 <= code < 300:
+            said = answer_text(response.text, secrets=[self._token])
+            raise_for_status(
+                response,
+                f"Viber {method} answered HTTP {code}: {said}",
+                credentials="check BYOC_VIBER_AUTH_TOKEN",
+            )
         try:
             answer = json.loads(response.content)
         except ValueError:

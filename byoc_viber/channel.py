@@ -11,7 +11,9 @@ import httpx
 from typing_extensions import Self, override
 
 from byoc.channel import AccountCheck, Capabilities, Channel, InstallResult, require_setting
+from byoc.clock import Clock, SystemClock
 from byoc.errors import ConfigurationError, DeliveryError, PermanentError
+from byoc.freshness import FreshnessWindow
 from byoc.http_client import HttpClientSlot
 from byoc.media import MediaPart, MediaStream, open_media
 from byoc.models import (
@@ -34,12 +36,12 @@ from byoc.models import (
 from byoc.webhook import WebhookRequest, WebhookResponse
 
 from .api import DEFAULT_API_URL, AccountInfo, ViberApi
-from .inbound import parse_callback, parse_profile
+from .inbound import callback_time, load_callback, parse_payload, parse_profile
 from .limits import MAX_SENDER_NAME, MAX_TEXT, MAX_URL, viber_length
 from .outbound import Sender, deliver, map_message, probe_media, wanted_sizes
 from .signature import SIGNATURE_HEADER, verify_signature
 
-__all__ = ["DEFAULT_EVENT_TYPES", "EVENT_TYPES", "ViberChannel"]
+__all__ = ["DEFAULT_EVENT_TYPES", "DEFAULT_FRESHNESS", "EVENT_TYPES", "ViberChannel"]
 
 logger = logging.getLogger("byoc.viber")
 
@@ -58,6 +60,9 @@ EVENT_TYPES = frozenset(DEFAULT_EVENT_TYPES + ("message", "webhook", "client_sta
 
 _MAX_RECEIVER = 256
 
+DEFAULT_FRESHNESS = FreshnessWindow(max_age=2 * 3600.0, max_skew=300.0)
+"""Viber retries a callback for about an hour: one sent over two hours ago is a replay."""
+
 
 class ViberChannel(Channel):
     """Viber bots (the REST Bot API at `chatapi.viber.com/pa`).
@@ -75,6 +80,9 @@ class ViberChannel(Channel):
     - `http` — an `httpx.AsyncClient` to use; one is created (and closed by `aclose`) if None.
     - `welcome_message` — answered to `conversation_started` (a user opening the chat).
     - `event_types` — what `install` subscribes to besides the mandatory events.
+    - `freshness` — how old a callback's `timestamp` may be (`BYOC_VIBER_MAX_WEBHOOK_AGE`,
+      default 2 hours) and how far ahead (`BYOC_VIBER_WEBHOOK_CLOCK_SKEW`, 5 minutes);
+      `clock` tells the time.
 
     Inbound media URLs expire after an hour (`capabilities.media_urls_expire`): the bridge
     copies them into the help desk at once.
@@ -99,6 +107,8 @@ class ViberChannel(Channel):
         http: httpx.AsyncClient | None = None,
         welcome_message: str | None = None,
         event_types: Sequence[str] = DEFAULT_EVENT_TYPES,
+        freshness: FreshnessWindow = DEFAULT_FRESHNESS,
+        clock: Clock | None = None,
     ) -> None:
         if not auth_token.strip():
             raise ConfigurationError(
@@ -137,6 +147,8 @@ class ViberChannel(Channel):
         self.api_url = api_url.rstrip("/")
         self.welcome_message = welcome_message or None
         self.event_types = tuple(event_types)
+        self.freshness = freshness
+        self.clock: Clock = clock or SystemClock()
         self._slot = HttpClientSlot(http, timeout=15.0)
 
     @property
@@ -167,15 +179,24 @@ class ViberChannel(Channel):
             sender_avatar=optional("BYOC_VIBER_SENDER_AVATAR"),
             api_url=optional("BYOC_VIBER_API_URL") or DEFAULT_API_URL,
             welcome_message=optional("BYOC_VIBER_WELCOME_MESSAGE"),
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_VIBER_MAX_WEBHOOK_AGE",
+                "BYOC_VIBER_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
         )
 
     # -- inbound ----------------------------------------------------------------------------
 
     @override
     async def parse(self, request: WebhookRequest) -> Sequence[ChannelEvent]:
-        """Verify `X-Viber-Content-Signature` on the raw body, then parse the callback."""
+        """Verify `X-Viber-Content-Signature` on the raw body, refuse a callback sent outside
+        the freshness window (`StaleWebhook`), then parse it."""
         verify_signature(self.auth_token, request.body, request.header(SIGNATURE_HEADER))
-        return parse_callback(request.body, channel=self.name)
+        payload = load_callback(request.body)
+        self.freshness.check(callback_time(payload), now=self.clock.time(), what="Viber callback")
+        return parse_payload(payload, channel=self.name)
 
     @override
     async def ack(self, request: WebhookRequest, events: Sequence[ChannelEvent]) -> WebhookResponse:

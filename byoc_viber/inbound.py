@@ -8,6 +8,12 @@ Required fields (ids, the message token, media URLs) must be there with the docu
 or the payload is refused. Optional profile fields (name, avatar, country, language) of the
 wrong type are dropped instead: a 400 would make Viber retry for an hour and then lose the
 user's message over a cosmetic field.
+
+Every field is length-bounded (see `byoc.bounds`), generously above what Viber itself allows:
+ids at 256 characters, texts at twice Viber's 7,000, URLs at 8,192. A required field over its
+bound refuses the callback; an optional one is dropped, as one of the wrong type is.
+
+`callback_time` reads the callback's `timestamp` for the channel's freshness window.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from byoc.bounds import MAX_ID, MAX_NAME, MAX_URL, bounded, fits
 from byoc.errors import MalformedPayload
 from byoc.models import (
     ChannelEvent,
@@ -44,10 +51,18 @@ from byoc.models import (
 )
 from byoc.webhook import parse_json_object
 
-from .limits import extension
+from .limits import MAX_TEXT, extension, viber_length
 from .tracking import decode_replies
 
-__all__ = ["CHANNEL", "load_callback", "parse_callback", "parse_profile"]
+__all__ = [
+    "CHANNEL",
+    "MAX_INBOUND_TEXT",
+    "callback_time",
+    "load_callback",
+    "parse_callback",
+    "parse_payload",
+    "parse_profile",
+]
 
 CHANNEL = "viber"
 """The name of the first Viber bot; a second is another instance with its own name."""
@@ -55,6 +70,15 @@ logger = logging.getLogger("byoc.viber")
 
 _DIGITS = re.compile(r"-?[0-9]{1,40}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+MAX_INBOUND_TEXT = 2 * MAX_TEXT
+"""The longest text (in UTF-16 units, as Viber counts) accepted from a user: twice what Viber
+lets a message hold."""
+# Event and message type names are short words; anything longer is not Viber's.
+_MAX_KIND = 64
+# Profile fields shorter than the help desk's: a language or country code is a few letters.
+_MAX_CODE = 64
+_MAX_PHONE = 64
 
 
 def load_callback(body: bytes) -> dict[str, Any]:
@@ -70,10 +94,26 @@ def load_callback(body: bytes) -> dict[str, Any]:
 def parse_callback(body: bytes, *, channel: str = CHANNEL) -> list[ChannelEvent]:
     """Turn one (already verified) callback body into events of the channel named `channel`
     (the instance's name: `viber-eu` for a second bot)."""
-    payload = load_callback(body)
-    event = payload.get("event")
-    if not isinstance(event, str) or not event:
-        raise MalformedPayload("Viber callback: 'event' is missing or not a string")
+    return parse_payload(load_callback(body), channel=channel)
+
+
+def callback_time(payload: Mapping[str, Any]) -> float | None:
+    """When Viber sent the callback (its `timestamp`), in Unix seconds; None when it has none.
+
+    The `webhook` ping of `set_webhook` gives None: its timestamp is not a time (Viber's own
+    example is `4977069964384421269`), and it carries nothing to replay.
+    """
+    if payload.get("event") == "webhook" or payload.get("timestamp") is None:
+        return None
+    millis = _integer(payload.get("timestamp"))
+    if millis is None:
+        raise MalformedPayload("Viber callback: 'timestamp' is not an integer")
+    return millis / 1000
+
+
+def parse_payload(payload: Mapping[str, Any], *, channel: str = CHANNEL) -> list[ChannelEvent]:
+    """`parse_callback` for a callback already decoded with `load_callback`."""
+    event = _kind(payload, "event", "callback")
     handler = _HANDLERS.get(event)
     if handler is None:
         logger.info("ignoring Viber %r callback: the bridge has no use for it", event)
@@ -91,25 +131,34 @@ def _object(payload: Mapping[str, Any], key: str, where: str) -> Mapping[str, An
     return value
 
 
-def _required_str(payload: Mapping[str, Any], key: str, where: str) -> str:
+def _required_str(payload: Mapping[str, Any], key: str, where: str, limit: int) -> str:
     value = payload.get(key)
     if not isinstance(value, str) or not value:
         raise MalformedPayload(f"Viber {where}: '{key}' is missing or not a non-empty string")
-    return value
+    return bounded(value, limit, f"Viber {where}: '{key}'")
 
 
-def _optional_str(payload: Mapping[str, Any], key: str, where: str) -> str | None:
+def _id(payload: Mapping[str, Any], key: str, where: str) -> str:
+    return _required_str(payload, key, where, MAX_ID)
+
+
+def _kind(payload: Mapping[str, Any], key: str, where: str) -> str:
+    return _required_str(payload, key, where, _MAX_KIND)
+
+
+def _optional_str(payload: Mapping[str, Any], key: str, where: str, limit: int) -> str | None:
     value = payload.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise MalformedPayload(f"Viber {where}: '{key}' is not a string")
-    return value
+    return bounded(value, limit, f"Viber {where}: '{key}'", viber_length)
 
 
-def _lenient_str(payload: Mapping[str, Any], key: str) -> str | None:
+def _lenient_str(payload: Mapping[str, Any], key: str, limit: int) -> str | None:
+    """An optional, cosmetic field: None when missing, of another type, or over `limit`."""
     value = payload.get(key)
-    return value if isinstance(value, str) and value else None
+    return value if isinstance(value, str) and value and fits(value, limit) else None
 
 
 def _integer(value: Any) -> int | None:
@@ -176,11 +225,11 @@ def _size(message: Mapping[str, Any]) -> int | None:
 
 
 def _media_name(message: Mapping[str, Any], url: str) -> str | None:
-    name = _lenient_str(message, "file_name")
+    name = _lenient_str(message, "file_name", MAX_NAME)
     if name:
         return name
     last = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return last if extension(last) else None
+    return last if extension(last) and fits(last, MAX_NAME) else None
 
 
 def _mime(name: str | None, url: str) -> str | None:
@@ -195,10 +244,10 @@ def _mime(name: str | None, url: str) -> str | None:
 def parse_profile(user: Mapping[str, Any]) -> Profile:
     """A Viber user object (`sender`, `user`, get_user_details' `user`) as a `Profile`."""
     return Profile(
-        name=_lenient_str(user, "name"),
-        avatar_url=_lenient_str(user, "avatar"),
-        language=_lenient_str(user, "language"),
-        country=_lenient_str(user, "country"),
+        name=_lenient_str(user, "name", MAX_NAME),
+        avatar_url=_lenient_str(user, "avatar", MAX_URL),
+        language=_lenient_str(user, "language", _MAX_CODE),
+        country=_lenient_str(user, "country", _MAX_CODE),
     )
 
 
@@ -206,18 +255,16 @@ def parse_profile(user: Mapping[str, Any]) -> Profile:
 
 
 def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
-    kind = message.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise MalformedPayload("Viber message: 'type' is missing or not a string")
-    text = _optional_str(message, "text", f"{kind} message") or ""
+    kind = _kind(message, "type", "message")
     where = f"{kind} message"
+    text = _optional_str(message, "text", where, MAX_INBOUND_TEXT) or ""
     if kind == "text":
         # A tap on a reply button: its ActionBody comes back as the text, and the payload it
         # stands for in the tracking data of the message that showed the keyboard.
         payload = decode_replies(message.get("tracking_data")).get(text)
         return (Text(text=text, reply_payload=payload),)
     if kind in ("picture", "video", "file"):
-        url = _required_str(message, "media", where)
+        url = _required_str(message, "media", where, MAX_URL)
         name = _media_name(message, url)
         mime = _mime(name, url)
         if kind == "picture":
@@ -230,7 +277,7 @@ def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
                 mime_type=mime,
                 size=_size(message),
                 duration=duration if duration is not None and duration >= 0 else None,
-                thumbnail_url=_lenient_str(message, "thumbnail"),
+                thumbnail_url=_lenient_str(message, "thumbnail", MAX_URL),
             )
             return (video,)
         file = File(url=url, name=name or "file", mime_type=mime, size=_size(message))
@@ -240,7 +287,7 @@ def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
         if sticker_id is None:
             raise MalformedPayload("Viber sticker message: 'sticker_id' is missing or not a number")
         # The documented callback names only the sticker; a picture URL is used when present.
-        media = _lenient_str(message, "media")
+        media = _lenient_str(message, "media", MAX_URL)
         if media is not None and media.lower().startswith(("https://", "http://")):
             name = _media_name(message, media) or f"sticker-{sticker_id}.png"
             return (Image(url=media, name=name, mime_type=_mime(name, media)),)
@@ -249,19 +296,19 @@ def _parts(message: Mapping[str, Any]) -> tuple[Part, ...]:
         contact = _object(message, "contact", where)
         return (
             Contact(
-                name=_optional_str(contact, "name", where) or "",
-                phone=_optional_str(contact, "phone_number", where) or "",
+                name=_optional_str(contact, "name", where, MAX_NAME) or "",
+                phone=_optional_str(contact, "phone_number", where, _MAX_PHONE) or "",
             ),
         )
     if kind == "url":
-        return (Link(url=_required_str(message, "media", where)),)
+        return (Link(url=_required_str(message, "media", where, MAX_URL)),)
     if kind == "location":
         location = _object(message, "location", where)
         return (
             Location(
                 lat=_number(location.get("lat"), "lat"),
                 lon=_number(location.get("lon"), "lon"),
-                label=text or _lenient_str(location, "address"),
+                label=text or _lenient_str(location, "address", MAX_NAME),
             ),
         )
     # A type Viber added after this was written: say visibly that something arrived.
@@ -277,7 +324,7 @@ def _message(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         InboundMessage(
             channel=channel,
-            user_id=_required_str(sender, "id", "message callback sender"),
+            user_id=_id(sender, "id", "message callback sender"),
             message_id=_token(payload, "message callback"),
             parts=_parts(_object(payload, "message", "message callback")),
             profile=parse_profile(sender),
@@ -291,7 +338,7 @@ def _subscribed(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Subscribed(
             channel=channel,
-            user_id=_required_str(user, "id", "subscribed callback user"),
+            user_id=_id(user, "id", "subscribed callback user"),
             profile=parse_profile(user),
             timestamp=_timestamp(payload, "subscribed callback"),
         )
@@ -302,7 +349,7 @@ def _unsubscribed(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent
     return [
         Unsubscribed(
             channel=channel,
-            user_id=_required_str(payload, "user_id", "unsubscribed callback"),
+            user_id=_id(payload, "user_id", "unsubscribed callback"),
             timestamp=_timestamp(payload, "unsubscribed callback"),
         )
     ]
@@ -314,9 +361,9 @@ def _conversation_started(payload: Mapping[str, Any], channel: str) -> list[Chan
     return [
         ConversationStarted(
             channel=channel,
-            user_id=_required_str(user, "id", "conversation_started callback user"),
+            user_id=_id(user, "id", "conversation_started callback user"),
             profile=parse_profile(user),
-            context=_lenient_str(payload, "context"),
+            context=_lenient_str(payload, "context", MAX_NAME),
             subscribed=subscribed if isinstance(subscribed, bool) else False,
             timestamp=_timestamp(payload, "conversation_started callback"),
         )
@@ -327,7 +374,7 @@ def _delivered(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Delivered(
             channel=channel,
-            user_id=_required_str(payload, "user_id", "delivered callback"),
+            user_id=_id(payload, "user_id", "delivered callback"),
             message_id=_token(payload, "delivered callback"),
             timestamp=_timestamp(payload, "delivered callback"),
         )
@@ -338,7 +385,7 @@ def _seen(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Seen(
             channel=channel,
-            user_id=_required_str(payload, "user_id", "seen callback"),
+            user_id=_id(payload, "user_id", "seen callback"),
             message_id=_token(payload, "seen callback"),
             timestamp=_timestamp(payload, "seen callback"),
         )
@@ -349,9 +396,9 @@ def _failed(payload: Mapping[str, Any], channel: str) -> list[ChannelEvent]:
     return [
         Failed(
             channel=channel,
-            user_id=_required_str(payload, "user_id", "failed callback"),
+            user_id=_id(payload, "user_id", "failed callback"),
             message_id=_token(payload, "failed callback"),
-            reason=_lenient_str(payload, "desc") or "Viber could not deliver the message",
+            reason=_lenient_str(payload, "desc", MAX_NAME) or "Viber could not deliver the message",
             timestamp=_timestamp(payload, "failed callback"),
         )
     ]

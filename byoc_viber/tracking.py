@@ -63,6 +63,9 @@ def decode_replies(tracking_data: object) -> dict[str, str]:
     (another bot's data, a plain conversation id from an older bridge, garbage)."""
     if not isinstance(tracking_data, str) or not tracking_data.startswith("{"):
         return {}
+    # The bridge never writes more than Viber keeps: anything longer is not its own.
+    if len(tracking_data) > MAX_TRACKING_DATA:
+        return {}
     try:
         value = json.loads(tracking_data)
     except (ValueError, RecursionError):

@@ -2,7 +2,9 @@
 
 Everything shown is escaped. A URL's secret path segment (`.../webhook/<secret>`, used by
 channels that authenticate with the URL itself) is masked on screen; its copy button still
-copies the whole URL, since that is what must be pasted.
+copies the whole URL, since that is what must be pasted. Every text that came from upstream or
+from the store (dead letters' errors and messages, refusal reasons, install instructions) goes
+through `byoc.redaction.displayable` first: no credential of the settings, no credentialed URL.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from html import escape
 
 from .. import codec
 from ..models import Text
+from ..redaction import displayable
 from ..status import BridgeStatus, ChannelStatus
 from ..store.queue import DeadLetter
 
@@ -185,7 +188,11 @@ def _registration(row: ChannelStatus, index: int) -> str:
             "channel's API; nothing to paste.</p>"
         )
     elif row.state == "manual":
-        how = escape(row.instructions) if row.instructions else "Paste this URL in the channel."
+        how = (
+            escape(displayable(row.instructions))
+            if row.instructions
+            else "Paste this URL in the channel."
+        )
         state = f'<p class="warn" data-state="manual">Paste by hand: {how}</p>'
     else:
         state = (
@@ -256,14 +263,16 @@ def _refused(view: BridgeStatus, now: float) -> str:
     rows = "".join(
         f'<tr id="refused-{escape(r.endpoint)}"><td><code>{escape(r.endpoint)}</code></td>'
         f'<td class="num">{r.count}</td><td>{_when(r.last_at, now)}</td>'
-        f"<td>{r.last_status}</td><td>{escape(r.last_reason)}</td></tr>"
+        f"<td>{r.last_status}</td><td>{escape(displayable(r.last_reason))}</td></tr>"
         for r in view.refused
     )
     return (
         '<section id="refused"><h2>Refused webhooks</h2>'
         "<p class=hint>Webhooks answered with an error since the bridge started. A run of 401s "
         "means a signature or secret does not match: usually a key or token from another "
-        "account (see docs/troubleshooting.md).</p>"
+        "account, or no Freshchat public key set yet; a &quot;stale webhook&quot; was sent "
+        "longer ago than its sender retries (a replay, or a clock off). 400s are bodies the "
+        "bridge cannot read; 413s are too large (see docs/troubleshooting.md).</p>"
         "<table><tr><th>endpoint</th><th>refused</th><th>last</th><th>status</th>"
         "<th>last reason</th></tr>" + rows + "</table></section>"
     )
@@ -274,7 +283,7 @@ def _summary(dead: DeadLetter) -> str:
         event = codec.decode(json.loads(dead.job.payload))
         parts = getattr(event, "parts", ())
         texts = [p.text for p in parts if isinstance(p, Text)]
-        shown = " ".join(texts) or f"{len(parts)} part(s)"
+        shown = displayable(" ".join(texts)) or f"{len(parts)} part(s)"
     except Exception:  # a payload this version cannot read is still listed
         shown = "(unreadable payload)"
     return shown if len(shown) <= 140 else shown[:139] + "…"
@@ -295,10 +304,13 @@ def _dead_letters(view: BridgeStatus, base: str, csrf: str, now: float) -> str:
         hidden = f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         rows.append(
             f'<tr id="dead-{dead.id}"><td class="num">{dead.id}</td>'
+            # The log names the job (`hop=dead_letter job=17`): grep for it.
+            f'<td class="num" data-job="{dead.job.id}">{dead.job.id}</td>'
             f"<td>{_when(dead.died_at, now)}</td><td>{escape(direction)}<br>"
-            f"<code>{escape(dead.job.lane)}</code></td>"
+            f"<code>{escape(displayable(dead.job.lane)[:300])}</code></td>"
             f"<td>{escape(_summary(dead))}</td>"
-            f"<td>{escape(dead.reason)}<br><small>{escape(last[:300])}</small></td>"
+            f"<td>{escape(displayable(dead.reason))}<br>"
+            f"<small>{escape(displayable(last)[:300])}</small></td>"
             f'<td><form class="inline" method="post" action="{action}/replay">{hidden}'
             f'<button class="primary" type="submit" id="replay-{dead.id}">Replay</button></form> '
             f'<form class="inline" method="post" action="{action}/drop" '
@@ -309,9 +321,10 @@ def _dead_letters(view: BridgeStatus, base: str, csrf: str, now: float) -> str:
     return (
         '<section id="dead-letters"><h2>Dead letters</h2>'
         "<p class=hint>Messages the bridge gave up on after its retries. Replay queues one "
-        "again (fix the cause first); drop deletes it.</p>"
-        "<table><tr><th>#</th><th>when</th><th>direction</th><th>message</th><th>why</th>"
-        "<th></th></tr>" + "".join(rows) + "</table></section>"
+        "again (fix the cause first); drop deletes it. The job is the number the log names "
+        "(<code>job=…</code>) for every try.</p>"
+        "<table><tr><th>#</th><th>job</th><th>when</th><th>direction</th><th>message</th>"
+        "<th>why</th><th></th></tr>" + "".join(rows) + "</table></section>"
     )
 
 

@@ -40,6 +40,7 @@ from typing_extensions import Self, override
 from ..channel import AccountCheck, require_setting
 from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, PermanentError
+from ..freshness import FreshnessWindow
 from ..media import HeldMedia, MediaPart, MediaStream, held, hold, read_within
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from ..models import File, Image, Part, Profile, Video
@@ -48,7 +49,7 @@ from .client import ChatwootClient, ChatwootRefused, Upload
 from .identity import UserId, contact_user, exact_contact
 from .media import fetch, missing_note, upload_of
 from .parts import ChatwootDraft, to_chatwoot
-from .signature import DEFAULT_TOLERANCE, DELIVERY_HEADER, verify_signature
+from .signature import DEFAULT_WINDOW, DELIVERY_HEADER, verify_signature
 from .webhooks import parse_webhook_body
 
 __all__ = ["DEFAULT_MAX_MEDIA_BYTES", "ChatwootMessaging"]
@@ -80,7 +81,9 @@ class ChatwootMessaging(Messaging):
     - `token`: an access token of a user (or agent bot) that may use the inbox.
     - `hmac_token`: the secret that verifies `X-Chatwoot-Signature`; required unless
       `verify_signatures=False`, which logs a warning because it lets anyone fake agent replies.
-    - `signature_tolerance`: seconds a webhook's timestamp may be off; `clock` tells the time.
+    - `freshness`: how old (`BYOC_CHATWOOT_MAX_WEBHOOK_AGE`) and how far ahead
+      (`BYOC_CHATWOOT_WEBHOOK_CLOCK_SKEW`) a delivery's signed timestamp may be, default 5
+      minutes each; `clock` tells the time.
     - `http`: an httpx client to share (it stays the caller's to close).
     - `max_media_bytes`, `media_timeout`: bounds of each attachment's download.
     """
@@ -100,7 +103,7 @@ class ChatwootMessaging(Messaging):
         token: str,
         hmac_token: str | None = None,
         verify_signatures: bool = True,
-        signature_tolerance: float = DEFAULT_TOLERANCE,
+        freshness: FreshnessWindow = DEFAULT_WINDOW,
         clock: Clock | None = None,
         http: httpx.AsyncClient | None = None,
         timeout: float = 15.0,
@@ -128,7 +131,7 @@ class ChatwootMessaging(Messaging):
         )
         self._account_id = account_id
         self._inbox_id = inbox_id
-        self._tolerance = signature_tolerance
+        self.freshness = freshness
         self._clock: Clock = clock or SystemClock()
         self.max_media_bytes = max_media_bytes
         self._media_timeout = media_timeout
@@ -170,6 +173,12 @@ class ChatwootMessaging(Messaging):
             ),
             hmac_token=env.get("BYOC_CHATWOOT_HMAC_TOKEN", "").strip() or None,
             verify_signatures=_verifies(env),
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_CHATWOOT_MAX_WEBHOOK_AGE",
+                "BYOC_CHATWOOT_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_WINDOW,
+            ),
             http=http,
             clock=clock,
         )
@@ -391,7 +400,7 @@ class ChatwootMessaging(Messaging):
                 request.body,
                 request.headers,
                 now=self._clock.time(),
-                tolerance=self._tolerance,
+                window=self.freshness,
             )
         return parse_webhook_body(
             request.body,

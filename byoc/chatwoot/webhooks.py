@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from ..bounds import bounded
 from ..errors import MalformedPayload
 from ..messaging import AgentMessage, ConversationChanged, MessagingEvent
 from ..models import utcnow
@@ -54,6 +55,8 @@ _SENDER_ACTORS = {
     "captain_assistant": "bot",
 }
 _MAX_ID_DIGITS = 19
+# Event names, statuses and content types are short words; a longer one is not Chatwoot's.
+_MAX_WORD = 64
 
 
 def parse_webhook_body(
@@ -73,6 +76,7 @@ def parse_webhook_body(
     event = payload.get("event")
     if not isinstance(event, str):
         raise MalformedPayload("Chatwoot webhook: `event` is missing or not a string")
+    bounded(event, _MAX_WORD, "Chatwoot webhook: `event`")
     if event == "message_created":
         if not _ours(payload, inbox_id, account_id, _inbox_of_message(payload)):
             return []
@@ -127,6 +131,9 @@ def _agent_message(payload: JsonObject) -> AgentMessage:
     private = payload.get("private", False)
     if not isinstance(private, bool) and private is not None:
         raise MalformedPayload("Chatwoot webhook: `private` is not a boolean")
+    content_type = payload.get("content_type")
+    if isinstance(content_type, str):
+        bounded(content_type, _MAX_WORD, "Chatwoot webhook: `content_type`")
     return AgentMessage(
         message_id=_id(payload, "id", ""),
         conversation_id=_id(conversation, "id", "conversation"),
@@ -138,7 +145,7 @@ def _agent_message(payload: JsonObject) -> AgentMessage:
         private=bool(private),
         parts=from_chatwoot(
             payload.get("content"),
-            payload.get("content_type"),
+            content_type,
             payload.get("content_attributes"),
             payload.get("attachments"),
         ),
@@ -151,6 +158,7 @@ def _status_change(payload: JsonObject, delivery_id: str | None) -> Conversation
     status = payload.get("status")
     if not isinstance(status, str) or not status:
         raise MalformedPayload("Chatwoot webhook: conversation `status` is missing")
+    bounded(status, _MAX_WORD, "Chatwoot webhook: conversation `status`")
     previous = _previous_status(payload.get("changed_attributes"))
     if status == "open" and previous == "resolved":
         # Chatwoot has no "reopened" status: an open conversation that was resolved is one.

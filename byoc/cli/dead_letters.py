@@ -1,4 +1,9 @@
-"""`byoc dead-letters list|show|replay|drop`: what could not be delivered, and what to do."""
+"""`byoc dead-letters list|show|replay|drop`: what could not be delivered, and what to do.
+
+Each dead letter is listed with the job it was (`job=17` in the log lines of its tries), and
+every text that came from upstream or from the store is shown through
+`byoc.redaction.displayable` with the settings' credentials.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from ..redaction import Redactor, displayable
 from ..store.queue import DeadLetter
 from .config import open_existing_store, settings_from
 
@@ -36,9 +42,16 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def _summary(dead: DeadLetter) -> str:
+_HEADER = f"{'#':>6}  {'job':>6}  {'died at (UTC)':<20}  {'lane':<30}  why (last error)"
+
+
+def _summary(dead: DeadLetter, redactor: Redactor) -> str:
     last = dead.job.attempts[-1].error if dead.job.attempts else ""
-    return f"{dead.id:>6}  {_when(dead.died_at)}  {dead.job.lane:<30}  {dead.reason}  ({last})"
+    return displayable(
+        f"{dead.id:>6}  {dead.job.id:>6}  {_when(dead.died_at)}  {dead.job.lane:<30}  "
+        f"{dead.reason}  ({last[:500]})",
+        redactor,
+    )
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
@@ -46,12 +59,16 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    store = open_existing_store(args.store or settings_from(args).store_url.reveal())
+    settings = settings_from(args)
+    redactor = settings.redactor()
+    store = open_existing_store(args.store or settings.store_url.reveal())
     try:
         if args.action == "list":
             letters = await store.dead_letters(limit=1000)
+            if letters:
+                print(_HEADER)
             for dead in letters:
-                print(_summary(dead))
+                print(_summary(dead, redactor))
             if not letters:
                 print("no dead letters")
             return 0
@@ -60,10 +77,13 @@ async def _run(args: argparse.Namespace) -> int:
             if found is None:
                 print(f"no dead letter {args.id}")
                 return 1
-            print(_summary(found))
+            print(_HEADER)
+            print(_summary(found, redactor))
+            print(f"tries of job {found.job.id} (the log's job={found.job.id}):")
             for attempt in found.job.attempts:
-                print(f"    {_when(attempt.at)}  {attempt.error}")
-            print(json.dumps(json.loads(found.job.payload), indent=2, ensure_ascii=False))
+                print(f"    {_when(attempt.at)}  {displayable(attempt.error, redactor)}")
+            payload = json.dumps(json.loads(found.job.payload), indent=2, ensure_ascii=False)
+            print(displayable(payload, redactor))
             return 0
         if args.action == "replay":
             job_id = await store.replay(args.id, now=datetime.now(timezone.utc).timestamp())

@@ -5,6 +5,10 @@ API for it (Viber calls the URL back while registering it, so `byoc serve` must 
 reachable there), prints the URL to paste for the others, and the Freshchat webhook URL. What
 it did is kept in the store, where the admin page shows it. It needs the channels and the store,
 not the help desk: no Freshchat call is made.
+
+The URL to paste is printed whole (a dealer's holds the webhook secret: it is what must be
+pasted); the instructions and errors around it go through `byoc.redaction.displayable`, so no
+other credential (a Kakao sender key, a token a channel's API echoed) is printed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, TextIO
 
 from ..errors import ByocError, ConfigurationError
 from ..installs import Installs
+from ..redaction import Redactor, displayable
 from ..service import build_channels, open_store
 from ..settings import Settings
 from .config import add_config_option, redact_logs, settings_from
@@ -59,15 +64,25 @@ async def _close(installs: Installs) -> None:
     await installs.store.aclose()
 
 
-async def install_channels(installs: Installs, names: Sequence[str] | None, *, out: TextIO) -> bool:
-    """Install each channel, printing what was done or what to paste; False if one failed."""
+async def install_channels(
+    installs: Installs,
+    names: Sequence[str] | None,
+    *,
+    out: TextIO,
+    redactor: Redactor | None = None,
+) -> bool:
+    """Install each channel, printing what was done or what to paste; False if one failed.
+
+    `redactor` blanks the settings' credentials out of instructions and errors (those of the
+    settings a bridge was built from are blanked anyway).
+    """
     ok = True
     for name in names or list(installs.channels):
         try:
             results = await installs.install([name])
         except ByocError as exc:
             ok = False
-            print(f"{name}: FAILED: {exc}", file=out)
+            print(f"{name}: FAILED: {displayable(str(exc), redactor)}", file=out)
             print(
                 f"  Is `byoc serve` running and reachable at {installs.public_url}? Channels "
                 "that register by API call the URL back while registering it.",
@@ -80,7 +95,7 @@ async def install_channels(installs: Installs, names: Sequence[str] | None, *, o
         else:
             print(f"{name}: paste this URL by hand:\n  {result.target_url}", file=out)
         if result.instructions:
-            print(f"  {result.instructions}", file=out)
+            print(f"  {displayable(result.instructions, redactor)}", file=out)
     print(
         "freshchat: paste this URL in Freshchat Admin > Marketplace & Integrations > "
         f"Conversation Webhooks:\n  {installs.messaging_webhook_url()}\n"
@@ -90,16 +105,19 @@ async def install_channels(installs: Installs, names: Sequence[str] | None, *, o
     return ok
 
 
-async def _run_install(installs: Installs, names: Sequence[str] | None) -> int:
+async def _run_install(installs: Installs, names: Sequence[str] | None, redactor: Redactor) -> int:
     import sys
 
     try:
-        return 0 if await install_channels(installs, names, out=sys.stdout) else 1
+        done = await install_channels(installs, names, out=sys.stdout, redactor=redactor)
+        return 0 if done else 1
     finally:
         await _close(installs)
 
 
-async def _run_uninstall(installs: Installs, names: Sequence[str] | None) -> int:
+async def _run_uninstall(
+    installs: Installs, names: Sequence[str] | None, redactor: Redactor
+) -> int:
     failed = False
     try:
         for name in names or list(installs.channels):
@@ -107,7 +125,7 @@ async def _run_uninstall(installs: Installs, names: Sequence[str] | None) -> int
                 await installs.uninstall([name])
             except ByocError as exc:
                 failed = True
-                print(f"{name}: FAILED: {exc}")
+                print(f"{name}: FAILED: {displayable(str(exc), redactor)}")
                 continue
             print(f"{name}: uninstalled (the channel no longer calls the bridge)")
     finally:
@@ -130,7 +148,7 @@ def _install(args: argparse.Namespace, rest: list[str]) -> int:
     settings.require_public_url("`byoc install` registers <public URL>/channels/<name>/webhook")
     installs = _installs(settings, "install")
     _check_names(installs, args.channels)
-    return asyncio.run(_run_install(installs, args.channels or None))
+    return asyncio.run(_run_install(installs, args.channels or None, settings.redactor()))
 
 
 def _uninstall(args: argparse.Namespace, rest: list[str]) -> int:
@@ -138,4 +156,4 @@ def _uninstall(args: argparse.Namespace, rest: list[str]) -> int:
     redact_logs(settings)
     installs = _installs(settings, "uninstall")
     _check_names(installs, args.channels)
-    return asyncio.run(_run_uninstall(installs, args.channels or None))
+    return asyncio.run(_run_uninstall(installs, args.channels or None, settings.redactor()))

@@ -29,7 +29,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from typing_extensions import Self, override
 
 from ..channel import AccountCheck, require_setting
+from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError, PermanentError, SignatureError
+from ..freshness import FreshnessWindow
 from ..media import MediaPart, MediaStream, download, filename_from_url, read_within
 from ..messaging import HelpdeskUser, Messaging, MessagingEvent, Posted
 from ..models import File, Image, Part, Profile, Video
@@ -37,14 +39,18 @@ from ..webhook import WebhookRequest
 from .client import FreshchatClient
 from .parts import to_freshchat
 from .signature import SIGNATURE_HEADER, load_public_key, verify_signature
-from .webhooks import parse_webhook_body
+from .webhooks import load_webhook, parse_webhook_payload, webhook_time
 
-__all__ = ["DEFAULT_MAX_MEDIA_BYTES", "FreshchatMessaging"]
+__all__ = ["DEFAULT_FRESHNESS", "DEFAULT_MAX_MEDIA_BYTES", "FreshchatMessaging"]
 
 _LOG = logging.getLogger("byoc.freshchat")
 
 DEFAULT_MAX_MEDIA_BYTES = 25 * 1024 * 1024
 """Freshchat's attachment limit; larger media stays a link."""
+
+DEFAULT_FRESHNESS = FreshnessWindow(max_age=24 * 3600.0, max_skew=300.0)
+"""Freshchat does not document how long it retries a webhook (`X-Retry-Count` says it does): a
+day covers any plausible schedule and stays well inside the bridge's 7-day dedupe."""
 
 _KEY_HELP = (
     "set BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY to the RSA public key shown on Freshchat's webhook "
@@ -71,6 +77,9 @@ class FreshchatMessaging(Messaging):
     - `app_id`, `assigned_group_id`: sent with new conversations when given.
     - `http`: an httpx client to share (it stays the caller's to close).
     - `max_media_bytes`, `media_timeout`: bounds of a `rehost` download.
+    - `freshness`: how old a Conversation Webhook's `action_time` may be
+      (`BYOC_FRESHCHAT_MAX_WEBHOOK_AGE`, default a day) and how far ahead
+      (`BYOC_FRESHCHAT_WEBHOOK_CLOCK_SKEW`, 5 minutes); `clock` tells the time.
     """
 
     title = "Freshchat"
@@ -94,7 +103,11 @@ class FreshchatMessaging(Messaging):
         timeout: float = 15.0,
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
         media_timeout: float = 60.0,
+        freshness: FreshnessWindow = DEFAULT_FRESHNESS,
+        clock: Clock | None = None,
     ) -> None:
+        self.freshness = freshness
+        self._clock: Clock = clock or SystemClock()
         self._public_key: RSAPublicKey | None = None
         # Freshchat shows the key only once the bridge's URL is pasted in its webhook settings,
         # which comes after the bridge is up: until then the bridge runs and refuses (never
@@ -122,13 +135,20 @@ class FreshchatMessaging(Messaging):
         self._media_timeout = media_timeout
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], *, http: httpx.AsyncClient | None = None) -> Self:
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+    ) -> Self:
         """Build from `BYOC_FRESHCHAT_*` settings; a missing or wrong one names its fix.
 
         Required: `BYOC_FRESHCHAT_API_URL`, `BYOC_FRESHCHAT_API_TOKEN`,
         `BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY` (unless `BYOC_FRESHCHAT_VERIFY_SIGNATURES` is
         false/0/no/off). Optional: `BYOC_FRESHCHAT_CHANNEL_ID`, `BYOC_FRESHCHAT_APP_ID`,
-        `BYOC_FRESHCHAT_ASSIGNED_GROUP_ID`.
+        `BYOC_FRESHCHAT_ASSIGNED_GROUP_ID`, `BYOC_FRESHCHAT_MAX_WEBHOOK_AGE`,
+        `BYOC_FRESHCHAT_WEBHOOK_CLOCK_SKEW`.
         """
         return cls(
             api_url=require_setting(
@@ -148,6 +168,13 @@ class FreshchatMessaging(Messaging):
             app_id=_optional(env, "BYOC_FRESHCHAT_APP_ID"),
             assigned_group_id=_optional(env, "BYOC_FRESHCHAT_ASSIGNED_GROUP_ID"),
             http=http,
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_FRESHCHAT_MAX_WEBHOOK_AGE",
+                "BYOC_FRESHCHAT_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
+            clock=clock,
         )
 
     @property
@@ -310,7 +337,11 @@ class FreshchatMessaging(Messaging):
             )
         if self._public_key is not None:
             verify_signature(self._public_key, request.body, request.header(SIGNATURE_HEADER))
-        return parse_webhook_body(request.body)
+        payload = load_webhook(request.body)
+        self.freshness.check(
+            webhook_time(payload), now=self._clock.time(), what="Freshchat webhook"
+        )
+        return parse_webhook_payload(payload)
 
     # -- media ---------------------------------------------------------------------------------
 

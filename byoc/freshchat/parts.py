@@ -10,7 +10,8 @@ Two directions, both total: nothing is silently dropped.
 - `from_freshchat(message_parts, reply_parts)` reads an agent's reply. Freshchat part objects hold
   exactly one key, but webhook payloads pad them with nulls (`{"text": {...}, "image": null}`);
   a part type byoc does not know becomes `Text("[unsupported Freshchat part: <key>]")`, so the
-  user sees that something was sent.
+  user sees that something was sent. A URL over 8,192 characters is not forwarded (the part
+  says so), a name over 256 is left out.
 
 ```python
 message_parts, reply_parts = to_freshchat([Text(text="hi"), Image(url="https://x/a.jpg")])
@@ -24,6 +25,7 @@ import mimetypes
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from ..bounds import MAX_NAME, MAX_URL, fits
 from ..errors import MalformedPayload
 from ..media import filename_from_url
 from ..models import (
@@ -295,12 +297,15 @@ def _template(value: JsonObject, where: str, depth: int) -> Iterator[_Atom]:
 
 
 def _media(value: JsonObject, kind: str) -> _Atom:
-    url = _string(value.get("url"))
-    mime_type = _string(value.get("content_type")) or _string(value.get("contentType"))
-    name = (
+    url = _bounded(_string(value.get("url")), MAX_URL)
+    mime_type = _bounded(
+        _string(value.get("content_type")) or _string(value.get("contentType")), MAX_NAME
+    )
+    name = _bounded(
         _string(value.get("name"))
         or _string(value.get("file_name"))
-        or _string(value.get("fileName"))
+        or _string(value.get("fileName")),
+        MAX_NAME,
     )
     if not url:
         # A Freshchat-hosted file (`fileHash`) before its URL exists cannot reach the user:
@@ -316,12 +321,14 @@ def _media(value: JsonObject, kind: str) -> _Atom:
         name=name or filename_from_url(url, "file"),
         mime_type=mime_type,
         size=_integer(value.get("file_size_in_bytes")),
-        helpdesk_ref=_string(value.get("fileHash")) or _string(value.get("file_hash")),
+        helpdesk_ref=_bounded(
+            _string(value.get("fileHash")) or _string(value.get("file_hash")), MAX_NAME
+        ),
     )
 
 
 def _button(value: JsonObject) -> _Atom:
-    url = _string(value.get("url"))
+    url = _bounded(_string(value.get("url")), MAX_URL)
     label = _string(value.get("label"))
     if not url:
         return Text(text=label) if label else _unsupported("url_button")
@@ -337,7 +344,11 @@ def _reply(value: JsonObject) -> QuickReply | None:
 
 
 def _unsupported(key: str) -> Text:
-    return Text(text=f"[unsupported Freshchat part: {key}]")
+    return Text(text=f"[unsupported Freshchat part: {key if fits(key, 64) else key[:63] + '…'}]")
+
+
+def _bounded(value: str | None, limit: int) -> str | None:
+    return value if value is not None and fits(value, limit) else None
 
 
 def _string(value: object) -> str | None:

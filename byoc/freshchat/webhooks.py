@@ -11,9 +11,10 @@ Two envelopes arrive at the bridge's messaging webhook:
   `data` may be a JSON string, `data.message` is the *conversation* and the new messages are in
   `data.message.messages[]`.
 
-Ids are opaque strings (a number in the JSON becomes its decimal string). Unknown actions and
-events give `[]`, for the caller to log; a body that is not what Freshchat sends raises
-`MalformedPayload` saying what is wrong.
+Ids are opaque strings (a number in the JSON becomes its decimal string) of at most 256
+characters; names of actions, events and types at most 64. Unknown actions and events give
+`[]`, for the caller to log; a body that is not what Freshchat sends raises `MalformedPayload`
+saying what is wrong. `webhook_time` reads `action_time`, for the freshness window.
 """
 
 from __future__ import annotations
@@ -22,15 +23,17 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from ..bounds import MAX_ID, bounded
 from ..errors import MalformedPayload
 from ..messaging import AgentMessage, ConversationChanged, MessagingEvent
 from ..models import utcnow
 from ..webhook import parse_json_object
 from .parts import from_freshchat
 
-__all__ = ["parse_webhook_body"]
+__all__ = ["load_webhook", "parse_webhook_body", "parse_webhook_payload", "webhook_time"]
 
 JsonObject = dict[str, Any]
+_MAX_NAME = 64
 
 # action → (key under `data`, ConversationChanged.status)
 _CONVERSATION_ACTIONS = {
@@ -42,7 +45,24 @@ _CONVERSATION_ACTIONS = {
 
 def parse_webhook_body(body: bytes) -> list[MessagingEvent]:
     """The events in one Freshchat webhook body (already verified)."""
-    payload = parse_json_object(body, what="Freshchat webhook")
+    return parse_webhook_payload(load_webhook(body))
+
+
+def load_webhook(body: bytes) -> JsonObject:
+    """The JSON object of a webhook body (lone surrogates repaired), or `MalformedPayload`."""
+    return parse_json_object(body, what="Freshchat webhook")
+
+
+def webhook_time(payload: JsonObject) -> datetime | None:
+    """When Freshchat sent a Conversation Webhook (`action_time`); None when it names no time
+    it can be read as (a forwarded product event has none)."""
+    if "action" not in payload:
+        return None
+    return _timestamp(payload.get("action_time"))
+
+
+def parse_webhook_payload(payload: JsonObject) -> list[MessagingEvent]:
+    """`parse_webhook_body` for a body already decoded with `load_webhook`."""
     if "action" in payload:
         return _conversation_webhook(payload)
     if "event" in payload:
@@ -54,6 +74,7 @@ def _conversation_webhook(payload: JsonObject) -> list[MessagingEvent]:
     action = payload["action"]
     if not isinstance(action, str):
         raise MalformedPayload("Freshchat webhook: `action` is not a string")
+    bounded(action, _MAX_NAME, "Freshchat webhook: `action`")
     actor = _optional_object(payload, "actor", "")
     if action == "message_create":
         data = _object(payload, "data", "")
@@ -81,7 +102,9 @@ def _conversation_webhook(payload: JsonObject) -> list[MessagingEvent]:
         # Freshchat retries deliveries: the same action on the same conversation at the same
         # instant is the same event.
         event_id = (
-            f"{action}/{conversation_id}/{action_time}" if isinstance(action_time, str) else None
+            f"{action}/{conversation_id}/{action_time}"
+            if isinstance(action_time, str) and len(action_time) <= _MAX_NAME
+            else None
         )
         return [
             ConversationChanged(
@@ -150,16 +173,18 @@ def _agent_message(
     kind = message.get("actor_type") or actor_type
     if not isinstance(kind, str) or not kind:
         raise MalformedPayload(f"Freshchat webhook: {where} has no actor_type")
+    bounded(kind, _MAX_NAME, f"Freshchat webhook: {where}.actor_type")
     message_type = message.get("message_type") or "normal"
     if not isinstance(message_type, str):
         raise MalformedPayload(f"Freshchat webhook: {where}.message_type is not a string")
+    message_type = bounded(message_type, _MAX_NAME, f"Freshchat webhook: {where}.message_type")
     message_type = message_type.lower()
     return AgentMessage(
         message_id=_id(message, "id", where),
         conversation_id=conversation_id,
         user_id=user_id,
         actor_type=kind.lower(),
-        actor_id=_optional_id(message, "actor_id", where) or _as_id(actor_id),
+        actor_id=_optional_id(message, "actor_id", where) or _actor_id(actor_id),
         message_type=message_type,
         private=message_type == "private" or message.get("botsPrivateNote") is True,
         parts=from_freshchat(message.get("message_parts"), message.get("reply_parts")),
@@ -199,7 +224,7 @@ def _optional_id(parent: JsonObject, key: str, where: str) -> str | None:
     ident = _as_id(value)
     if ident is None:
         raise MalformedPayload(f"Freshchat webhook: {where}.{key} is not an id")
-    return ident
+    return bounded(ident, MAX_ID, f"Freshchat webhook: {where}.{key}")
 
 
 def _as_id(value: object) -> str | None:
@@ -210,9 +235,14 @@ def _as_id(value: object) -> str | None:
     return None
 
 
+def _actor_id(value: object) -> str | None:
+    ident = _as_id(value)
+    return bounded(ident, MAX_ID, "Freshchat webhook: actor.actor_id") if ident else None
+
+
 def _timestamp(value: object) -> datetime | None:
     """An ISO-8601 time (`2022-11-22T10:55:23.126Z`) as aware UTC, or None when unreadable."""
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or len(value) > _MAX_NAME:
         return None
     text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:

@@ -218,6 +218,8 @@ class FreshchatDouble(HelpdeskDouble):
             webhook_public_key=self.emulator.public_key_text,
             http=wiring.api_http,
             timeout=wiring.timeout,
+            # Its webhooks are dated by the emulator's clock: judged by the same one.
+            clock=self.emulator.clock,
         )
 
     @property

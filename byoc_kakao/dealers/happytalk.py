@@ -29,6 +29,12 @@ marketplace app uses with HappyTalk:
 Buttons and quick replies (`LI` messages with `links` / `supplement`) have no documented
 shape here, so they are sent as text.
 
+The webhook is not signed: the channel's secret path authenticates it. Its `time` still dates
+it, so one older than the freshness window (`BYOC_KAKAO_MAX_WEBHOOK_AGE`, default a day: the
+dealer's retry schedule is undocumented) is refused as a replay; a webhook without a readable
+`time` cannot be dated and is not. Every field is length-bounded: ids at 200 characters, a
+text at 20,000, URLs at 8,192.
+
 The pure functions (`parse_webhook`, `outbound_payloads`) are separate from `HappyTalkDealer`,
 which only adds HTTP.
 """
@@ -40,7 +46,7 @@ import hashlib
 import json
 import logging
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -49,8 +55,12 @@ import attrs
 import httpx
 from typing_extensions import Self
 
+from byoc.bounds import MAX_URL as MAX_INBOUND_URL
+from byoc.bounds import bounded, fits
 from byoc.channel import require_setting
+from byoc.clock import Clock, SystemClock
 from byoc.errors import ConfigurationError, MalformedPayload, PermanentError
+from byoc.freshness import FreshnessWindow
 from byoc.http_client import HttpClientSlot
 from byoc.media import MediaPart, MediaStream, download, open_media
 from byoc.models import (
@@ -69,7 +79,7 @@ from byoc.models import (
     Video,
     utcnow,
 )
-from byoc.upstream import raise_for_status, transport_errors
+from byoc.upstream import answer_text, raise_for_status, transport_errors
 from byoc.webhook import WebhookResponse
 
 from ..chunking import kakao_length, split_text
@@ -86,12 +96,14 @@ from .base import DealerOutbound, DealerPayload, MediaUpload
 
 __all__ = [
     "DEFAULT_API_URL",
+    "DEFAULT_FRESHNESS",
     "END_PATH",
     "FILE_UPLOAD_PATH",
     "IMAGE_UPLOAD_PATH",
     "MAX_FILE_BYTES",
     "MAX_FILE_NAME",
     "MAX_IMAGE_BYTES",
+    "MAX_INBOUND_TEXT",
     "MAX_MESSAGE",
     "MAX_SENDER_KEY",
     "MAX_SERIAL",
@@ -106,6 +118,7 @@ __all__ = [
     "raise_for_answer",
     "serial_prefix",
     "uploaded_body",
+    "webhook_time",
 ]
 
 log = logging.getLogger(__name__)
@@ -128,6 +141,16 @@ MAX_MESSAGE = 1000
 MAX_URL = 1000
 MAX_FILE_NAME = 1000
 MESSAGE_TYPES = frozenset({"TX", "IM", "FI", "LI"})
+MAX_INBOUND_TEXT = 20_000
+"""The longest text accepted from a user: well over what a KakaoTalk message holds [inferred]."""
+# Ids, and the type words of the webhook: HappyTalk's own are 20 to 30 characters.
+_MAX_ID = 200
+_MAX_KIND = 64
+_MAX_DIGITS = 18
+
+DEFAULT_FRESHNESS = FreshnessWindow(max_age=24 * 3600.0, max_skew=300.0)
+"""HappyTalk does not document how long it retries a webhook: a day covers any plausible
+schedule and stays well inside the bridge's 7-day dedupe."""
 
 _KST = timezone(timedelta(hours=9))
 _WHAT = "HappyTalk webhook"
@@ -168,8 +191,9 @@ def parse_webhook(
     serial = _identifier(payload, "serial_number")
     theirs = payload.get("sender_key")
     if sender_key and isinstance(theirs, str) and theirs and theirs != sender_key:
+        # Neither key is quoted: a sender key is a credential, and this one could be anything.
         raise MalformedPayload(
-            f"{_WHAT}: sender_key {theirs!r} is not this channel's sending profile; "
+            f"{_WHAT}: its sender_key is not this channel's sending profile; "
             "check BYOC_KAKAO_SENDER_KEY"
         )
     part = _part(_kind(payload), payload)
@@ -181,7 +205,7 @@ def parse_webhook(
             user_id=user_key,
             message_id=serial,
             parts=(part,),
-            timestamp=_timestamp(payload.get("time")),
+            timestamp=webhook_time(payload) or utcnow(),
         )
     ]
 
@@ -191,9 +215,9 @@ def _identifier(payload: Mapping[str, Any], field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise MalformedPayload(f"{_WHAT}: {field} is missing or not a string")
     text = str(value).strip()
-    if not text or len(text) > 200:
-        raise MalformedPayload(f"{_WHAT}: {field} is empty or too long")
-    return text
+    if not text:
+        raise MalformedPayload(f"{_WHAT}: {field} is empty")
+    return bounded(text, _MAX_ID, f"{_WHAT}: {field}")
 
 
 def _kind(payload: Mapping[str, Any]) -> str:
@@ -204,33 +228,41 @@ def _kind(payload: Mapping[str, Any]) -> str:
         return "TX"  # HappyTalk's documented default
     if not isinstance(raw, str):
         raise MalformedPayload(f"{_WHAT}: message_type must be a string")
-    return _KINDS.get(raw.strip().upper(), raw.strip().upper())
+    kind = bounded(raw.strip().upper(), _MAX_KIND, f"{_WHAT}: message_type")
+    return _KINDS.get(kind, kind)
 
 
-def _optional_str(payload: Mapping[str, Any], field: str) -> str | None:
+def _optional_str(payload: Mapping[str, Any], field: str, limit: int) -> str | None:
     value = payload.get(field)
     if value is None:
         return None
     if not isinstance(value, str):
         raise MalformedPayload(f"{_WHAT}: {field} must be a string")
-    return value
+    return bounded(value, limit, f"{_WHAT}: {field}", kakao_length)
 
 
-def _size(value: Any) -> int | None:
+def _number(value: Any) -> int | None:
+    """A non-negative integer from an int or a string of digits; None for anything else."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int) and value >= 0:
         return value
-    # isdecimal, not isdigit: int() refuses digits like "²" that isdigit accepts.
-    if isinstance(value, str) and value.isdecimal():
-        return int(value)
+    # isdecimal, not isdigit: int() refuses digits like "²" that isdigit accepts. The length
+    # bound keeps int() below its 4,300-digit limit, and any size or time within int64.
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= _MAX_DIGITS:
+        return int(value.strip())
     return None
+
+
+def _size(value: Any) -> int | None:
+    size = _number(value)
+    return size if size is not None and size < 2**63 else None
 
 
 def _http_url(value: str | None, field: str) -> str | None:
     if value is None or not value.strip():
         return None
-    url = value.strip()
+    url = bounded(value.strip(), MAX_INBOUND_URL, f"{_WHAT}: {field}")
     try:
         scheme = urlsplit(url).scheme
     except ValueError:  # e.g. an unclosed IPv6 bracket
@@ -246,11 +278,13 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
         raise MalformedPayload(f"{_WHAT}: content must be a string or an object")
     details: Mapping[str, Any] = content if isinstance(content, dict) else {}
 
-    text = _optional_str(payload, "message")
+    text = _optional_str(payload, "message", MAX_INBOUND_TEXT)
     if text is None and isinstance(content, str) and kind not in ("IM", "FI", "VI", "AU"):
         text = None if kind != "TX" and _looks_like_url(content) else content
+        if text is not None:
+            text = bounded(text, MAX_INBOUND_TEXT, f"{_WHAT}: content", kakao_length)
     if text is None:
-        text = _optional_str(details, "text")
+        text = _optional_str(details, "text", MAX_INBOUND_TEXT)
 
     if kind == "TX":
         return Text(text=text) if text else None
@@ -258,12 +292,14 @@ def _part(kind: str, payload: Mapping[str, Any]) -> Part | None:
     url_field = {"IM": "image_url", "FI": "file_url", "VI": "video_url", "AU": "audio_url"}.get(
         kind, "url"
     )
-    raw_url = _optional_str(payload, url_field) or _optional_str(details, "url")
+    raw_url = _optional_str(payload, url_field, MAX_INBOUND_URL) or _optional_str(
+        details, "url", MAX_INBOUND_URL
+    )
     media = kind in ("IM", "FI", "VI", "AU")
     if raw_url is None and isinstance(content, str) and (media or _looks_like_url(content)):
         raw_url = content
     url = _http_url(raw_url, url_field)
-    name = _optional_str(payload, "file_name") or _optional_str(details, "name")
+    name = _file_name(payload.get("file_name")) or _file_name(details.get("name"))
     size = _size(payload.get("file_size", details.get("size")))
 
     if kind == "IM" and url:
@@ -291,28 +327,37 @@ def _looks_like_url(value: str) -> bool:
     return value.strip().lower().startswith(("http://", "https://"))
 
 
+def _file_name(value: Any) -> str | None:
+    """A file name the webhook gives; dropped (the URL names the file) when odd or overlong."""
+    if not isinstance(value, str) or not value.strip() or not fits(value, MAX_FILE_NAME):
+        return None
+    return value
+
+
 def _name_from_url(url: str, default: str) -> str:
     tail = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return tail or default
+    return tail if tail and fits(tail, MAX_FILE_NAME) else default
 
 
-def _timestamp(value: Any) -> datetime:
-    """The webhook's `time`: epoch seconds or milliseconds, or an ISO string (naive = KST)."""
+def webhook_time(payload: Mapping[str, Any]) -> datetime | None:
+    """When the dealer sent the webhook (its `time`: epoch seconds or milliseconds, or an ISO
+    string, naive meaning Korean time); None when it has none that can be read."""
+    value = payload.get("time")
     if value is None or isinstance(value, bool):
-        return utcnow()
+        return None
     if isinstance(value, str) and value.strip().isdecimal():
-        value = int(value.strip())
+        value = _number(value)
     try:
         if isinstance(value, (int, float)):
             seconds = value / 1000 if value > 1e11 else value
             return datetime.fromtimestamp(seconds, tz=timezone.utc)
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= _MAX_KIND:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             # A dealer in Korea writing a bare local time means Korean time [inferred].
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=_KST)
     except (ValueError, OverflowError, OSError):
         pass
-    return utcnow()
+    return None
 
 
 # -- outbound ----------------------------------------------------------------------------------
@@ -467,6 +512,7 @@ class HappyTalkDealer:
     ```
     `api_url` may point at HappyTalk's test host (https://patch-kakao-api.happytalk.io) or at
     the bundled emulator. `bot_event` is the bot event block run when a session is ended.
+    `freshness` bounds how old a webhook's `time` may be; `clock` tells the time.
     """
 
     name = "happytalk"
@@ -483,6 +529,8 @@ class HappyTalkDealer:
         timeout: float = 10.0,
         media_timeout: float = 60.0,
         labels: Labels = DEFAULT_LABELS,
+        freshness: FreshnessWindow = DEFAULT_FRESHNESS,
+        clock: Clock | None = None,
     ) -> None:
         if not sender_key or kakao_length(sender_key) > MAX_SENDER_KEY:
             raise ConfigurationError(
@@ -495,6 +543,8 @@ class HappyTalkDealer:
         self.api_url = api_url.rstrip("/")
         self.bot_event = bot_event
         self.labels = labels
+        self.freshness = freshness
+        self.clock: Clock = clock or SystemClock()
         self._slot = HttpClientSlot(http, timeout=timeout)
         self._timeout = timeout
         self._media_timeout = media_timeout
@@ -517,9 +567,18 @@ class HappyTalkDealer:
             ),
             api_url=env.get("BYOC_KAKAO_DEALER_API_URL", "").strip() or DEFAULT_API_URL,
             bot_event=env.get("BYOC_KAKAO_END_BOT_EVENT", "").strip() or None,
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_KAKAO_MAX_WEBHOOK_AGE",
+                "BYOC_KAKAO_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
         )
 
     def parse_webhook(self, payload: Mapping[str, Any], *, channel: str) -> list[InboundMessage]:
+        """The webhook's message, unless it was sent outside the freshness window
+        (`StaleWebhook`) or is malformed (`MalformedPayload`)."""
+        self.freshness.check(webhook_time(payload), now=self.clock.time(), what=_WHAT)
         return parse_webhook(payload, channel=channel, sender_key=self.sender_key)
 
     def webhook_ack(self) -> WebhookResponse:
@@ -609,10 +668,12 @@ class HappyTalkDealer:
         return None
 
     def registration_instructions(self, url: str) -> str:
+        # The sender key is a credential: named by its setting, never shown.
         return (
             "Send this URL to HappyTalk's customer center (or enter it in the HappyTalk "
-            "partner console) as the 상담톡 message-receive (webhook) URL of sending profile "
-            f"{self.sender_key}. It contains the webhook secret: keep it private."
+            "partner console) as the 상담톡 message-receive (webhook) URL of your sending "
+            "profile (the one BYOC_KAKAO_SENDER_KEY holds). It contains the webhook secret: "
+            "keep it private."
         )
 
     async def aclose(self) -> None:
@@ -642,21 +703,28 @@ class HappyTalkDealer:
                 headers=headers,
                 timeout=self._timeout,
             )
-        return raise_for_answer(response, action=action)
+        return raise_for_answer(
+            response, action=action, secrets=(self.client_secret, self.sender_key)
+        )
 
 
-def raise_for_answer(response: httpx.Response, *, action: str) -> dict[str, Any]:
+def raise_for_answer(
+    response: httpx.Response, *, action: str, secrets: Sequence[str] = ()
+) -> dict[str, Any]:
     """HappyTalk's answer as a dict, or the error it means.
 
     401/403 → `ConfigurationError` (client id/secret); an invalid sending profile →
     `ConfigurationError` (sender key); 429 → `RateLimited`; 5xx → `RetryableError`; any other
-    refusal (4xx, or a non-zero `code` in a 2xx body) → `PermanentError`.
+    refusal (4xx, or a non-zero `code` in a 2xx body) → `PermanentError`. What HappyTalk said
+    is quoted without `secrets` (the client secret, the sender key: its exception texts name
+    the sending profile) or any other credential.
     """
     status = response.status_code
     body = _json_object(response)
     code = body.get("code")
-    code_text = "" if code is None else str(code)
-    message = str(body.get("message") or body.get("msg") or "")
+    code_text = answer_text(str(code), secrets=secrets, limit=40) if code is not None else ""
+    said = body.get("message") or body.get("msg") or ""
+    message = answer_text(str(said), secrets=secrets) if said else ""
     detail = f"HTTP {status}" + (f", code {code_text}" if code_text else "")
     detail += f": {message}" if message else ""
 

@@ -51,6 +51,7 @@ class KakaoDealerDemo(DemoKit):
             sender_key=self.emulator.sender_key,
             api_url=base,
             http=self._clients[1],
+            clock=self.emulator.clock,
         )
         self._channel = KakaoDealerChannel(dealer=dealer, webhook_secret=secrets.token_urlsafe(32))
         self._users: dict[str, DealerUser] = {}

@@ -51,6 +51,7 @@ async def dealer(store: MemoryStore, clock: FakeClock) -> AsyncIterator[DealerRi
             sender_key=emulator.sender_key,
             api_url="http://happytalk.test",
             http=dealer_http,
+            clock=clock,
         ),
         webhook_secret=WEBHOOK_SECRET,
     )

@@ -65,6 +65,7 @@ class KakaoWorld:
                 sender_key=self.happytalk.sender_key,
                 api_url=HAPPYTALK_URL,
                 http=rig.client(),
+                clock=clock,
             ),
             webhook_secret=WEBHOOK_SECRET,
         )

@@ -45,6 +45,7 @@ class DealerHarness(ConformanceHarness):
             sender_key=self.emulator.sender_key,
             api_url="http://happytalk.test",
             http=world.http,
+            clock=self.emulator.clock,
         )
         self.channel = KakaoDealerChannel(dealer=dealer, webhook_secret=WEBHOOK_SECRET).named(
             world.name

@@ -35,6 +35,10 @@ _DROP = object()
 _ANY_TEXT = st.one_of(
     st.text(st.sampled_from(["\ud83d", "\ude00", "가", "😀", "\u200d", "🇰", "\x00", "\n", " "])),
     st.text(st.characters(exclude_categories=()), max_size=20),
+    # Past every bound: more digits than int() reads, an id of 70,000 characters, a long text.
+    st.sampled_from(
+        ["9" * 4301, "k" * 70_000, "😀" * 12_000, "https://x.kakaocdn.net/" + "a" * 9000]
+    ),
 )
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | _ANY_TEXT,

@@ -78,6 +78,7 @@ async def build_trip(
         api_url=viber.api_url,
         http=rig.client(),
         welcome_message=WELCOME,
+        clock=viber_clock,
     )
     bridge_clock = FakeClock()
     rig.attach([channel], store=store, delivery=delivery, clock=bridge_clock)

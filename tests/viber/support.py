@@ -69,5 +69,6 @@ def make_channel(emulator: ViberEmulator, http: httpx.AsyncClient, **settings: A
         "sender_name": "Acme Support",
         "api_url": emulator.api_url,
         "http": http,
+        "clock": emulator.clock,
     }
     return ViberChannel(**{**defaults, **settings})

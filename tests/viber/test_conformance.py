@@ -41,6 +41,7 @@ class ViberHarness(ConformanceHarness):
             sender_name="Acme",
             api_url=self.emulator.api_url,
             http=world.http,
+            clock=self.emulator.clock,
         ).named(world.name)
         self.secrets = (self.emulator.token,)
         self.recipient = self._user("kit-user").id
@@ -52,7 +53,7 @@ class ViberHarness(ConformanceHarness):
     def _callback(self, user_name: str, message: dict[str, Any]) -> WebhookRequest:
         payload = {
             "event": "message",
-            "timestamp": 1457764197627,
+            "timestamp": int(self.emulator.clock.time() * 1000),
             "message_token": secrets.randbits(63) | 1,
             "sender": self._user(user_name).as_json(),
             "message": message,

@@ -23,8 +23,9 @@ from byoc_viber import sign
 
 from .roundtrip import TOKEN, WEBHOOK, Trip, build_trip
 
-# Placeholders replaced by URLs of media the Viber emulator really serves.
-PICTURE, DOCUMENT = "<hosted picture>", "<hosted document>"
+# Placeholders replaced by URLs of media the Viber emulator really serves, and by the current
+# time (a callback from another time is refused before anything else sees it).
+PICTURE, DOCUMENT, NOW = "<hosted picture>", "<hosted document>", "<now>"
 
 junk = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
@@ -47,7 +48,10 @@ def mostly(plausible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(plausible, plausible, plausible, junk)
 
 
-ids = st.sampled_from(["jc9HsWTZ2Yf2NkRZ8KcNug==", "3SQNc4FPUQmysaM/AQEhXg==", "x"]) | texts
+# Past every bound: an id of 70,000 characters, more digits than int() reads, a long text.
+huge = st.sampled_from(["u" * 70_000, "9" * 4301, "😀" * 7001])
+ids = st.sampled_from(["jc9HsWTZ2Yf2NkRZ8KcNug==", "3SQNc4FPUQmysaM/AQEhXg==", "x"]) | texts | huge
+timestamps = st.one_of(st.just(NOW), st.just(NOW), st.just(NOW), st.integers(0, 2**42))
 numbers = st.integers() | st.floats() | st.text(alphabet="0123456789.-e+", max_size=8)
 tokens = st.integers(-(2**70), 2**70) | st.text(alphabet="0123456789", min_size=1, max_size=25)
 media = (
@@ -64,6 +68,7 @@ media = (
         ]
     )
     | texts
+    | huge
 )
 file_names = texts | st.sampled_from(
     ["견적서.pdf", 'quote".pdf', "a\r\nContent-Type: text/html", "../../etc/passwd", "", "x.exe"]
@@ -90,7 +95,7 @@ message = st.fixed_dictionaries(
         )
     },
     optional={
-        "text": mostly(texts),
+        "text": mostly(texts | huge),
         "media": mostly(media),
         "thumbnail": mostly(media),
         "file_name": mostly(file_names),
@@ -120,7 +125,7 @@ events = st.sampled_from(
 callback = st.fixed_dictionaries(
     {
         "event": mostly(events),
-        "timestamp": mostly(st.integers(0, 2**42)),
+        "timestamp": mostly(timestamps),
         "message_token": mostly(tokens),
     },
     optional={
@@ -140,7 +145,7 @@ callback = st.fixed_dictionaries(
 user_message = st.fixed_dictionaries(
     {
         "event": st.just("message"),
-        "timestamp": st.integers(0, 2**42),
+        "timestamp": timestamps,
         "message_token": tokens,
         "sender": user,
         "message": message,
@@ -180,6 +185,7 @@ async def test_any_signed_callback_is_answered_2xx_or_4xx_and_crashes_no_deliver
     document = trip.viber.host_media(b"%PDF-1.4", 'quote" 견적.pdf')
     body = body.replace(PICTURE.encode(), picture.encode())
     body = body.replace(DOCUMENT.encode(), document.encode())
+    body = body.replace(f'"{NOW}"'.encode(), str(int(trip.viber_clock.time() * 1000)).encode())
     headers = {"X-Viber-Content-Signature": sign(TOKEN, body), "Content-Type": "application/json"}
     response = await trip.rig.http.post(WEBHOOK, content=body, headers=headers)
     assert response.status_code < 500, response.text

@@ -48,6 +48,7 @@ async def bots() -> AsyncIterator[TwoBots]:
                 sender_name=sender,
                 api_url=emulator.api_url,
                 http=rig.client(),
+                clock=emulator.clock,
             )
             for emulator, sender in ((home, "Acme"), (eu, "Acme EU"))
         ]

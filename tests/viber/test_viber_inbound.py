@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from byoc.errors import MalformedPayload
+from byoc.freshness import FreshnessWindow
 from byoc.models import (
     Contact,
     ConversationStarted,
@@ -28,6 +29,8 @@ from byoc_viber import ViberChannel
 
 from .support import TOKEN, signed
 
+NO_WINDOW = FreshnessWindow(max_age=0, max_skew=0)
+
 SENDER = {
     "id": "jc9HsWTZ2Yf2NkRZ8KcNug==",
     "name": "John McClane",
@@ -40,7 +43,9 @@ SENDER = {
 
 @pytest.fixture
 def channel() -> ViberChannel:
-    return ViberChannel(auth_token=TOKEN, sender_name="Acme")
+    # Parsing alone, of callbacks from Viber's documentation (2016): the freshness window is
+    # tested in test_viber_freshness.py.
+    return ViberChannel(auth_token=TOKEN, sender_name="Acme", freshness=NO_WINDOW)
 
 
 def message_event(message: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from byoc.errors import RequestError
+from byoc.freshness import FreshnessWindow
 from byoc.models import (
     Buttons,
     Contact,
@@ -32,7 +33,10 @@ from byoc_viber.tracking import decode_replies, encode_replies
 
 from .support import TOKEN, signed
 
-CHANNEL = ViberChannel(auth_token=TOKEN, sender_name="Acme Support")
+# Any timestamp: what is checked here is parsing (test_viber_freshness.py checks the window).
+CHANNEL = ViberChannel(
+    auth_token=TOKEN, sender_name="Acme Support", freshness=FreshnessWindow(max_age=0, max_skew=0)
+)
 SENDER = Sender(name="A" * 28, avatar="https://cdn.test/" + "a" * 200 + ".jpg")
 
 texts = st.one_of(

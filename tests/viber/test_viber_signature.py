@@ -33,7 +33,7 @@ async def test_non_ascii_bodies_verify_on_their_raw_utf8_bytes(channel: ViberCha
     text = "こんにちは שלום — ünïcödé 👋"
     payload = {
         "event": "message",
-        "timestamp": 1457764197627,
+        "timestamp": int(channel.clock.time() * 1000),
         "message_token": 4912661846655238145,
         "sender": {"id": "01234567890A=", "name": "ジョン", "api_version": 2},
         "message": {"type": "text", "text": text},

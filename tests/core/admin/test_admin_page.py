@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from byoc.channel import InstallResult
+from byoc.errors import PermanentError
+from byoc.models import OutboundMessage, SendResult
+from byoc.redaction import remember_secrets
 from byoc.store import MemoryStore
 from byoc.testing.fake_channel import FakeChannel
 from byoc.testing.rig import BRIDGE_URL, BridgeRig
@@ -308,3 +311,54 @@ async def test_refused_webhooks_and_the_signature_state_are_on_the_page(admin: A
     assert forged.status_code == 401
     page = (await admin.http.get(ADMIN, headers=BEARER)).text
     assert 'id="refused-channel:fake"' in page and "X-Fake-Signature" in page
+
+
+async def test_each_dead_letter_names_the_job_the_log_names(admin: Admin) -> None:
+    dead = await admin.dead_letter()
+    (letter,) = await admin.rig.bridge.dead_letters()
+    page = (await admin.http.get(ADMIN, headers=BEARER)).text
+    assert f'<td class="num" data-job="{letter.job.id}">{letter.job.id}</td>' in page
+    assert f'id="dead-{dead}"' in page and "<th>job</th>" in page
+
+
+SENDER_KEY = "3fd538ef7218a14a63e51ba47e83c76e1ff5ab62"
+VIBER_TOKEN = "4453b6ac12345678-91011121314151617"
+
+
+class LeakyChannel(FakeChannel):
+    """Instructions and refusals written the way older versions wrote them: credentials in."""
+
+    async def install(self, target_url: str) -> InstallResult:
+        return InstallResult(
+            target_url=target_url,
+            registered=False,
+            instructions=f"Send this URL as the webhook of sending profile {SENDER_KEY}.",
+        )
+
+    async def send(self, user_id: str, message: OutboundMessage) -> SendResult:
+        raise PermanentError(
+            f"Viber said: X-Viber-Auth-Token: {VIBER_TOKEN} refused; see "
+            "https://bot:hunter2@api.test/x?sig=s1gn4ture"
+        )
+
+
+async def test_no_credential_from_upstream_or_the_settings_reaches_the_page() -> None:
+    # build_bridge() remembers the settings' credentials; a bridge built by hand may too.
+    remember_secrets({"BYOC_KAKAO_SENDER_KEY": SENDER_KEY, "BYOC_VIBER_AUTH_TOKEN": VIBER_TOKEN})
+    async with BridgeRig() as rig:
+        channel = LeakyChannel()
+        rig.attach([channel], store=MemoryStore(), admin_token=TOKEN)
+        await rig.bridge.install()
+        admin = Admin(rig, channel)
+        await admin.say("minjun", "hello")
+        await rig.settle()
+        (user,) = rig.freshchat.users_by_reference("fake:minjun")
+        (conversation,) = rig.freshchat.conversations_of(str(user["id"]))
+        await rig.freshchat.agent_reply(conversation["conversation_id"], "Sorry for the wait")
+        await rig.settle()
+        assert len(await rig.bridge.dead_letters()) == 1
+        page = (await rig.http.get(ADMIN, headers=BEARER)).text
+    assert "Viber said: X-Viber-Auth-Token: ********" in page
+    assert "sending profile ********" in page
+    for secret in (SENDER_KEY, VIBER_TOKEN, "hunter2", "s1gn4ture"):
+        assert secret not in page

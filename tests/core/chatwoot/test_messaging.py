@@ -16,6 +16,7 @@ from byoc.errors import (
     RetryableError,
     SignatureError,
     StaleConversation,
+    StaleWebhook,
     UnknownUser,
 )
 from byoc.media import MediaStream
@@ -411,7 +412,7 @@ async def test_deliveries_verify_until_they_are_stale(
     for request in requests:
         await messaging.parse_webhook(request)
     await clock.advance(301)
-    with pytest.raises(SignatureError, match="outside the 300 s window"):
+    with pytest.raises(StaleWebhook, match="301 s ago, more than the 300 s"):
         await messaging.parse_webhook(requests[0])
 
 

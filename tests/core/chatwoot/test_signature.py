@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from byoc.chatwoot import sign, verify_signature
-from byoc.errors import SignatureError
+from byoc.errors import SignatureError, StaleWebhook
+from byoc.freshness import FreshnessWindow
 
 # Computed with `printf '%s' '<timestamp>.<body>' | openssl dgst -sha256 -hmac '<secret>'`.
 VECTORS = [
@@ -65,9 +66,17 @@ def test_the_timestamp_is_signed_too() -> None:
 def test_a_timestamp_outside_the_window_is_refused(offset: int, said: str) -> None:
     secret, timestamp, body, digest = VECTORS[0]
     headers = _headers(timestamp, f"sha256={digest}")
-    with pytest.raises(SignatureError, match=said):
+    with pytest.raises(StaleWebhook, match=f"stale webhook: Chatwoot webhook sent at .*{said}"):
         verify_signature(secret, body, headers, now=float(timestamp) + offset)
-    verify_signature(secret, body, headers, now=float(timestamp) + offset, tolerance=400)
+    wider = FreshnessWindow(max_age=400, max_skew=400)
+    verify_signature(secret, body, headers, now=float(timestamp) + offset, window=wider)
+
+
+def test_a_forged_signature_is_a_signature_error_however_old() -> None:
+    secret, timestamp, body, _ = VECTORS[0]
+    headers = _headers(timestamp, "sha256=" + "0" * 64)
+    with pytest.raises(SignatureError, match="does not match"):
+        verify_signature(secret, body, headers, now=float(timestamp) + 10**6)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +105,6 @@ def test_any_input_verifies_or_raises_signature_error(
 ) -> None:
     try:
         verify_signature("whsec-test", body, _headers(timestamp, signature), now=now)
-    except SignatureError:
+    except (SignatureError, StaleWebhook):
         return
     assert signature.lower() == sign("whsec-test", timestamp.strip(), body)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from byoc.checks import Finding, run_checks
+from byoc.settings import load_settings
+
 from .emulators import FreshchatServer, ViberServer
-from .support import clean_env, free_port, run_byoc
+from .support import Running, clean_env, free_port, run_byoc
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +104,107 @@ def test_a_bad_setting_stops_before_any_call() -> None:
     result = run_byoc("check", env=clean_env(BYOC_DELIVERY="sometimes"))
     assert result.returncode == 1
     assert "BYOC_DELIVERY must be durable or inline" in result.stderr
+
+
+# -- all at once, each within its timeout, each line as it ends --------------------------------
+
+
+class Silent:
+    """A server that takes connections and never answers: a hung service."""
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._hold, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def _hold(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.append(writer)
+        self.connected.set()
+
+    async def aclose(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_hung_services_cost_one_timeout_together_not_one_each(tmp_path: Path) -> None:
+    freshchat, viber = Silent(), Silent()
+    settings = load_settings(
+        {
+            "BYOC_FRESHCHAT_API_URL": f"{await freshchat.start()}/v2",
+            "BYOC_FRESHCHAT_API_TOKEN": "token-0123456789",
+            "BYOC_FRESHCHAT_VERIFY_SIGNATURES": "false",
+            "BYOC_CHANNELS": "viber",
+            "BYOC_VIBER_AUTH_TOKEN": "viber-token-0123456789",
+            "BYOC_VIBER_SENDER_NAME": "Acme",
+            "BYOC_VIBER_API_URL": f"{await viber.start()}/pa",
+            "BYOC_STORE": str(tmp_path / "byoc.sqlite3"),
+        }
+    )
+    reported: list[tuple[str, bool]] = []
+
+    def report(finding: Finding) -> None:
+        # Whether both services had been called when this check ended.
+        both = freshchat.connected.is_set() and viber.connected.is_set()
+        reported.append((finding.subject, both))
+
+    try:
+        findings = await run_checks(settings, timeout=0.5, report=report)
+    finally:
+        await freshchat.aclose()
+        await viber.aclose()
+
+    assert [f.subject for f in findings] == [
+        "freshchat",
+        "viber",
+        "public url",
+        "store",
+        "admin page",
+    ]
+    assert dict(reported)["freshchat"] and dict(reported)["viber"]
+    # The quick checks were reported before the hung ones.
+    assert [subject for subject, _ in reported][-2:] in (
+        ["freshchat", "viber"],
+        ["viber", "freshchat"],
+    )
+    hung = {f.subject: f for f in findings[:2]}
+    assert hung["freshchat"].status == hung["viber"].status == "fail"
+    assert hung["freshchat"].message.startswith("no answer within 0.5 s: Freshchat at http://")
+    assert "BYOC_FRESHCHAT_API_URL" in hung["freshchat"].message
+    assert "the viber API did not answer in time" in hung["viber"].message
+
+
+def test_each_line_is_printed_as_its_check_ends(tmp_path: Path) -> None:
+    # A Viber API that never answers: the other lines come out while it is awaited.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        env = clean_env(
+            BYOC_FRESHCHAT_API_URL=f"http://127.0.0.1:{free_port()}/v2",
+            BYOC_FRESHCHAT_API_TOKEN="token-0123456789",
+            BYOC_FRESHCHAT_VERIFY_SIGNATURES="false",
+            BYOC_CHANNELS="viber",
+            BYOC_VIBER_AUTH_TOKEN="viber-token-0123456789",
+            BYOC_VIBER_SENDER_NAME="Acme",
+            BYOC_VIBER_API_URL=f"http://127.0.0.1:{port}/pa",
+            BYOC_STORE=str(tmp_path / "byoc.sqlite3"),
+        )
+        process = Running("check", "--timeout", "8", env=env, cwd=tmp_path)
+        process.wait_for(r"^checking freshchat, channels, viber, public url, store, admin page")
+        process.wait_for(r"^\[FAIL\] freshchat +cannot reach Freshchat")
+        process.wait_for(r"^\[warn\] admin page")
+        assert process.process.poll() is None  # still waiting for Viber
+        process.wait_for(r"^\[FAIL\] viber +no answer within 8 s", timeout=60)
+        process.wait_for(r"2 problem\(s\) to fix")
+        assert process.process.wait(timeout=30) == 1
+
+
+def test_a_timeout_must_be_a_positive_number() -> None:
+    result = run_byoc("check", "--timeout", "0", env=clean_env())
+    assert result.returncode == 2 and "above 0" in result.stderr

@@ -56,7 +56,8 @@ async def test_dead_letters_are_listed_shown_replayed_once_and_dropped(tmp_path:
 
     listed = byoc("list", store=store)
     assert listed.returncode == 0, listed.stderr
-    lines = listed.stdout.strip().splitlines()
+    header, *lines = listed.stdout.strip().splitlines()
+    assert header.split()[:3] == ["#", "job", "died"]
     assert len(lines) == 2 and all("in:fake:ana" in line and "refused" in line for line in lines)
     first_id, second_id = (int(line.split()[0]) for line in lines)
 
@@ -106,6 +107,34 @@ async def test_the_store_comes_from_the_config_file_or_the_environment(tmp_path:
     assert from_env.returncode == 0 and "in:fake:ana" in from_env.stdout, from_env.stderr
     from_store_setting = byoc("list", env={"BYOC_STORE": f"sqlite:///{store}"})
     assert from_store_setting.returncode == 0 and "in:fake:ana" in from_store_setting.stdout
+
+
+async def test_each_dead_letter_names_its_job_and_shows_no_credential(tmp_path: Path) -> None:
+    token = "viber-token-0123456789abcdef"
+    store = tmp_path / "byoc.sqlite3"
+    messaging = RecordingMessaging()
+    await run_bridge(store, messaging, "first")
+    # Texts from before the source redaction, as a store may still hold them.
+    messaging.fail_posts.append(
+        PermanentError(
+            f"Viber said: X-Viber-Auth-Token: {token} for https://bot:pw@x.test/a?sig=abcdef"
+        )
+    )
+    await run_bridge(store, messaging, "lost")
+    opened = SQLiteStore(store)
+    [dead] = await opened.dead_letters()
+    await opened.aclose()
+    env = {"BYOC_VIBER_AUTH_TOKEN": token}
+
+    listed = byoc("list", store=store, env=env)
+    shown = byoc("show", str(dead.id), store=store, env=env)
+
+    [line] = listed.stdout.strip().splitlines()[1:]
+    assert line.split()[:2] == [str(dead.id), str(dead.job.id)]
+    assert f"job {dead.job.id} (the log's job={dead.job.id})" in shown.stdout
+    for output in (listed.stdout, shown.stdout):
+        assert "Viber said" in output
+        assert token not in output and "bot:pw" not in output and "abcdef" not in output
 
 
 def test_a_mistyped_store_is_an_error_not_an_empty_list(tmp_path: Path) -> None:

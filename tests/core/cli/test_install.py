@@ -105,3 +105,27 @@ def test_install_reports_a_channel_that_cannot_call_the_bridge_back(
     assert result.returncode == 1
     assert "viber: FAILED: Viber could not register the webhook" in result.stdout
     assert "Is `byoc serve` running and reachable at" in result.stdout
+
+
+def test_a_kakao_dealers_install_prints_the_url_to_paste_but_never_the_sender_key(
+    tmp_path: Path,
+) -> None:
+    sender_key = "3fd538ef7218a14a63e51ba47e83c76e1ff5ab62"
+    webhook_secret = "dealer-webhook-secret-0123456789"
+    env = clean_env(
+        BYOC_FRESHCHAT_API_URL="https://acme.freshchat.com/v2",
+        BYOC_FRESHCHAT_API_TOKEN="token-0123456789",
+        BYOC_PUBLIC_URL="https://bridge.example.com",
+        BYOC_CHANNELS="kakao",
+        BYOC_KAKAO_CLIENT_ID="client-id",
+        BYOC_KAKAO_CLIENT_SECRET="client-secret-0123456789",
+        BYOC_KAKAO_SENDER_KEY=sender_key,
+        BYOC_KAKAO_WEBHOOK_SECRET=webhook_secret,
+        BYOC_STORE=str(tmp_path / "byoc.sqlite3"),
+    )
+    result = run_byoc("install", "kakao", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The URL must be pasted whole, its secret included; the sender key is named, not shown.
+    assert f"https://bridge.example.com/channels/kakao/webhook/{webhook_secret}" in result.stdout
+    assert "BYOC_KAKAO_SENDER_KEY" in result.stdout
+    assert sender_key not in result.stdout + result.stderr

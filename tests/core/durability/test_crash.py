@@ -110,7 +110,9 @@ class BridgeProcess:
 
     async def start(self) -> None:
         # The key file is written by the emulator on start; wait for it.
+        deadline = time.monotonic() + 30
         while not self.freshchat.key.exists():
+            assert time.monotonic() < deadline, "the Freshchat emulator wrote no key in 30 s"
             await asyncio.sleep(0.05)
         public = (await self.freshchat.http.get("/_emulator/public-key")).json()["public_key_text"]
         key_text = self.tmp / "freshchat-public.txt"
@@ -191,7 +193,9 @@ async def test_sigkill_mid_delivery_loses_nothing_and_doubles_nothing(
         await asyncio.gather(*(user(name) for name in expected))
 
     # Let each user's first message land (no latency on creating a conversation), then kill.
+    deadline = time.monotonic() + 60
     while sum(len(t) for t in (await freshchat.user_texts()).values()) < USERS:
+        assert time.monotonic() < deadline, "the first messages were not delivered in 60 s"
         await asyncio.sleep(0.05)
     bridge.kill()
     delivered_before = sum(len(t) for t in (await freshchat.user_texts()).values())

@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from byoc.errors import (
 from byoc.freshchat import FreshchatMessaging
 from byoc.messaging import AgentMessage, HelpdeskUser, Posted
 from byoc.models import File, Image, Profile, QuickReplies, QuickReply, Sticker, Text, Video
+from byoc.testing.clock import FakeClock
 from byoc.testing.routing import Response, json_response
 from byoc.webhook import WebhookRequest
 
@@ -44,6 +46,8 @@ MESSAGE_CREATE = {
     },
 }
 BODY = json.dumps(MESSAGE_CREATE, ensure_ascii=False).encode()
+# The moment BODY was sent: its action_time is checked against the messaging's clock.
+SENT = datetime(2024, 5, 1, 10, 0, 2, tzinfo=timezone.utc).timestamp()
 
 
 def _pem(private_key: rsa.RSAPrivateKey) -> str:
@@ -60,7 +64,11 @@ async def messaging(
     http: httpx.AsyncClient, private_key: rsa.RSAPrivateKey
 ) -> AsyncIterator[FreshchatMessaging]:
     m = FreshchatMessaging(
-        api_url=API_URL, token=TOKEN, webhook_public_key=_pem(private_key), http=http
+        api_url=API_URL,
+        token=TOKEN,
+        webhook_public_key=_pem(private_key),
+        http=http,
+        clock=FakeClock(SENT),
     )
     yield m
     await m.aclose()
@@ -119,7 +127,7 @@ async def test_from_env_reads_every_setting(
         BYOC_FRESHCHAT_APP_ID=APP_ID,
         BYOC_FRESHCHAT_ASSIGNED_GROUP_ID="group-7",
     )
-    m = FreshchatMessaging.from_env(env, http=http)
+    m = FreshchatMessaging.from_env(env, http=http, clock=FakeClock(SENT))
     await m.create_conversation("user-1", [Text(text="hi")])
     body = fake.requests[-1].json()
     assert (body["channel_id"], body["app_id"], body["assigned_group_id"]) == (
@@ -158,7 +166,7 @@ async def test_from_env_can_turn_verification_off(
         BYOC_FRESHCHAT_VERIFY_SIGNATURES=value,
         BYOC_FRESHCHAT_WEBHOOK_PUBLIC_KEY="<unset>",
     )
-    m = FreshchatMessaging.from_env(env, http=http)
+    m = FreshchatMessaging.from_env(env, http=http, clock=FakeClock(SENT))
     assert len(await m.parse_webhook(WebhookRequest(body=BODY))) == 1
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from byoc.errors import ConfigurationError
 from byoc.delivery_modes import DurableDelivery
+from byoc.errors import ConfigurationError
 from byoc.service import build_bridge, open_store
 from byoc.settings import load_settings
 from byoc.store import SQLiteStore
