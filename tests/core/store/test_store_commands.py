@@ -145,7 +145,8 @@ def test_dead_letters_from_the_command_line_on_postgresql(postgres_url: str) -> 
         assert result.returncode == 0, result.stdout + result.stderr
         return result.stdout
 
-    (listed,) = byoc("list").strip().splitlines()
+    header, listed = byoc("list").strip().splitlines()
+    assert header.split()[:3] == ["#", "job", "died"]
     assert "in:viber:u1" in listed and "refused for good" in listed
     dead_id = listed.split()[0]
     assert '"hello"' in byoc("show", dead_id)
