@@ -12,6 +12,18 @@ async with BridgeRig() as rig:
     await rig.settle()   # every queued delivery, webhook and channel callback done
 ```
 
+With the core's `FakeChannel` as the messenger, `say` posts a user's message and `texts_of`
+reads what the help desk got:
+
+```python
+async with BridgeRig() as rig:
+    channel = FakeChannel()
+    rig.attach([channel])
+    await rig.say(channel, "alice", "Hello")
+    await rig.settle()
+    assert rig.texts_of("fake:alice") == ["Hello"]
+```
+
 Hosts: the bridge is `http://bridge.test`, Freshchat `http://freshchat.test/v2`, Chatwoot
 `http://chatwoot.test` (`BridgeRig(helpdesk="chatwoot")`; `rig.helpdesk` speaks of either).
 """
@@ -31,8 +43,11 @@ from ..channel import Channel
 from ..clock import Clock
 from ..errors import ByocError
 from ..messaging import Messaging
+from ..models import Part, Profile
 from ..store.queue import DeadLetter
 from .chatwoot import ChatwootEmulator
+from .clock import FakeClock
+from .fake_channel import FakeChannel
 from .freshchat import FreshchatEmulator
 from .helpdesk import ChatwootDouble, FreshchatDouble, HelpdeskDouble, Wiring, helpdesk_double
 from .network import VirtualNetwork
@@ -65,6 +80,7 @@ class BridgeRig:
     (after `attach`) a bridge.
 
     `timeout` is the HTTP timeout of every client on the rig's network (real seconds).
+    `clock` is the help desk emulator's; a `FakeClock` there also lets `run_for` move time.
     """
 
     def __init__(
@@ -77,6 +93,7 @@ class BridgeRig:
         helpdesk: str = "freshchat",
     ) -> None:
         self.network = network or VirtualNetwork()
+        self.clock = clock
         self.timeout = timeout
         self._clients: list[httpx.AsyncClient] = []
         wiring = Wiring(
@@ -135,6 +152,54 @@ class BridgeRig:
             raise RuntimeError("call BridgeRig.attach(channels) first")
         return self._bridge
 
+    async def say(
+        self,
+        channel: FakeChannel,
+        user: str,
+        text_or_parts: str | Sequence[Part],
+        *,
+        message_id: str | None = None,
+        profile: Profile | None = None,
+        copies: int = 1,
+        expect: int | None = 200,
+    ) -> httpx.Response:
+        """`user` writes on `channel`: its signed webhook is posted to the bridge `copies` times
+        (a messenger retrying), and the last answer returned.
+
+        Every answer must have the status `expect` (`None`: any status, for a test that looks
+        at the answer itself); another one raises `AssertionError` with the bridge's reason.
+        """
+        body, headers = channel.user_message(
+            user, text_or_parts, message_id=message_id, profile=profile
+        )
+        url = f"{BRIDGE_URL}/channels/{channel.name}/webhook"
+        answer: httpx.Response | None = None
+        for _ in range(copies):
+            answer = await self.http.post(url, content=body, headers=headers)
+            if expect is not None and answer.status_code != expect:
+                raise AssertionError(
+                    f"the bridge answered {answer.status_code}, not {expect}: {answer.text}"
+                )
+        if answer is None:
+            raise ValueError(f"copies must be 1 or more, not {copies}")
+        return answer
+
+    def conversation_of(self, reference_id: str) -> str:
+        """The conversation of the user with this reference id, who must have exactly one."""
+        found = self.helpdesk.conversations(reference_id)
+        if len(found) != 1:
+            raise AssertionError(f"{reference_id} has {len(found)} conversations, not 1: {found}")
+        return found[0]
+
+    def texts_of(self, reference_id: str) -> list[str]:
+        """What the user with this reference id wrote, as the help desk holds it: the user's
+        texts, oldest conversation first (a stale one is followed by its replacement)."""
+        return [
+            text
+            for conversation in reversed(self.helpdesk.conversations(reference_id))
+            for text in self.helpdesk.user_texts(conversation)
+        ]
+
     async def settle(self, rounds: int = 20) -> None:
         """Wait until the bridge's queue, the help desk's webhooks and the channel emulators'
         callbacks are all quiet."""
@@ -151,6 +216,18 @@ class BridgeRig:
             ):
                 return
         raise TimeoutError("the rig did not settle")
+
+    async def run_for(self, seconds: float, step: float = 1.0) -> None:
+        """Let `seconds` of the rig's `FakeClock` pass in steps of `step`, settling before the
+        first step and after each one: retries and Retry-After waits come due on the way."""
+        if not isinstance(self.clock, FakeClock):
+            raise TypeError("run_for needs BridgeRig(clock=FakeClock(...))")
+        elapsed = 0.0
+        await self.settle()
+        while elapsed < seconds:
+            await self.clock.advance(step)
+            elapsed += step
+            await self.settle()
 
     async def unexpected_dead_letters(self) -> list[DeadLetter]:
         """Dead letters that died of an exception byoc does not raise on purpose: bugs.

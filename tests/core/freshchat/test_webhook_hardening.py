@@ -52,12 +52,9 @@ async def desk() -> AsyncIterator[Desk]:
     async with BridgeRig(clock=clock) as rig:
         channel = FakeChannel()
         rig.attach([channel], store=MemoryStore(clock=clock), clock=clock)
-        body, headers = channel.user_message("ana", "hello")
-        await rig.http.post(f"{BRIDGE_URL}/channels/fake/webhook", content=body, headers=headers)
+        await rig.say(channel, "ana", "hello")
         await rig.settle()
-        (user,) = rig.freshchat.users_by_reference("fake:ana")
-        (conversation,) = rig.freshchat.conversations_of(str(user["id"]))
-        yield Desk(rig, clock, channel, str(conversation["conversation_id"]))
+        yield Desk(rig, clock, channel, rig.conversation_of("fake:ana"))
 
 
 async def test_an_agent_reply_replayed_after_the_dedupe_window_is_refused(desk: Desk) -> None:
