@@ -48,7 +48,7 @@ from ..store.queue import DeadLetter
 from .chatwoot import ChatwootEmulator
 from .clock import FakeClock
 from .fake_channel import FakeChannel
-from .freshchat import FreshchatEmulator
+from .freshchat import FreshchatEmulator, WebhookKey
 from .helpdesk import ChatwootDouble, FreshchatDouble, HelpdeskDouble, Wiring, helpdesk_double
 from .network import VirtualNetwork
 
@@ -81,6 +81,8 @@ class BridgeRig:
 
     `timeout` is the HTTP timeout of every client on the rig's network (real seconds).
     `clock` is the help desk emulator's; a `FakeClock` there also lets `run_for` move time.
+    The Freshchat emulator signs its webhooks with `webhook_key`, by default one key made once
+    per process: making an RSA-2048 key takes longer than a whole test on the rig.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class BridgeRig:
         network: VirtualNetwork | None = None,
         timeout: float = 30.0,
         helpdesk: str = "freshchat",
+        webhook_key: WebhookKey | None = None,
     ) -> None:
         self.network = network or VirtualNetwork()
         self.clock = clock
@@ -104,6 +107,13 @@ class BridgeRig:
             clock=clock,
             timeout=timeout,
         )
+        if freshchat is None and helpdesk == "freshchat":
+            freshchat = FreshchatEmulator(
+                webhook_url=wiring.webhook_url,
+                webhook_http=wiring.webhook_http,
+                clock=clock,
+                key=webhook_key or _process_webhook_key(),
+            )
         self.helpdesk: HelpdeskDouble = (
             helpdesk_double(helpdesk, wiring)
             if freshchat is None
@@ -139,10 +149,22 @@ class BridgeRig:
         self.network.add(host, emulator)
         self._emulators.append(emulator)
 
-    def attach(self, channels: Sequence[Channel], **bridge_options: Any) -> Bridge:
-        """Build the bridge with these channels (keyword options go to `Bridge`)."""
+    def attach(
+        self,
+        channels: Sequence[Channel],
+        *,
+        messaging: Messaging | None = None,
+        **bridge_options: Any,
+    ) -> Bridge:
+        """Build the bridge with these channels (keyword options go to `Bridge`).
+
+        `messaging` replaces the emulator's: a double of the help-desk contract, for a test of
+        the bridge's own behaviour that scripts the help desk's answers call by call.
+        """
         bridge_options.setdefault("public_url", BRIDGE_URL)
-        self._bridge = Bridge(messaging=self.messaging, channels=channels, **bridge_options)
+        self._bridge = Bridge(
+            messaging=messaging or self.messaging, channels=channels, **bridge_options
+        )
         self.network.add("bridge.test", self._bridge)
         return self._bridge
 
@@ -261,6 +283,15 @@ class BridgeRig:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+_PROCESS_WEBHOOK_KEY: list[WebhookKey] = []
+
+
+def _process_webhook_key() -> WebhookKey:
+    if not _PROCESS_WEBHOOK_KEY:
+        _PROCESS_WEBHOOK_KEY.append(WebhookKey.generate())
+    return _PROCESS_WEBHOOK_KEY[0]
 
 
 def _names_of_subclasses(root: type) -> set[str]:

@@ -11,6 +11,7 @@ from byoc.messaging import HelpdeskUser
 from byoc.store import MemoryStore
 from byoc.testing.clock import FakeClock
 from byoc.testing.fake_channel import FakeChannel
+from byoc.testing.freshchat import WebhookKey
 from byoc.testing.rig import BRIDGE_URL, BridgeRig
 
 WEBHOOK = f"{BRIDGE_URL}/channels/fake/webhook"
@@ -122,3 +123,12 @@ async def test_run_for_moves_the_rigs_fake_clock_and_settles_on_the_way() -> Non
         rig.attach([FakeChannel()])
         with pytest.raises(TypeError, match=r"BridgeRig\(clock=FakeClock"):
             await rig.run_for(1)
+
+
+async def test_the_rigs_of_a_process_sign_with_one_key_unless_given_their_own() -> None:
+    own = WebhookKey.generate()
+    async with BridgeRig() as first, BridgeRig() as second, BridgeRig(webhook_key=own) as third:
+        assert first.freshchat.key is second.freshchat.key
+        assert third.freshchat.key is own
+        body = b'{"action":"message_create"}'
+        assert own.sign(body) != first.freshchat.key.sign(body)
