@@ -222,6 +222,15 @@ class BridgeRig:
             for text in self.helpdesk.user_texts(conversation)
         ]
 
+    def user_parts(self, conversation_id: str) -> list[list[dict[str, Any]]]:
+        """The Freshchat message parts of each message the user wrote in a conversation, oldest
+        first (a rig on Freshchat)."""
+        return [
+            message["message_parts"]
+            for message in self.freshchat.conversation_messages(conversation_id)
+            if message["actor_type"] == "user"
+        ]
+
     async def settle(self, rounds: int = 20) -> None:
         """Wait until the bridge's queue, the help desk's webhooks and the channel emulators'
         callbacks are all quiet."""

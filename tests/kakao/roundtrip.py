@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from byoc.bridge import Bridge, Delivery
 from byoc.channel import Channel, InstallResult
@@ -130,14 +129,6 @@ class KakaoWorld:
     def conversation(self, channel: str, user_id: str) -> str:
         """The id of the channel user's one Freshchat conversation."""
         return self.rig.conversation_of(f"{channel}:{user_id}")
-
-    def user_parts(self, conversation_id: str) -> list[list[dict[str, Any]]]:
-        """The parts of each message the user wrote, oldest first."""
-        return [
-            m["message_parts"]
-            for m in self.freshchat.conversation_messages(conversation_id)
-            if m["actor_type"] == "user"
-        ]
 
     async def fetch(self, url: str) -> bytes:
         """GET `url` on the network; the body of a 200 answer."""

@@ -131,7 +131,7 @@ async def test_the_users_photo_is_copied_into_freshchat_before_its_link_expires(
     assert (await user.say(cdn_url)).ok
     await world.settle()
 
-    _, [photo] = world.user_parts(conversation)
+    _, [photo] = world.rig.user_parts(conversation)
     copy = photo["image"]["url"]
     assert copy.startswith(world.freshchat.public_url)
     await world.clock.advance(world.openbuilder.media.ttl + 1)

@@ -63,7 +63,7 @@ async def test_the_users_photo_and_file_are_copied_into_freshchat(world: KakaoWo
     user.send_file(PDF, name="견적서.pdf", content_type="application/pdf")
     await world.settle()
 
-    _, [photo], [document] = world.user_parts(conversation)
+    _, [photo], [document] = world.rig.user_parts(conversation)
     image, file = photo["image"], document["file"]
     assert image["url"].startswith(world.freshchat.public_url)
     assert file["url"].startswith(world.freshchat.public_url)

@@ -119,6 +119,8 @@ async def test_run_for_moves_the_rigs_fake_clock_and_settles_on_the_way() -> Non
         await rig.run_for(30, step=10)
         assert clock.time() == start + 30
         assert rig.texts_of("fake:minjun") == ["hello"]
+        [[part]] = rig.user_parts(rig.conversation_of("fake:minjun"))
+        assert part["text"] == {"content": "hello"}
     async with BridgeRig() as rig:
         rig.attach([FakeChannel()])
         with pytest.raises(TypeError, match=r"BridgeRig\(clock=FakeClock"):
