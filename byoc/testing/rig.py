@@ -206,6 +206,15 @@ class BridgeRig:
             raise ValueError(f"copies must be 1 or more, not {copies}")
         return answer
 
+    async def say_and_settle(
+        self, channel: FakeChannel, user: str, text_or_parts: str | Sequence[Part], **say: Any
+    ) -> str:
+        """`say` (keyword options go to it), `settle`, then the conversation of the user, who
+        must have exactly one: how most scenarios begin."""
+        await self.say(channel, user, text_or_parts, **say)
+        await self.settle()
+        return self.conversation_of(f"{channel.name}:{user}")
+
     def conversation_of(self, reference_id: str) -> str:
         """The conversation of the user with this reference id, who must have exactly one."""
         found = self.helpdesk.conversations(reference_id)

@@ -44,10 +44,8 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[BridgeRig, dict[str, Any]
     async with BridgeRig() as rig:
         channel = FakeChannel()
         rig.attach([channel], store=SQLiteStore(tmp_path / "byoc.sqlite3"))
-        await rig.say(channel, "ana", "hello")
-        await rig.settle()
         await rig.freshchat.agent_reply(
-            rig.conversation_of("fake:ana"),
+            await rig.say_and_settle(channel, "ana", "hello"),
             "안녕",
             parts=[
                 {"image": {"url": "https://cdn.test/a.png"}},

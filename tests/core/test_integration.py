@@ -65,9 +65,7 @@ async def test_first_message_makes_one_user_and_conversation_then_one_call_each(
 async def test_agent_reply_reaches_the_user_once_and_echoes_do_not(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "hello")
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "hello")
     rig.freshchat.reset_calls()
     await rig.freshchat.agent_reply(conversation, "How can I help? 😊")
     await rig.freshchat.private_note(conversation, "VIP customer")
@@ -95,9 +93,7 @@ async def test_every_webhook_delivered_three_times_has_one_effect(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
     rig.freshchat.faults.duplicate_webhooks(3)
-    await rig.say(channel, "minjun", "one", message_id="x-1", copies=3)
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "one", message_id="x-1", copies=3)
     await rig.say(channel, "minjun", "two", message_id="x-2", copies=3)
     await rig.freshchat.agent_reply(conversation, "reply")
     await rig.settle()
@@ -108,9 +104,7 @@ async def test_every_webhook_delivered_three_times_has_one_effect(
 async def test_stale_conversation_recovers_without_losing_the_message(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "one")
-    await rig.settle()
-    first = rig.conversation_of("fake:minjun")
+    first = await rig.say_and_settle(channel, "minjun", "one")
     rig.freshchat.faults.stale_conversation(times=1)
     await rig.say(channel, "minjun", "two")
     await rig.settle()
@@ -124,9 +118,7 @@ async def test_stale_conversation_recovers_without_losing_the_message(
 async def test_resolved_conversation_is_reopened_by_the_users_next_message(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "one")
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "one")
     await rig.freshchat.resolve(conversation)
     await rig.settle()
     link = await rig.bridge.store.get_link("fake", "minjun")
@@ -172,9 +164,7 @@ async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_p
     async with BridgeRig() as rig:
         channel = FakeChannel()
         bridge = rig.attach([channel], store=SQLiteStore(tmp_path / "s.sqlite3"))
-        await rig.say(channel, "minjun", "one")
-        await rig.settle()
-        conversation = rig.conversation_of("fake:minjun")
+        conversation = await rig.say_and_settle(channel, "minjun", "one")
         # Freshchat took "two", then the bridge died before recording it: the job is in flight.
         await bridge.delivery.stop()
         original = rig.messaging.post_message
@@ -266,9 +256,7 @@ async def test_resolution_reaches_the_channel_after_the_replies_before_it_and_on
     async with BridgeRig() as rig:
         channel = SessionChannel()
         rig.attach([channel], store=SQLiteStore(tmp_path / "s.sqlite3"), delivery=delivery)
-        await rig.say(channel, "minjun", "hello")
-        await rig.settle()
-        conversation = rig.conversation_of("fake:minjun")
+        conversation = await rig.say_and_settle(channel, "minjun", "hello")
         rig.freshchat.faults.duplicate_webhooks(2)
         # The common ending: a last word, then resolve at once. Its reply is queued (durable)
         # when the resolution arrives; ending the session first would swallow it.

@@ -52,9 +52,8 @@ async def desk() -> AsyncIterator[Desk]:
     async with BridgeRig(clock=clock) as rig:
         channel = FakeChannel()
         rig.attach([channel], store=MemoryStore(clock=clock), clock=clock)
-        await rig.say(channel, "ana", "hello")
-        await rig.settle()
-        yield Desk(rig, clock, channel, rig.conversation_of("fake:ana"))
+        conversation = await rig.say_and_settle(channel, "ana", "hello")
+        yield Desk(rig, clock, channel, conversation)
 
 
 async def test_an_agent_reply_replayed_after_the_dedupe_window_is_refused(desk: Desk) -> None:

@@ -74,9 +74,7 @@ async def test_concurrent_first_messages_make_one_user_and_one_conversation_in_o
 async def test_steady_state_costs_one_call_per_message_and_none_per_reply(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "hello")
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "hello")
     rig.helpdesk.reset_calls()
     for text in ("one", "two", "three"):
         await rig.say(channel, "minjun", text)
@@ -92,9 +90,7 @@ async def test_steady_state_costs_one_call_per_message_and_none_per_reply(
 async def test_every_webhook_delivered_three_times_has_one_effect(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "one", message_id="m-1", copies=3)
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "one", message_id="m-1", copies=3)
     rig.helpdesk.duplicate_webhooks(3)
     await rig.say(channel, "minjun", "two", message_id="m-2", copies=3)
     await rig.helpdesk.agent_reply(conversation, "reply")
@@ -106,9 +102,7 @@ async def test_every_webhook_delivered_three_times_has_one_effect(
 async def test_echoes_and_private_notes_never_reach_the_user(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "my order is late")
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "my order is late")
     await rig.helpdesk.private_note(conversation, "VIP customer, be quick")
     await rig.helpdesk.agent_reply(conversation, "On its way!")
     await rig.say(channel, "minjun", "thanks")
@@ -120,9 +114,7 @@ async def test_echoes_and_private_notes_never_reach_the_user(
 async def test_a_stale_conversation_gives_way_without_losing_the_message(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
-    await rig.say(channel, "minjun", "one")
-    await rig.settle()
-    stale = rig.conversation_of("fake:minjun")
+    stale = await rig.say_and_settle(channel, "minjun", "one")
     await rig.helpdesk.make_stale(stale)
     await rig.say(channel, "minjun", "two")
     await rig.settle()
@@ -139,9 +131,7 @@ async def test_a_resolved_conversation_is_reopened_by_the_users_next_message(
     rig: BridgeRig,
     channel: FakeChannel,
 ) -> None:
-    await rig.say(channel, "minjun", "one")
-    await rig.settle()
-    conversation = rig.conversation_of("fake:minjun")
+    conversation = await rig.say_and_settle(channel, "minjun", "one")
     await rig.helpdesk.resolve(conversation)
     await rig.settle()
     link = await rig.bridge.store.get_link("fake", "minjun")
@@ -160,9 +150,7 @@ async def test_with_the_new_policy_a_resolved_conversation_is_followed_by_a_new_
     channel: FakeChannel,
 ) -> None:
     await restart(rig, channel, resolved_policy=ResolvedPolicy.NEW)
-    await rig.say(channel, "minjun", "one")
-    await rig.settle()
-    old = rig.conversation_of("fake:minjun")
+    old = await rig.say_and_settle(channel, "minjun", "one")
     await rig.helpdesk.resolve(old)
     await rig.settle()
     await rig.say(channel, "minjun", "a new question")
