@@ -10,7 +10,7 @@ Freshchat would send, for the test's client to deliver.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from byoc.freshchat import FreshchatMessaging
 from byoc.store import SQLiteStore
 from byoc.testing.freshchat import FreshchatEmulator, WebhookKey
 from byoc.testing.helpdesk import freshchat_user_texts
+from byoc.wsgi import WSGIBridge
 
 Signed = tuple[bytes, dict[str, str]]
 
@@ -95,3 +96,12 @@ class Helpdesk:
     async def aclose(self) -> None:
         await self.emulator.aclose()
         await self.http.aclose()
+
+
+def run_on(served: WSGIBridge, make: Callable[[], Awaitable[Any]]) -> Any:
+    """Await `make()` on the event loop of a bridge served over WSGI; its result."""
+
+    async def call() -> Any:
+        return await make()
+
+    return served.run(call())

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import attrs
 import httpx
 import pytest
 
@@ -16,36 +17,31 @@ from byoc.retry import RetryPolicy
 from byoc.store import MemoryStore, SQLiteStore
 from byoc.testing.clock import FakeClock
 from byoc.testing.fake_channel import FakeChannel
+from byoc.testing.rig import BridgeRig
 
 from .recording_messaging import RecordingMessaging
 
 DEAD_LEASE = 20.0
 
 
+@attrs.define
 class Harness:
-    def __init__(self, store: str, tmp_path: Path) -> None:
-        self.clock = FakeClock()
-        self.channel = FakeChannel()
-        self.messaging = RecordingMessaging()
-        self.store: MemoryStore | SQLiteStore = (
-            MemoryStore(clock=self.clock)
-            if store == "memory"
-            else SQLiteStore(tmp_path / "byoc.sqlite3", clock=self.clock)
-        )
-        self.bridge = Bridge(
-            messaging=self.messaging,
-            channels=[self.channel],
-            store=self.store,
-            clock=self.clock,
-            retry_policy=RetryPolicy(base=1.0, factor=2.0, jitter=0.0, max_attempts=4),
-        )
-        self.client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=self.bridge), base_url="http://bridge"
-        )
+    """A bridge on the rig, whose help desk is a `RecordingMessaging`, on one `FakeClock`."""
+
+    rig: BridgeRig
+    channel: FakeChannel
+    messaging: RecordingMessaging
+    store: MemoryStore | SQLiteStore
+    clock: FakeClock
+
+    @property
+    def bridge(self) -> Bridge:
+        return self.rig.bridge
 
     async def say(self, user: str, text: str, mid: str | None = None) -> httpx.Response:
-        body, headers = self.channel.user_message(user, text, message_id=mid or f"{user}:{text}")
-        return await self.client.post("/channels/fake/webhook", content=body, headers=headers)
+        return await self.rig.say(
+            self.channel, user, text, message_id=mid or f"{user}:{text}", expect=None
+        )
 
     def texts(self, user_index: int = 0) -> list[str]:
         conversations = list(self.messaging.messages.values())
@@ -54,10 +50,22 @@ class Harness:
 
 @pytest.fixture(params=["memory", "sqlite"])
 async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = Harness(request.param, tmp_path)
-    yield harness
-    await harness.client.aclose()
-    await harness.bridge.aclose()
+    clock = FakeClock()
+    store: MemoryStore | SQLiteStore = (
+        MemoryStore(clock=clock)
+        if request.param == "memory"
+        else SQLiteStore(tmp_path / "byoc.sqlite3", clock=clock)
+    )
+    async with BridgeRig(clock=clock) as rig:
+        harness = Harness(rig, FakeChannel(), RecordingMessaging(), store, clock)
+        rig.attach(
+            [harness.channel],
+            messaging=harness.messaging,
+            store=store,
+            clock=clock,
+            retry_policy=RetryPolicy(base=1.0, factor=2.0, jitter=0.0, max_attempts=4),
+        )
+        yield harness
 
 
 async def test_outage_is_acknowledged_then_delivered_once_with_backoff(h: Harness) -> None:

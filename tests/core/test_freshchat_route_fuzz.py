@@ -44,17 +44,8 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[BridgeRig, dict[str, Any]
     async with BridgeRig() as rig:
         channel = FakeChannel()
         rig.attach([channel], store=SQLiteStore(tmp_path / "byoc.sqlite3"))
-        body, headers = channel.user_message("ana", "hello")
-        assert (
-            await rig.http.post(
-                f"{BRIDGE_URL}/channels/fake/webhook", content=body, headers=headers
-            )
-        ).status_code == 200
-        await rig.settle()
-        (user,) = rig.freshchat.users_by_reference("fake:ana")
-        (conversation,) = rig.freshchat.conversations_of(str(user["id"]))
         await rig.freshchat.agent_reply(
-            str(conversation["conversation_id"]),
+            await rig.say_and_settle(channel, "ana", "hello"),
             "안녕",
             parts=[
                 {"image": {"url": "https://cdn.test/a.png"}},

@@ -24,159 +24,136 @@ from .recording_messaging import RecordingMessaging
 WEBHOOK = f"{BRIDGE_URL}/channels/fake/webhook"
 
 
-class World:
-    def __init__(self, rig: BridgeRig, channel: FakeChannel) -> None:
-        self.rig, self.channel = rig, channel
-        self.freshchat = rig.freshchat
-
-    async def say(self, user: str, text: str, mid: str | None = None, copies: int = 1) -> None:
-        body, headers = self.channel.user_message(
-            user, text, message_id=mid, profile=Profile(name="Min-jun Kim", language="ko")
-        )
-        for _ in range(copies):
-            response = await self.rig.http.post(WEBHOOK, content=body, headers=headers)
-            assert response.status_code == 200, response.text
-
-    def user(self, channel_user: str) -> dict[str, object]:
-        (user,) = self.freshchat.users_by_reference(f"fake:{channel_user}")
-        return user
-
-    def texts(self, conversation_id: str, actor_type: str = "user") -> list[str]:
-        return [
-            part["text"]["content"]
-            for message in self.freshchat.conversation_messages(conversation_id)
-            if message["actor_type"] == actor_type
-            for part in message["message_parts"]
-            if "text" in part
-        ]
-
-    def conversation_of(self, channel_user: str) -> str:
-        (conversation,) = self.freshchat.conversations_of(str(self.user(channel_user)["id"]))
-        return str(conversation["conversation_id"])
+PROFILE = Profile(name="Min-jun Kim", language="ko")
 
 
 @pytest.fixture(params=["durable-sqlite", "durable-memory", "inline"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+async def rig(
+    request: pytest.FixtureRequest, tmp_path: Path, channel: FakeChannel
+) -> AsyncIterator[BridgeRig]:
     delivery, _, store_kind = request.param.partition("-")
     store = SQLiteStore(tmp_path / "byoc.sqlite3") if store_kind == "sqlite" else MemoryStore()
-    async with BridgeRig() as rig:
-        channel = FakeChannel()
-        rig.attach([channel], store=store, delivery=delivery)
-        yield World(rig, channel)
+    async with BridgeRig() as made:
+        made.attach([channel], store=store, delivery=delivery)
+        yield made
+
+
+@pytest.fixture
+def channel() -> FakeChannel:
+    return FakeChannel()
 
 
 async def test_first_message_makes_one_user_and_conversation_then_one_call_each(
-    world: World,
+    rig: BridgeRig,
+    channel: FakeChannel,
 ) -> None:
-    await world.say("minjun", "안녕하세요 👋")
-    await world.rig.settle()
-    user = world.user("minjun")
+    await rig.say(channel, "minjun", "안녕하세요 👋", profile=PROFILE)
+    await rig.settle()
+    (user,) = rig.freshchat.users_by_reference("fake:minjun")
     assert user["first_name"] == "Min-jun"
-    conversation = world.conversation_of("minjun")
-    assert world.texts(conversation) == ["안녕하세요 👋"]
+    conversation = rig.conversation_of("fake:minjun")
+    assert rig.helpdesk.user_texts(conversation) == ["안녕하세요 👋"]
 
-    world.freshchat.reset_calls()
-    await world.say("minjun", "second")
-    await world.rig.settle()
-    assert world.freshchat.total_calls() == 1
-    assert world.freshchat.calls[("POST", "/v2/conversations/{id}/messages")] == 1
-    assert world.texts(conversation) == ["안녕하세요 👋", "second"]
+    rig.freshchat.reset_calls()
+    await rig.say(channel, "minjun", "second")
+    await rig.settle()
+    assert rig.freshchat.total_calls() == 1
+    assert rig.freshchat.calls[("POST", "/v2/conversations/{id}/messages")] == 1
+    assert rig.helpdesk.user_texts(conversation) == ["안녕하세요 👋", "second"]
 
 
-async def test_agent_reply_reaches_the_user_once_and_echoes_do_not(world: World) -> None:
-    await world.say("minjun", "hello")
-    await world.rig.settle()
-    conversation = world.conversation_of("minjun")
-    world.freshchat.reset_calls()
-    await world.freshchat.agent_reply(conversation, "How can I help? 😊")
-    await world.freshchat.private_note(conversation, "VIP customer")
-    await world.rig.settle()
-    replies = world.channel.outbox["minjun"]
+async def test_agent_reply_reaches_the_user_once_and_echoes_do_not(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    conversation = await rig.say_and_settle(channel, "minjun", "hello")
+    rig.freshchat.reset_calls()
+    await rig.freshchat.agent_reply(conversation, "How can I help? 😊")
+    await rig.freshchat.private_note(conversation, "VIP customer")
+    await rig.settle()
+    replies = channel.outbox["minjun"]
     assert [m.parts for m in replies] == [(Text(text="How can I help? 😊"),)]
     # The user's own message and the system welcome message were echoed as webhooks too.
-    assert world.freshchat.total_calls() == 0  # a reply costs Freshchat nothing
+    assert rig.freshchat.total_calls() == 0  # a reply costs Freshchat nothing
 
 
 async def test_fifty_concurrent_first_messages_make_one_user_one_conversation_in_order(
-    world: World,
+    rig: BridgeRig,
+    channel: FakeChannel,
 ) -> None:
-    await asyncio.gather(*(world.say("jisoo", f"m{i:02d}", mid=f"j-{i}") for i in range(50)))
-    await world.rig.settle()
-    assert len(world.freshchat.users_by_reference("fake:jisoo")) == 1
-    conversation = world.conversation_of("jisoo")
-    assert world.texts(conversation) == [f"m{i:02d}" for i in range(50)]
+    await asyncio.gather(
+        *(rig.say(channel, "jisoo", f"m{i:02d}", message_id=f"j-{i}") for i in range(50))
+    )
+    await rig.settle()
+    assert len(rig.freshchat.users_by_reference("fake:jisoo")) == 1
+    conversation = rig.conversation_of("fake:jisoo")
+    assert rig.helpdesk.user_texts(conversation) == [f"m{i:02d}" for i in range(50)]
 
 
-async def test_every_webhook_delivered_three_times_has_one_effect(world: World) -> None:
-    world.freshchat.faults.duplicate_webhooks(3)
-    await world.say("minjun", "one", mid="x-1", copies=3)
-    await world.rig.settle()
-    conversation = world.conversation_of("minjun")
-    await world.say("minjun", "two", mid="x-2", copies=3)
-    await world.freshchat.agent_reply(conversation, "reply")
-    await world.rig.settle()
-    assert world.texts(conversation) == ["one", "two"]
-    assert [m.parts for m in world.channel.outbox["minjun"]] == [(Text(text="reply"),)]
+async def test_every_webhook_delivered_three_times_has_one_effect(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    rig.freshchat.faults.duplicate_webhooks(3)
+    conversation = await rig.say_and_settle(channel, "minjun", "one", message_id="x-1", copies=3)
+    await rig.say(channel, "minjun", "two", message_id="x-2", copies=3)
+    await rig.freshchat.agent_reply(conversation, "reply")
+    await rig.settle()
+    assert rig.helpdesk.user_texts(conversation) == ["one", "two"]
+    assert [m.parts for m in channel.outbox["minjun"]] == [(Text(text="reply"),)]
 
 
-async def test_stale_conversation_recovers_without_losing_the_message(world: World) -> None:
-    await world.say("minjun", "one")
-    await world.rig.settle()
-    first = world.conversation_of("minjun")
-    world.freshchat.faults.stale_conversation(times=1)
-    await world.say("minjun", "two")
-    await world.rig.settle()
-    user_id = str(world.user("minjun")["id"])
-    conversations = [c["conversation_id"] for c in world.freshchat.conversations_of(user_id)]
-    texts = [t for c in conversations for t in world.texts(str(c))]
-    assert sorted(texts) == ["one", "two"]
-    link = await world.rig.bridge.store.get_link("fake", "minjun")
+async def test_stale_conversation_recovers_without_losing_the_message(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    first = await rig.say_and_settle(channel, "minjun", "one")
+    rig.freshchat.faults.stale_conversation(times=1)
+    await rig.say(channel, "minjun", "two")
+    await rig.settle()
+    conversations = rig.helpdesk.conversations("fake:minjun")
+    assert sorted(rig.texts_of("fake:minjun")) == ["one", "two"]
+    link = await rig.bridge.store.get_link("fake", "minjun")
     assert link is not None and link.conversation_id in conversations
     del first
 
 
-async def test_resolved_conversation_is_reopened_by_the_users_next_message(world: World) -> None:
-    await world.say("minjun", "one")
-    await world.rig.settle()
-    conversation = world.conversation_of("minjun")
-    await world.freshchat.resolve(conversation)
-    await world.rig.settle()
-    link = await world.rig.bridge.store.get_link("fake", "minjun")
+async def test_resolved_conversation_is_reopened_by_the_users_next_message(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    conversation = await rig.say_and_settle(channel, "minjun", "one")
+    await rig.freshchat.resolve(conversation)
+    await rig.settle()
+    link = await rig.bridge.store.get_link("fake", "minjun")
     assert link is not None and link.resolved
-    await world.say("minjun", "back again")
-    await world.rig.settle()
-    assert world.texts(conversation) == ["one", "back again"]
-    reopened = await world.rig.bridge.store.get_link("fake", "minjun")
+    await rig.say(channel, "minjun", "back again")
+    await rig.settle()
+    assert rig.helpdesk.user_texts(conversation) == ["one", "back again"]
+    reopened = await rig.bridge.store.get_link("fake", "minjun")
     assert reopened is not None and not reopened.resolved
 
 
-async def test_freshchat_webhook_signature_is_required(world: World) -> None:
-    await world.say("minjun", "one")
-    await world.rig.settle()
+async def test_freshchat_webhook_signature_is_required(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    await rig.say(channel, "minjun", "one")
+    await rig.settle()
     body = json.dumps({"action": "message_create", "data": {}}).encode()
     url = f"{BRIDGE_URL}/messaging/webhook"
-    missing = await world.rig.http.post(url, content=body)
+    missing = await rig.http.post(url, content=body)
     assert missing.status_code == 401
-    signature = world.freshchat.key.sign(body)
-    flipped = await world.rig.http.post(
+    signature = rig.freshchat.key.sign(body)
+    flipped = await rig.http.post(
         url, content=body[:-2] + b"} ", headers={"x-freshchat-signature": signature}
     )
     assert flipped.status_code == 401
-    valid = await world.rig.http.post(
-        url, content=body, headers={"x-freshchat-signature": signature}
-    )
+    valid = await rig.http.post(url, content=body, headers={"x-freshchat-signature": signature})
     assert valid.status_code == 400  # signed, but not a message Freshchat would send
 
 
-async def test_media_is_passed_to_freshchat(world: World) -> None:
-    body, headers = world.channel.user_message(
-        "minjun", [Image(url="https://cdn.example/p.png", caption="my receipt")]
-    )
-    assert (await world.rig.http.post(WEBHOOK, content=body, headers=headers)).status_code == 200
-    await world.rig.settle()
+async def test_media_is_passed_to_freshchat(rig: BridgeRig, channel: FakeChannel) -> None:
+    await rig.say(channel, "minjun", [Image(url="https://cdn.example/p.png", caption="my receipt")])
+    await rig.settle()
     (message,) = [
         m
-        for m in world.freshchat.conversation_messages(world.conversation_of("minjun"))
+        for m in rig.freshchat.conversation_messages(rig.conversation_of("fake:minjun"))
         if m["actor_type"] == "user"
     ]
     kinds = [next(k for k, v in p.items() if v is not None) for p in message["message_parts"]]
@@ -187,10 +164,7 @@ async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_p
     async with BridgeRig() as rig:
         channel = FakeChannel()
         bridge = rig.attach([channel], store=SQLiteStore(tmp_path / "s.sqlite3"))
-        world = World(rig, channel)
-        await world.say("minjun", "one")
-        await rig.settle()
-        conversation = world.conversation_of("minjun")
+        conversation = await rig.say_and_settle(channel, "minjun", "one")
         # Freshchat took "two", then the bridge died before recording it: the job is in flight.
         await bridge.delivery.stop()
         original = rig.messaging.post_message
@@ -203,17 +177,17 @@ async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_p
             raise AssertionError("unreachable")
 
         rig.messaging.post_message = post_then_crash  # type: ignore[method-assign, assignment]
-        await world.say("minjun", "two")
+        await rig.say(channel, "minjun", "two")
         await bridge.start()
         await accepted.wait()
         await bridge.delivery.stop(grace=0)
         rig.messaging.post_message = original  # type: ignore[method-assign]
-        world.freshchat.reset_calls()
+        rig.freshchat.reset_calls()
         await bridge.start()
         await rig.settle()
-        assert world.texts(conversation) == ["one", "two"]
-        assert world.freshchat.calls[("GET", "/v2/conversations/{id}/messages")] == 1
-        assert world.freshchat.calls[("POST", "/v2/conversations/{id}/messages")] == 0
+        assert rig.helpdesk.user_texts(conversation) == ["one", "two"]
+        assert rig.freshchat.calls[("GET", "/v2/conversations/{id}/messages")] == 1
+        assert rig.freshchat.calls[("POST", "/v2/conversations/{id}/messages")] == 0
 
 
 @settings(
@@ -246,14 +220,16 @@ async def test_recovered_delivery_already_in_freshchat_is_not_posted_twice(tmp_p
         ).map(lambda v: json.dumps(v).encode()),
     )
 )
-async def test_signed_or_not_any_body_gets_2xx_or_4xx(world: World, body: bytes) -> None:
-    signed = {"x-freshchat-signature": world.freshchat.key.sign(body)}
+async def test_signed_or_not_any_body_gets_2xx_or_4xx(
+    rig: BridgeRig, channel: FakeChannel, body: bytes
+) -> None:
+    signed = {"x-freshchat-signature": rig.freshchat.key.sign(body)}
     for url, headers in (
         (f"{BRIDGE_URL}/messaging/webhook", signed),
         (f"{BRIDGE_URL}/messaging/webhook", {}),
-        (WEBHOOK, {"x-fake-signature": world.channel.sign(body)}),
+        (WEBHOOK, {"x-fake-signature": channel.sign(body)}),
     ):
-        response = await world.rig.http.post(url, content=body, headers=headers)
+        response = await rig.http.post(url, content=body, headers=headers)
         assert response.status_code < 500, response.text
 
 
@@ -280,21 +256,18 @@ async def test_resolution_reaches_the_channel_after_the_replies_before_it_and_on
     async with BridgeRig() as rig:
         channel = SessionChannel()
         rig.attach([channel], store=SQLiteStore(tmp_path / "s.sqlite3"), delivery=delivery)
-        world = World(rig, channel)
-        await world.say("minjun", "hello")
-        await rig.settle()
-        conversation = world.conversation_of("minjun")
-        world.freshchat.faults.duplicate_webhooks(2)
+        conversation = await rig.say_and_settle(channel, "minjun", "hello")
+        rig.freshchat.faults.duplicate_webhooks(2)
         # The common ending: a last word, then resolve at once. Its reply is queued (durable)
         # when the resolution arrives; ending the session first would swallow it.
-        await world.freshchat.agent_reply(conversation, "goodbye")
-        await world.freshchat.resolve(conversation)
+        await rig.freshchat.agent_reply(conversation, "goodbye")
+        await rig.freshchat.resolve(conversation)
         await rig.settle()
         assert channel.timeline == ["reply:goodbye", "end:minjun"]
         # Reopened by the user, resolved again: a new session to end.
-        await world.say("minjun", "one more thing")
+        await rig.say(channel, "minjun", "one more thing")
         await rig.settle()
-        await world.freshchat.resolve(conversation)
+        await rig.freshchat.resolve(conversation)
         await rig.settle()
         assert channel.timeline == ["reply:goodbye", "end:minjun", "end:minjun"]
 

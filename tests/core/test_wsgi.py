@@ -16,7 +16,7 @@ from byoc.bridge import Bridge
 from byoc.testing.fake_channel import FakeChannel
 from byoc.wsgi import WSGIBridge
 
-from ..helpdesk import Helpdesk
+from ..helpdesk import Helpdesk, run_on
 
 
 class World:
@@ -49,13 +49,6 @@ def world(tmp_path: Path) -> Iterator[World]:
     world.close()
 
 
-def run(served: WSGIBridge, make: Callable[[], Awaitable[Any]]) -> Any:
-    async def call() -> Any:
-        return await make()
-
-    return served.run(call())
-
-
 def test_webhooks_are_served_under_a_script_name_and_delivered(world: World) -> None:
     bridge, served = world.serve()
     body, headers = world.channel.user_message("minjun", "안녕하세요")
@@ -63,7 +56,7 @@ def test_webhooks_are_served_under_a_script_name_and_delivered(world: World) -> 
         assert (
             client.post("/channels/fake/webhook", content=body, headers=headers).status_code == 200
         )
-    run(served, bridge.wait_idle)
+    run_on(served, bridge.wait_idle)
     assert world.helpdesk.user_texts(world.helpdesk.conversation_of("fake:minjun")) == [
         "안녕하세요"
     ]
@@ -83,7 +76,7 @@ def test_work_left_queued_by_a_stopped_process_resumes_at_start_without_a_webhoo
     world.helpdesk.emulator.faults.clear()
 
     bridge, second = world.serve()
-    run(second, bridge.wait_idle)
+    run_on(second, bridge.wait_idle)
     conversation = world.helpdesk.conversation_of("fake:minjun")
     assert world.helpdesk.user_texts(conversation) == ["before the restart"]
 
@@ -123,7 +116,7 @@ def test_a_chunked_body_is_read_to_its_end(world: World) -> None:
     body, headers = world.channel.user_message("minjun", "chunked 👋")
     status, _ = call_wsgi(served, environ(body, headers, **{"wsgi.input_terminated": True}))
     assert status.startswith("200")
-    run(served, bridge.wait_idle)
+    run_on(served, bridge.wait_idle)
     conversation = world.helpdesk.conversation_of("fake:minjun")
     assert world.helpdesk.user_texts(conversation) == ["chunked 👋"]
 
@@ -137,7 +130,7 @@ def test_a_chunked_body_over_the_limit_is_refused(world: World) -> None:
 
 def test_after_close_requests_get_503_and_calls_fail(world: World) -> None:
     bridge, served = world.serve()
-    assert run(served, _started(bridge))
+    assert run_on(served, _started(bridge))
     served.close()
     served.close()  # idempotent
     assert served.loop.is_closed()
@@ -147,7 +140,7 @@ def test_after_close_requests_get_503_and_calls_fail(world: World) -> None:
         answer = client.post("/channels/fake/webhook", content=body, headers=headers)
     assert answer.status_code == 503
     with pytest.raises(RuntimeError, match="closed"):
-        run(served, bridge.wait_idle)
+        run_on(served, bridge.wait_idle)
 
 
 def _started(bridge: Bridge) -> Callable[[], Awaitable[bool]]:

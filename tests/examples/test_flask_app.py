@@ -16,7 +16,7 @@ from byoc.testing.fake_channel import FakeChannel
 from byoc.wsgi import WSGIBridge
 from examples import flask_app
 
-from ..helpdesk import Helpdesk
+from ..helpdesk import Helpdesk, run_on
 from .support import forgeries, round_trip
 
 
@@ -30,10 +30,7 @@ class World:
         return self.client.post(path, data=body, headers=headers).status_code
 
     def run(self, make: Callable[[], Awaitable[Any]]) -> Any:
-        async def call() -> Any:
-            return await make()
-
-        return self.served.run(call())
+        return run_on(self.served, make)
 
 
 @pytest.fixture

@@ -19,11 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
 from byoc.bridge import Bridge, Delivery
 from byoc.channel import Channel, InstallResult
-from byoc.errors import ByocError
 from byoc.store import Store
 from byoc.testing.clock import FakeClock
 from byoc.testing.rig import BridgeRig
@@ -36,13 +34,6 @@ HAPPYTALK_URL = "http://happytalk.test"
 OPENBUILDER_URL = "http://openbuilder.test"
 
 KOREAN = "환불 문의드려요 🙏 주문번호는 2024-001 입니다 😊 👩‍👩‍👧 🇰🇷"
-
-
-def _subclasses(root: type[BaseException]) -> set[str]:
-    names = {root.__name__}
-    for sub in root.__subclasses__():
-        names |= _subclasses(sub)
-    return names
 
 
 class KakaoWorld:
@@ -135,32 +126,9 @@ class KakaoWorld:
 
     # -- the help desk's side ------------------------------------------------------------------
 
-    def helpdesk_user(self, channel: str, user_id: str) -> dict[str, Any]:
-        """The one Freshchat user of a channel user."""
-        (user,) = self.freshchat.users_by_reference(f"{channel}:{user_id}")
-        return user
-
     def conversation(self, channel: str, user_id: str) -> str:
         """The id of the channel user's one Freshchat conversation."""
-        user = self.helpdesk_user(channel, user_id)
-        (conversation,) = self.freshchat.conversations_of(str(user["id"]))
-        return str(conversation["conversation_id"])
-
-    def user_parts(self, conversation_id: str) -> list[list[dict[str, Any]]]:
-        """The parts of each message the user wrote, oldest first."""
-        return [
-            m["message_parts"]
-            for m in self.freshchat.conversation_messages(conversation_id)
-            if m["actor_type"] == "user"
-        ]
-
-    def user_texts(self, conversation_id: str) -> list[str]:
-        return [
-            part["text"]["content"]
-            for parts in self.user_parts(conversation_id)
-            for part in parts
-            if "text" in part
-        ]
+        return self.rig.conversation_of(f"{channel}:{user_id}")
 
     async def fetch(self, url: str) -> bytes:
         """GET `url` on the network; the body of a 200 answer."""
@@ -172,13 +140,3 @@ class KakaoWorld:
         """Upload a file as an agent would attach it; its `fileHash`."""
         answer = await self.rig.messaging.client.upload_file(name, data, content_type)
         return str(answer["file_hash"])
-
-    async def bug_letters(self) -> list[str]:
-        """Dead letters whose error is not one byoc raises on purpose (a crash in a worker)."""
-        expected = _subclasses(ByocError)
-        bugs = []
-        for dead in await self.bridge.dead_letters():
-            error = dead.job.attempts[-1].error if dead.job.attempts else dead.reason
-            if error.split(":", 1)[0] not in expected:
-                bugs.append(error)
-        return bugs

@@ -54,7 +54,7 @@ def written(world: KakaoWorld) -> list[str]:
     users = world.freshchat.users_by_reference("kakao:c0eUY5TATGz1")
     if not users:
         return []
-    return world.user_texts(world.conversation("kakao", "c0eUY5TATGz1"))
+    return world.rig.helpdesk.user_texts(world.conversation("kakao", "c0eUY5TATGz1"))
 
 
 async def test_a_time_of_4301_digits_is_no_500(world: KakaoWorld) -> None:
@@ -73,7 +73,7 @@ async def test_a_file_size_of_4301_digits_is_no_500(world: KakaoWorld) -> None:
     answer = await world.rig.http.post(url, content=json.dumps(body).encode())
     await world.settle()
     assert answer.status_code == 200, answer.text
-    assert await world.bug_letters() == []
+    assert await world.rig.unexpected_dead_letters() == []
 
 
 async def test_a_webhook_older_than_a_day_is_refused_as_a_replay(world: KakaoWorld) -> None:

@@ -64,7 +64,7 @@ async def world() -> AsyncIterator[KakaoWorld]:
 
 def last_written(world: KakaoWorld, channel: str, user_id: str) -> list[dict[str, Any]]:
     """The parts of the last message the user wrote, as the agent sees it in Freshchat."""
-    return world.user_parts(world.conversation(channel, user_id))[-1]
+    return world.rig.user_parts(world.conversation(channel, user_id))[-1]
 
 
 async def dealer_user(world: KakaoWorld) -> tuple[DealerUser, str]:

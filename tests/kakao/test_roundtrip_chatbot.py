@@ -80,7 +80,7 @@ async def test_korean_and_emoji_go_both_ways_and_a_quick_answer_uses_the_callbac
     world: KakaoWorld,
 ) -> None:
     user, conversation = await first_message(world, KOREAN)
-    [text] = world.user_texts(conversation)
+    [text] = world.rig.helpdesk.user_texts(conversation)
     assert text.encode() == KOREAN.encode()
 
     await world.clock.advance(20)
@@ -131,7 +131,7 @@ async def test_the_users_photo_is_copied_into_freshchat_before_its_link_expires(
     assert (await user.say(cdn_url)).ok
     await world.settle()
 
-    _, [photo] = world.user_parts(conversation)
+    _, [photo] = world.rig.user_parts(conversation)
     copy = photo["image"]["url"]
     assert copy.startswith(world.freshchat.public_url)
     await world.clock.advance(world.openbuilder.media.ttl + 1)
@@ -191,7 +191,7 @@ async def test_redelivered_help_desk_webhooks_reach_the_user_once(world: KakaoWo
     await world.freshchat.agent_reply(conversation, "늦은 답변")
     await world.settle()
 
-    assert world.user_texts(conversation) == ["한 번만 보내요"]
+    assert world.rig.helpdesk.user_texts(conversation) == ["한 번만 보내요"]
     assert seen(user)[1:] == [("callback", "빠른 답변"), ("event", "늦은 답변")]
     assert callback_statuses(world) == ["SUCCESS"]
     assert len(world.openbuilder.event_calls) == 1
@@ -225,7 +225,7 @@ async def test_the_skill_answers_within_5_s_while_freshchat_takes_10_s_per_call(
 
         await world.settle_through(freshchat_clock, step=10.0)
         conversation = world.conversation("kakao-chatbot", user.bot_user_key)
-        assert world.user_texts(conversation) == [KOREAN]
+        assert world.rig.helpdesk.user_texts(conversation) == [KOREAN]
         assert await world.bridge.dead_letters() == []
 
         # The agent answers within the minute: one POST to the callback URL.
@@ -242,7 +242,7 @@ async def test_the_skill_answers_within_5_s_while_freshchat_takes_10_s_per_call(
         await world.freshchat.agent_reply(conversation, "늦어서 죄송합니다")
         await world.settle_through(freshchat_clock, step=10.0)
         assert seen(user)[2:] == [("wait", DEFAULT_CALLBACK_TEXT), ("event", "늦어서 죄송합니다")]
-        assert world.user_texts(conversation) == [KOREAN, "또 질문이 있어요"]
+        assert world.rig.helpdesk.user_texts(conversation) == [KOREAN, "또 질문이 있어요"]
         assert callback_statuses(world) == ["SUCCESS"]
         [call] = world.openbuilder.event_calls
         assert call["user"] == [{"type": "botUserKey", "id": user.bot_user_key}]

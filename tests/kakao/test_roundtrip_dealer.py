@@ -45,7 +45,7 @@ async def first_message(world: KakaoWorld, text: str = "안녕하세요") -> tup
 
 async def test_korean_and_emoji_go_both_ways_byte_for_byte(world: KakaoWorld) -> None:
     user, conversation = await first_message(world, KOREAN)
-    [text] = world.user_texts(conversation)
+    [text] = world.rig.helpdesk.user_texts(conversation)
     assert text.encode() == KOREAN.encode()
 
     await world.freshchat.agent_reply(conversation, ANSWER)
@@ -63,7 +63,7 @@ async def test_the_users_photo_and_file_are_copied_into_freshchat(world: KakaoWo
     user.send_file(PDF, name="견적서.pdf", content_type="application/pdf")
     await world.settle()
 
-    _, [photo], [document] = world.user_parts(conversation)
+    _, [photo], [document] = world.rig.user_parts(conversation)
     image, file = photo["image"], document["file"]
     assert image["url"].startswith(world.freshchat.public_url)
     assert file["url"].startswith(world.freshchat.public_url)
@@ -129,7 +129,7 @@ async def test_redelivered_webhooks_have_one_effect_each_way(world: KakaoWorld) 
     await world.settle()
 
     assert [d.duplicate for d in world.happytalk.deliveries] == [False, True, True]
-    assert world.user_texts(conversation) == ["한 번만 보내요 😊"]
+    assert world.rig.helpdesk.user_texts(conversation) == ["한 번만 보내요 😊"]
     assert [m.message for m in user.received] == ["한 번만 받으세요"]
 
 
@@ -169,7 +169,7 @@ async def test_a_user_back_after_resolution_reopens_the_conversation(world: Kaka
 
     user.send_text("다시 문의드려요")
     await world.settle()
-    assert world.user_texts(conversation) == ["첫 번째 문의", "다시 문의드려요"]
+    assert world.rig.helpdesk.user_texts(conversation) == ["첫 번째 문의", "다시 문의드려요"]
     await world.freshchat.agent_reply(conversation, ANSWER)
     await world.freshchat.resolve(conversation)
     await world.settle()

@@ -152,7 +152,7 @@ async def test_any_dealer_webhook_gets_a_2xx_or_4xx_and_crashes_no_worker(
     if answer.status_code == 200:
         assert answer.json() == {"code": 0}
     await world.settle()
-    assert await world.bug_letters() == []
+    assert await world.rig.unexpected_dead_letters() == []
 
 
 @settings(
@@ -174,4 +174,4 @@ async def test_any_skill_request_gets_an_answer_kakao_accepts_and_crashes_no_wor
     if answer.status_code == 200:
         assert skill_response_problems(answer.json(), allow_empty=True) == []
     await world.settle()
-    assert await world.bug_letters() == []
+    assert await world.rig.unexpected_dead_letters() == []

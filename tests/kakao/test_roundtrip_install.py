@@ -77,7 +77,7 @@ async def test_the_pasted_urls_take_the_emulators_calls_through_the_bridge(
         ("kakao", dealer_user.user_key),
         ("kakao-chatbot", chatbot_user.bot_user_key),
     ):
-        assert world.user_texts(world.conversation(channel, user_id)) == [KOREAN]
+        assert world.rig.helpdesk.user_texts(world.conversation(channel, user_id)) == [KOREAN]
 
 
 async def test_the_url_without_its_secret_is_refused(world: KakaoWorld) -> None:

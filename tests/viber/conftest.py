@@ -1,27 +1,29 @@
-"""Fixtures: a Viber emulator whose callbacks reach a `ViberChannel` over in-process HTTP."""
+"""Fixtures: a Viber emulator whose callbacks reach a `ViberChannel` behind a `ChannelEndpoint`
+(its webhook route without a bridge) on a virtual network."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
 import attrs
-import httpx
 import pytest
 
+from byoc.testing.channel_endpoint import ChannelEndpoint
 from byoc.testing.clock import FakeClock
+from byoc.testing.network import VirtualNetwork
 from byoc_viber import ViberChannel
 from byoc_viber.testing import ViberEmulator
 
-from .support import TOKEN, WEBHOOK_URL, ChannelApp, make_channel
+from .support import TOKEN, WEBHOOK_URL, make_channel
 
 
 @attrs.define
 class World:
-    """An emulator, a channel talking to it, and the webhook app its callbacks reach."""
+    """An emulator, a channel talking to it, and the endpoint its callbacks reach."""
 
     emulator: ViberEmulator
     channel: ViberChannel
-    app: ChannelApp
+    app: ChannelEndpoint
     clock: FakeClock
 
 
@@ -32,14 +34,15 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def world(clock: FakeClock) -> AsyncIterator[World]:
-    app = ChannelApp()
-    callbacks = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    network = VirtualNetwork()
+    callbacks = network.client(timeout=10.0)
     emulator = ViberEmulator(
         token=TOKEN, clock=clock, callback_client=callbacks, retry_schedule=(1, 5, 30, 120, 600)
     )
     http = emulator.client()
     channel = make_channel(emulator, http)
-    app.channel = channel
+    app = ChannelEndpoint(channel)
+    network.add("bridge.test", app)
     yield World(emulator=emulator, channel=channel, app=app, clock=clock)
     await emulator.aclose()
     await http.aclose()

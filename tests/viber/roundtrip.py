@@ -48,16 +48,11 @@ class Trip:
         return found
 
     def conversation(self, user: SimulatedUser) -> str:
-        (conversation,) = self.rig.freshchat.conversations_of(str(self.helpdesk_user(user)["id"]))
-        return str(conversation["conversation_id"])
+        return self.rig.conversation_of(f"viber:{user.id}")
 
     def written(self, user: SimulatedUser) -> list[list[dict[str, Any]]]:
         """The message parts of what `user` wrote, as Freshchat holds them, oldest first."""
-        return [
-            message["message_parts"]
-            for message in self.rig.freshchat.conversation_messages(self.conversation(user))
-            if message["actor_type"] == "user"
-        ]
+        return self.rig.user_parts(self.conversation(user))
 
 
 async def build_trip(

@@ -1,4 +1,4 @@
-"""Test support: signed requests, and a webhook app that hands callbacks to a `ViberChannel`."""
+"""Test support: signed requests, a channel on an emulator, and the events that reached it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from typing import Any
 
 import httpx
 
-from byoc.asgi import Receive, Scope, Send, read_body, request_headers, send_response
-from byoc.errors import RequestError
-from byoc.models import ChannelEvent
+from byoc.testing.channel_endpoint import ChannelEndpoint
 from byoc.webhook import WebhookRequest
 from byoc_viber import ViberChannel, sign
 from byoc_viber.testing import ViberEmulator
@@ -24,42 +22,9 @@ def signed(payload: bytes | dict[str, Any], token: str = TOKEN) -> WebhookReques
     return WebhookRequest(body=body, headers={"X-Viber-Content-Signature": sign(token, body)})
 
 
-class ChannelApp:
-    """The smallest webhook server around a channel: parse, then answer `ack` (or the error).
-
-    `refuse` makes the next N calls answer 500, as a bridge that is down would.
-    """
-
-    def __init__(self) -> None:
-        self.channel: ViberChannel | None = None
-        self.events: list[ChannelEvent] = []
-        self.statuses: list[int] = []
-        self.refuse = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http" and self.channel is not None
-        request = WebhookRequest(
-            body=await read_body(receive), headers=request_headers(scope), path=scope["path"]
-        )
-        if self.refuse:
-            self.refuse -= 1
-            await self._answer(send, 500, b'{"error":"down"}')
-            return
-        try:
-            events = await self.channel.parse(request)
-        except RequestError as exc:
-            await self._answer(send, exc.status_code, json.dumps({"error": str(exc)}).encode())
-            return
-        self.events.extend(events)
-        response = await self.channel.ack(request, events)
-        await self._answer(send, response.status, response.body)
-
-    async def _answer(self, send: Send, status: int, body: bytes) -> None:
-        self.statuses.append(status)
-        await send_response(send, status, body)
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
+def events_of(endpoint: ChannelEndpoint, kind: type[Any]) -> list[Any]:
+    """The events of one kind that reached the endpoint, in order."""
+    return [e for e in endpoint.events if isinstance(e, kind)]
 
 
 def make_channel(emulator: ViberEmulator, http: httpx.AsyncClient, **settings: Any) -> ViberChannel:

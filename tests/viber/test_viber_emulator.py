@@ -30,7 +30,7 @@ from byoc_viber import sign
 from byoc_viber.testing import ALL_EVENT_TYPES, ViberEmulator
 
 from .conftest import World
-from .support import TOKEN, WEBHOOK_URL
+from .support import TOKEN, WEBHOOK_URL, events_of
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ async def test_users_send_every_message_type_as_signed_callbacks(installed: Worl
     await alice.send_url("https://example.de")
     await alice.send_location(52.52, 13.405)
     await emulator.drain()
-    messages = installed.app.of(InboundMessage)
+    messages = events_of(installed.app, InboundMessage)
     assert [type(m.parts[0]) for m in messages] == [
         Text,
         Image,
@@ -236,7 +236,7 @@ async def test_callbacks_are_signed_with_the_bots_token(installed: World) -> Non
 
 
 async def test_pending_counts_callbacks_until_answered(installed: World) -> None:
-    installed.app.refuse = 2
+    installed.app.fail_next = [500] * 2
     alice = installed.emulator.user()
     await alice.send_text("one")
     await alice.send_text("two")
@@ -250,7 +250,7 @@ async def test_media_users_send_expires_after_an_hour(installed: World) -> None:
     alice = installed.emulator.user()
     await alice.send_picture(b"\xff\xd8 jpeg bytes", file_name="cat.jpg")
     await installed.emulator.drain()
-    [message] = installed.app.of(InboundMessage)
+    [message] = events_of(installed.app, InboundMessage)
     url = message.parts[0].url
     async with installed.emulator.client() as http:
         fresh = await http.get(url)
@@ -261,18 +261,18 @@ async def test_media_users_send_expires_after_an_hour(installed: World) -> None:
 
 
 async def test_a_failing_webhook_is_retried_until_it_answers(installed: World) -> None:
-    installed.app.refuse = 2
+    installed.app.fail_next = [500] * 2
     start = installed.clock.time()
     await installed.emulator.user().send_text("are you there?")
     await installed.emulator.drain()
     [record] = installed.emulator.callbacks
     assert record.attempts == [500, 500, 200] and record.delivered
-    assert len(installed.app.of(InboundMessage)) == 1
+    assert len(events_of(installed.app, InboundMessage)) == 1
     assert installed.clock.time() - start == pytest.approx(1 + 5)
 
 
 async def test_retries_stop_after_an_hour(installed: World) -> None:
-    installed.app.refuse = 10_000
+    installed.app.fail_next = [500] * 10_000
     start = installed.clock.time()
     await installed.emulator.user().send_text("hello?")
     await installed.emulator.drain()
@@ -284,7 +284,7 @@ async def test_retries_stop_after_an_hour(installed: World) -> None:
 
 
 async def test_retries_of_one_user_do_not_hold_up_the_next(installed: World) -> None:
-    installed.app.refuse = 1
+    installed.app.fail_next = [500] * 1
     alice = installed.emulator.user()
     await alice.send_text("first")
     await alice.send_text("second")
@@ -335,7 +335,7 @@ async def test_filtered_events_are_not_sent(world: World) -> None:
     )
     await world.emulator.drain()
     assert [r.event for r in world.emulator.callbacks] == ["delivered"]
-    assert world.app.of(Seen) == []
+    assert events_of(world.app, Seen) == []
 
 
 async def test_failed_callbacks_can_be_injected(installed: World) -> None:
@@ -345,7 +345,7 @@ async def test_failed_callbacks_can_be_injected(installed: World) -> None:
     )
     await installed.emulator.fail_message(int(result.message_ids[0]), "unsupported on device")
     await installed.emulator.drain()
-    [failed] = installed.app.of(Failed)
+    [failed] = events_of(installed.app, Failed)
     assert failed.message_id == result.message_ids[0] and failed.reason == "unsupported on device"
 
 
@@ -379,7 +379,9 @@ async def test_control_endpoints_drive_users_over_http(installed: World) -> None
             "conversation_started",
             "unsubscribed",
         ]
-        [file] = [e for e in installed.app.of(InboundMessage) if isinstance(e.parts[0], File)]
+        [file] = [
+            e for e in events_of(installed.app, InboundMessage) if isinstance(e.parts[0], File)
+        ]
         assert file.user_id == "a/b+c=="
         assert (await http.get(file.parts[0].url)).content == b"%PDF-1.4"
 

@@ -54,18 +54,10 @@ class Bot:
         return await self.rig.http.post(WEBHOOK, content=body, headers=headers)
 
     def written(self) -> list[str]:
-        users = self.rig.freshchat.users_by_reference(f"viber:{SENDER['id']}")
-        if not users:
+        reference = f"viber:{SENDER['id']}"
+        if not self.rig.helpdesk.users(reference):
             return []
-        (conversation,) = self.rig.freshchat.conversations_of(str(users[0]["id"]))
-        return [
-            part["text"]["content"]
-            for message in self.rig.freshchat.conversation_messages(
-                str(conversation["conversation_id"])
-            )
-            for part in message["message_parts"]
-            if message["actor_type"] == "user" and part.get("text")
-        ]
+        return self.rig.helpdesk.user_texts(self.rig.conversation_of(reference))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from byoc.models import ConversationStarted, Profile
 from byoc_viber.testing import ViberEmulator
 
 from .conftest import World
-from .support import TOKEN, WEBHOOK_URL, make_channel
+from .support import TOKEN, WEBHOOK_URL, events_of, make_channel
 
 
 async def test_install_registers_the_webhook_after_viber_verified_it(world: World) -> None:
@@ -30,7 +30,7 @@ async def test_install_registers_the_webhook_after_viber_verified_it(world: Worl
 
 
 async def test_install_explains_a_webhook_viber_could_not_reach(world: World) -> None:
-    world.app.refuse = 1
+    world.app.fail_next = [500] * 1
     with pytest.raises(ConfigurationError) as caught:
         await world.channel.install(WEBHOOK_URL)
     message = str(caught.value)
@@ -124,7 +124,7 @@ async def test_opening_the_chat_shows_the_welcome_message(installed: World) -> N
         alice = installed.emulator.user(name="Alice")
         await alice.open(context="ad-campaign")
         await installed.emulator.drain()
-    [started] = installed.app.of(ConversationStarted)
+    [started] = events_of(installed.app, ConversationStarted)
     assert started.context == "ad-campaign" and not started.subscribed
     [welcome] = alice.received
     assert welcome.welcome and welcome.text == "Hi! An agent will answer shortly."
@@ -135,4 +135,4 @@ async def test_without_a_welcome_message_opening_the_chat_shows_nothing(installe
     alice = installed.emulator.user()
     await alice.open()
     await installed.emulator.drain()
-    assert alice.received == [] and len(installed.app.of(ConversationStarted)) == 1
+    assert alice.received == [] and len(events_of(installed.app, ConversationStarted)) == 1

@@ -46,13 +46,6 @@ class Admin:
         self.rig, self.channel = rig, channel
         self.http = rig.http
 
-    async def say(self, user: str, text: str) -> None:
-        body, headers = self.channel.user_message(user, text)
-        response = await self.http.post(
-            f"{BRIDGE_URL}/channels/fake/webhook", content=body, headers=headers
-        )
-        assert response.status_code == 200
-
     async def login(self) -> dict[str, str]:
         """Log in with the form; the Cookie header a browser would send afterwards."""
         response = await self.http.post(f"{ADMIN}/login", data={"token": TOKEN}, headers=FORM)
@@ -64,7 +57,7 @@ class Admin:
 
     async def dead_letter(self) -> int:
         """An agent reply that the channel refuses for good becomes a dead letter."""
-        await self.say("minjun", "hello")
+        await self.rig.say(self.channel, "minjun", "hello")
         await self.rig.settle()
         self.channel.refuse_users.add("minjun")
         (user,) = self.rig.freshchat.users_by_reference("fake:minjun")
@@ -146,7 +139,7 @@ async def test_install_state_shows_registered_and_pasted_channels() -> None:
 
 
 async def test_counts_and_last_event_times_follow_the_traffic(admin: Admin) -> None:
-    await admin.say("minjun", "hello")
+    await admin.rig.say(admin.channel, "minjun", "hello")
     await admin.rig.settle()
     page = (await admin.http.get(ADMIN, headers=BEARER)).text
     assert '<td class="num" data-count="in">1</td>' in page
@@ -350,7 +343,7 @@ async def test_no_credential_from_upstream_or_the_settings_reaches_the_page() ->
         rig.attach([channel], store=MemoryStore(), admin_token=TOKEN)
         await rig.bridge.install()
         admin = Admin(rig, channel)
-        await admin.say("minjun", "hello")
+        await admin.rig.say(admin.channel, "minjun", "hello")
         await rig.settle()
         (user,) = rig.freshchat.users_by_reference("fake:minjun")
         (conversation,) = rig.freshchat.conversations_of(str(user["id"]))

@@ -92,47 +92,46 @@ class CountingStore(MemoryStore):
         return await super().count_dead_letters()
 
 
-class World:
-    def __init__(self, rig: BridgeRig, channel: FakeChannel, store: CountingStore) -> None:
-        self.rig, self.channel, self.store = rig, channel, store
-
-    async def say(self, user: str, text: str, copies: int = 1) -> None:
-        body, headers = self.channel.user_message(user, text)
-        for _ in range(copies):
-            response = await self.rig.http.post(
-                f"{BRIDGE_URL}/channels/fake/webhook", content=body, headers=headers
-            )
-            assert response.status_code == 200
-
-    async def metrics(self) -> dict[str, float]:
-        response = await self.rig.http.get(f"{BRIDGE_URL}/metrics")
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
-        return samples(response.text)
+async def scrape(rig: BridgeRig) -> dict[str, float]:
+    response = await rig.http.get(f"{BRIDGE_URL}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return samples(response.text)
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with BridgeRig() as rig:
-        channel, store = FakeChannel(), CountingStore()
-        rig.attach([channel], store=store)
-        yield World(rig, channel, store)
+def channel() -> FakeChannel:
+    return FakeChannel()
 
 
-async def test_metrics_count_a_round_trip_duplicates_and_dead_letters(world: World) -> None:
-    await world.say("minjun", "hello", copies=2)
-    await world.rig.settle()
-    (user,) = world.rig.freshchat.users_by_reference("fake:minjun")
-    (conversation,) = world.rig.freshchat.conversations_of(str(user["id"]))
-    await world.rig.freshchat.agent_reply(conversation["conversation_id"], "Hi!")
-    await world.rig.settle()
-    world.channel.refuse_users.add("minjun")
-    await world.rig.freshchat.agent_reply(conversation["conversation_id"], "Still there?")
-    await world.rig.settle()
-    bad = await world.rig.http.post(f"{BRIDGE_URL}/channels/fake/webhook", content=b"{}")
+@pytest.fixture
+def store() -> CountingStore:
+    return CountingStore()
+
+
+@pytest.fixture
+async def rig(channel: FakeChannel, store: CountingStore) -> AsyncIterator[BridgeRig]:
+    async with BridgeRig() as made:
+        made.attach([channel], store=store)
+        yield made
+
+
+async def test_metrics_count_a_round_trip_duplicates_and_dead_letters(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    await rig.say(channel, "minjun", "hello", copies=2)
+    await rig.settle()
+    (user,) = rig.freshchat.users_by_reference("fake:minjun")
+    (conversation,) = rig.freshchat.conversations_of(str(user["id"]))
+    await rig.freshchat.agent_reply(conversation["conversation_id"], "Hi!")
+    await rig.settle()
+    channel.refuse_users.add("minjun")
+    await rig.freshchat.agent_reply(conversation["conversation_id"], "Still there?")
+    await rig.settle()
+    bad = await rig.http.post(f"{BRIDGE_URL}/channels/fake/webhook", content=b"{}")
     assert bad.status_code == 401
 
-    found = await world.metrics()
+    found = await scrape(rig)
     assert found['byoc_messages_received_total{channel="fake"}'] == 1
     assert found['byoc_messages_in_total{channel="fake"}'] == 1
     assert found['byoc_messages_out_total{channel="fake"}'] == 1
@@ -145,25 +144,27 @@ async def test_metrics_count_a_round_trip_duplicates_and_dead_letters(world: Wor
     assert found['byoc_info{mode="live"}'] == 1
 
 
-async def test_a_scrape_reads_the_store_only_for_depth_and_dead_letters(world: World) -> None:
-    await world.say("minjun", "hello")
-    await world.rig.settle()
-    world.store.calls.clear()
-    await world.metrics()
-    assert sorted(world.store.calls) == ["count_dead_letters", "depth"]
+async def test_a_scrape_reads_the_store_only_for_depth_and_dead_letters(
+    rig: BridgeRig, channel: FakeChannel, store: CountingStore
+) -> None:
+    await rig.say(channel, "minjun", "hello")
+    await rig.settle()
+    store.calls.clear()
+    await scrape(rig)
+    assert sorted(store.calls) == ["count_dead_letters", "depth"]
 
 
 async def test_each_hop_logs_one_line_with_the_ids_that_tie_it_together(
-    world: World, caplog: pytest.LogCaptureFixture
+    rig: BridgeRig, channel: FakeChannel, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="byoc.hops")
-    await world.say("minjun", "hello")
-    await world.rig.settle()
-    (user,) = world.rig.freshchat.users_by_reference("fake:minjun")
-    (conversation,) = world.rig.freshchat.conversations_of(str(user["id"]))
+    await rig.say(channel, "minjun", "hello")
+    await rig.settle()
+    (user,) = rig.freshchat.users_by_reference("fake:minjun")
+    (conversation,) = rig.freshchat.conversations_of(str(user["id"]))
     conversation_id = conversation["conversation_id"]
-    reply = await world.rig.freshchat.agent_reply(conversation_id, "Hi!")
-    await world.rig.settle()
+    reply = await rig.freshchat.agent_reply(conversation_id, "Hi!")
+    await rig.settle()
 
     lines = [r.getMessage() for r in caplog.records if r.name == "byoc.hops"]
 
@@ -221,22 +222,24 @@ async def test_metrics_are_behind_the_metrics_or_admin_token_when_one_is_set(
         assert [await scrape(t) for t in refused] == [401] * len(refused)
 
 
-async def test_refused_webhooks_show_per_endpoint_with_the_last_reason(world: World) -> None:
-    forged = await world.rig.http.post(
+async def test_refused_webhooks_show_per_endpoint_with_the_last_reason(
+    rig: BridgeRig, channel: FakeChannel
+) -> None:
+    forged = await rig.http.post(
         f"{BRIDGE_URL}/channels/fake/webhook", content=b"{}", headers={"x-fake-signature": "0"}
     )
     assert forged.status_code == 401
     # The sender learns that the check failed, not which setting holds the key.
     assert forged.json()["error"] == "the request's signature or secret does not verify"
-    await world.rig.http.post(f"{BRIDGE_URL}/messaging/webhook", content=b"{}")
-    await world.rig.http.post(f"{BRIDGE_URL}/channels/no-such-channel/webhook", content=b"{}")
+    await rig.http.post(f"{BRIDGE_URL}/messaging/webhook", content=b"{}")
+    await rig.http.post(f"{BRIDGE_URL}/channels/no-such-channel/webhook", content=b"{}")
 
-    status = await world.rig.bridge.status()
+    status = await rig.bridge.status()
     shown = {r.endpoint: (r.count, r.last_status) for r in status.refused}
     assert shown == {"channel:fake": (1, 401), "helpdesk": (1, 401), "unknown": (1, 404)}
     reasons = {r.endpoint: r.last_reason for r in status.refused}
     assert "X-Fake-Signature" in reasons["channel:fake"]
     assert "X-Freshchat-Signature" in reasons["helpdesk"]
-    found = await world.metrics()
+    found = await scrape(rig)
     assert found['byoc_webhooks_refused_total{endpoint="unknown",status="404"}'] == 1
     assert status.helpdesk_signatures is True

@@ -52,12 +52,8 @@ async def desk() -> AsyncIterator[Desk]:
     async with BridgeRig(clock=clock) as rig:
         channel = FakeChannel()
         rig.attach([channel], store=MemoryStore(clock=clock), clock=clock)
-        body, headers = channel.user_message("ana", "hello")
-        await rig.http.post(f"{BRIDGE_URL}/channels/fake/webhook", content=body, headers=headers)
-        await rig.settle()
-        (user,) = rig.freshchat.users_by_reference("fake:ana")
-        (conversation,) = rig.freshchat.conversations_of(str(user["id"]))
-        yield Desk(rig, clock, channel, str(conversation["conversation_id"]))
+        conversation = await rig.say_and_settle(channel, "ana", "hello")
+        yield Desk(rig, clock, channel, conversation)
 
 
 async def test_an_agent_reply_replayed_after_the_dedupe_window_is_refused(desk: Desk) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from fake_clock import FakeClock
 
+from byoc.testing.clock import FakeClock
 from tests.postgres import postgres_server, postgres_url  # noqa: F401
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(autoadvance=True)

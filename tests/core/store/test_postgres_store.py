@@ -10,13 +10,13 @@ from typing import Any
 
 import psycopg
 import pytest
-from fake_clock import FakeClock
 
 from byoc.errors import ConfigurationError
 from byoc.store.base import StoreUnavailable
 from byoc.store.postgres import PostgresStore, describe_url
 from byoc.store.postgres_schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 from byoc.store.queue import Job, LeaseLost
+from byoc.testing.clock import FakeClock
 from byoc.testing.postgres import TemporaryPostgres
 
 LEASE = 30.0
@@ -257,7 +257,7 @@ async def test_a_lease_taken_over_by_another_replica_refuses_the_old_owner(
 ) -> None:
     a, b = await replicas(), await replicas()
     job = await enqueue(a, "lane", "k1", owner="a")
-    clock.advance(LEASE)
+    await clock.advance(LEASE)
     (taken,) = await b.take_due(owner="b", now=clock.time(), limit=5, lease=LEASE)
     assert taken.id == job.id and taken.recovering
     with pytest.raises(LeaseLost):

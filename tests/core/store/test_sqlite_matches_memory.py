@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fake_clock import FakeClock
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from byoc.store import MemoryStore, SQLiteStore, Store, UserLink
+from byoc.testing.clock import FakeClock
 
 # Small pools make the calls collide (a claim meets its duplicate, a lookup finds a saved link);
 # random text rides along to show that any text SQLite can store as UTF-8 round-trips (all but
@@ -47,7 +47,7 @@ class SQLiteMatchesMemory(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.directory = tempfile.TemporaryDirectory()
-        self.clock = FakeClock()
+        self.clock = FakeClock(autoadvance=True)
         self.memory = MemoryStore(clock=self.clock)
         # NORMAL: durability is not what this compares, and it keeps examples fast.
         self.sqlite = SQLiteStore(
@@ -102,7 +102,7 @@ class SQLiteMatchesMemory(RuleBasedStateMachine):
 
     @rule(elapsed=seconds)
     def time_passes(self, elapsed: float) -> None:
-        self.clock.advance(elapsed)
+        self.loop.run_until_complete(self.clock.advance(elapsed))
 
     @rule(key=setting_keys, value=texts)
     def set_setting(self, key: str, value: str) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_clock import FakeClock
 
 from byoc.errors import ConfigurationError
 from byoc.store import SQLiteStore, UserLink
 from byoc.store.sqlite_schema import SCHEMA_VERSION
+from byoc.testing.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -126,7 +126,7 @@ async def test_expired_claims_are_purged_now_and_then(store: SQLiteStore, clock:
     store.purge_every = 4
     for n in range(2):
         assert await store.claim(f"old{n}", ttl=1)
-    clock.advance(2)
+    await clock.advance(2)
     assert await store.claim("new0", ttl=1)
     # Not on every claim: the expired rows are still there...
     assert len(read(Path(store.path), "SELECT key FROM claims")) == 3

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_clock import FakeClock
 
 from byoc.store import MemoryStore, SQLiteStore, Store, UserLink
 from byoc.store.postgres import PostgresStore
 from byoc.store.queue import Job, LeaseLost
+from byoc.testing.clock import FakeClock
 
 STORES = ["memory", "sqlite", "postgres"]
 
@@ -152,18 +152,18 @@ async def test_claim_then_duplicate(store: Store) -> None:
 
 async def test_claim_expires_after_ttl(store: Store, clock: FakeClock) -> None:
     assert await store.claim("k", ttl=10)
-    clock.advance(9.5)
+    await clock.advance(9.5)
     assert not await store.claim("k", ttl=10)
-    clock.advance(0.5)
+    await clock.advance(0.5)
     assert await store.claim("k", ttl=10)
     assert not await store.claim("k", ttl=10)
 
 
 async def test_duplicate_does_not_extend_the_claim(store: Store, clock: FakeClock) -> None:
     assert await store.claim("k", ttl=10)
-    clock.advance(5)
+    await clock.advance(5)
     assert not await store.claim("k", ttl=10)
-    clock.advance(5)
+    await clock.advance(5)
     assert await store.claim("k", ttl=10)
 
 
@@ -183,7 +183,7 @@ async def test_expired_claims_stay_claimable_across_purges(store: Store, clock: 
     keys = [f"k{i}" for i in range(1100)]
     for key in keys:
         assert await store.claim(key, ttl=1)
-    clock.advance(2)
+    await clock.advance(2)
     assert await store.claim("trigger", ttl=1)
     for key in keys[:5] + keys[-5:]:
         assert await store.claim(key, ttl=1)
@@ -337,7 +337,7 @@ async def test_due_jobs_come_oldest_first_up_to_the_limit(store: Store, clock: F
     ids = []
     for n in range(5):
         ids.append((await _enqueue(store, f"lane-{n}", f"k{n}")).id)
-        clock.advance(1)
+        await clock.advance(1)
     assert [j.id for j in await take(store, clock, limit=2)] == ids[:2]
     assert [j.id for j in await take(store, clock, limit=10)] == ids[2:]
 
@@ -367,7 +367,7 @@ async def test_finish_hands_over_the_lanes_next_job_and_records_claims(
     assert not await store.claim("posted:m-2", ttl=60)
     assert [j.lane for j in await take(store, clock, owner=OTHER)] == ["b"]  # a2 is held
     assert await store.finish(handed.id, owner=ME, next_lease=LEASE) is None  # lane empty
-    clock.advance(30)
+    await clock.advance(30)
     assert await store.claim("posted:m-1", ttl=60)  # the claims' own ttl
 
 
@@ -377,7 +377,7 @@ async def test_claims_recorded_with_finish_do_not_shorten_a_longer_claim(
     assert await store.claim("posted:m-1", ttl=100)
     job = await _enqueue(store, "a", "a1", owner=ME)
     await store.finish(job.id, owner=ME, claims=["posted:m-1"], claim_ttl=10)
-    clock.advance(50)
+    await clock.advance(50)
     assert not await store.claim("posted:m-1", ttl=60)
 
 
@@ -393,7 +393,7 @@ async def test_retry_waits_then_bury_keeps_history_and_replay_requeues(
     assert await take(store, clock) == []  # the head waits, and so does a2: it keeps its lane
     assert await take(store, clock, owner=OTHER) == []
     assert await store.next_due() == clock.time() + 30
-    clock.advance(30)
+    await clock.advance(30)
     (again,) = await take(store, clock, owner=OTHER)  # any owner may run it now
     assert again.id == job.id and [a.error for a in again.attempts] == ["RetryableError: 503"]
     assert not again.recovering and again.not_before == clock.time()
@@ -442,9 +442,9 @@ async def test_an_expired_lease_is_taken_over_and_marked_recovering(
 ) -> None:
     await _enqueue(store, "a", "a1")
     (job,) = await take(store, clock, owner=ME)
-    clock.advance(LEASE - 0.5)
+    await clock.advance(LEASE - 0.5)
     assert await take(store, clock, owner=OTHER) == []  # the lease is live
-    clock.advance(0.5)
+    await clock.advance(0.5)
     (taken,) = await take(store, clock, owner=OTHER)
     assert taken.id == job.id and taken.recovering and taken.owner == OTHER
     # The old owner learns it lost the job; nothing it says about it is recorded.
@@ -466,7 +466,7 @@ async def test_renewed_leases_are_not_taken_over(store: Store, clock: FakeClock)
     b = await _enqueue(store, "b", "b1", owner=ME)
     c = await _enqueue(store, "c", "c1", owner=OTHER)
     for _ in range(3):
-        clock.advance(LEASE / 2)
+        await clock.advance(LEASE / 2)
         kept = await store.renew(owner=ME, job_ids=[a.id, b.id, c.id], until=clock.time() + LEASE)
         assert kept == {a.id, b.id}  # c is not ME's to renew
     assert [j.id for j in await take(store, clock, owner=OTHER)] == [c.id]  # c's lease ran out
@@ -502,10 +502,10 @@ async def test_purge_deletes_expired_claims_and_old_dead_letters(
     assert await store.claim("young", ttl=1000)
     job = await _enqueue(store, "a", "a1", owner=ME)
     await store.bury(job.id, owner=ME, reason="r", error="x", at=clock.time())
-    clock.advance(50)
+    await clock.advance(50)
     job = await _enqueue(store, "a", "a2", owner=ME)
     await store.bury(job.id, owner=ME, reason="r", error="x", at=clock.time())
-    clock.advance(60)
+    await clock.advance(60)
     # "old", the dedupe claims of a1 and a2 (60 s), and the first dead letter.
     assert await store.purge(now=clock.time()) == 4
     assert await store.purge(now=clock.time()) == 0
@@ -553,7 +553,8 @@ async def test_the_queue_keeps_order_per_lane_with_many_owners(
                     job.id, owner=job.owner or "", not_before=clock.time() + 1, error="e", at=0
                 )
                 del running[lane]
-        clock.advance(rng.choice([0.5, 1, LEASE]))  # sometimes long enough for leases to lapse
+        # Sometimes long enough for leases to lapse.
+        await clock.advance(rng.choice([0.5, 1, LEASE]))
         for lane, job in list(running.items()):
             if job.lease_until is not None and job.lease_until <= clock.time():
                 del running[lane]  # its owner is considered dead; it will be taken over
