@@ -31,7 +31,13 @@ from byoc.errors import (
     RetryableError,
     UserUnreachable,
 )
-from byoc.upstream import answer_text, error_for_status, retry_after_of, transport_errors
+from byoc.upstream import (
+    answer_text,
+    error_for_status,
+    retry_after_of,
+    summary,
+    transport_errors,
+)
 
 __all__ = ["DEFAULT_API_URL", "BadRequest", "TelegramApi"]
 
@@ -100,6 +106,9 @@ def _result(method: str, response: httpx.Response, params: Mapping[str, Any], to
         return answer.get("result")
     code = response.status_code
     description = answer.get("description")
+    if not isinstance(description, str) and response.content.strip():
+        # Not Telegram's envelope: a proxy's error page, of which a line is worth showing.
+        description = summary(response.text)
     said = f"Telegram {method} answered {code}" + (
         f": {answer_text(description, secrets=[token], limit=300)}"
         if isinstance(description, str)
