@@ -6,6 +6,7 @@ import hmac
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -43,9 +44,10 @@ from byoc import (
 )
 from byoc.clock import Clock, SystemClock
 from byoc.media import MediaPart
+from byoc.upstream import answer_text
 
 from .api import DEFAULT_API_URL, BadRequest, TelegramApi
-from .freshness import DEFAULT_FRESHNESS, check_update_time
+from .freshness import DEFAULT_FRESHNESS, KEPT_FOR, check_update_time
 from .inbound import callback_query_id, load_update, update_events
 from .limits import FILE_SCHEME, MAX_DOWNLOAD, MAX_TEXT, MAX_UPLOAD, SECRET
 from .outbound import Call, plan_reply
@@ -300,16 +302,35 @@ class TelegramChannel(Channel):
 
     @override
     async def check(self) -> AccountCheck:
-        """`getMe` (the token works), then `getWebhookInfo` (where Telegram sends updates)."""
+        """`getMe` (the token works), then `getWebhookInfo`: where Telegram sends updates, and
+        its last failed delivery there when that was within the day Telegram keeps updates
+        (with how many wait), which `byoc check` shows as a warning."""
         me = await self._api.call("getMe")
         info = await self._api.call("getWebhookInfo")
+        info = info if isinstance(info, dict) else {}
         username = me.get("username") if isinstance(me, dict) else None
-        webhook = info.get("url") if isinstance(info, dict) else None
+        webhook = info.get("url")
         return AccountCheck(
             account=f"@{username}" if isinstance(username, str) and username else None,
             webhook=webhook if isinstance(webhook, str) and webhook else None,
             reports_webhook=True,
+            webhook_error=self._delivery_error(info),
         )
+
+    def _delivery_error(self, info: Mapping[str, Any]) -> str | None:
+        """`getWebhookInfo`'s `last_error_message` with its date and the updates waiting, or
+        None when there is none or it is over a day old (those updates are gone)."""
+        when, said = info.get("last_error_date"), info.get("last_error_message")
+        if not isinstance(when, int) or isinstance(when, bool) or not isinstance(said, str):
+            return None
+        if not 0 <= self.clock.time() - when <= KEPT_FOR:
+            return None
+        moment = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        text = f"{answer_text(said, secrets=[self._token])} at {moment}"
+        pending = info.get("pending_update_count")
+        if isinstance(pending, int) and not isinstance(pending, bool) and pending > 0:
+            text += f"; {pending} update{'s' if pending != 1 else ''} waiting"
+        return text
 
     @override
     async def aclose(self) -> None:

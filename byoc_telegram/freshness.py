@@ -22,9 +22,11 @@ from byoc.errors import StaleWebhook
 
 from .inbound import Object, update_time
 
-__all__ = ["DEFAULT_FRESHNESS", "StaleUpdate", "check_update_time"]
+__all__ = ["DEFAULT_FRESHNESS", "KEPT_FOR", "StaleUpdate", "check_update_time"]
 
-DEFAULT_FRESHNESS = FreshnessWindow(max_age=25 * 3600.0, max_skew=300.0)
+KEPT_FOR = 24 * 3600.0
+"""How long Telegram keeps an update no webhook took (seconds)."""
+DEFAULT_FRESHNESS = FreshnessWindow(max_age=KEPT_FOR + 3600.0, max_skew=300.0)
 """Telegram keeps updates for 24 hours: one made over 25 hours ago is a replay."""
 
 
