@@ -115,11 +115,15 @@ class AccountCheck:
     `account` is the account's name as the messenger shows it, when it says. A channel whose
     webhook is registered through an API sets `reports_webhook` and `webhook`, the URL the
     messenger calls now (None: none), so `byoc check` can tell a missing or stale registration.
+    `webhook_error` is what the messenger says of its latest failed delivery to it, when it
+    tells and the failure is recent ("503 Service Unavailable at ...; 12 updates waiting"):
+    `byoc check` warns with it.
     """
 
     account: str | None = None
     webhook: str | None = None
     reports_webhook: bool = False
+    webhook_error: str | None = None
 
 
 class Channel(ABC):

@@ -233,6 +233,13 @@ async def _channel(channel: Channel, settings: Settings) -> Finding:
             message=f"{said}, but its webhook is {webhook}, not {expected}: run "
             f"`byoc install {name}` while `byoc serve` is running",
         )
+    if answer.webhook_error:
+        return Finding(
+            subject=name,
+            status="warn",
+            message=f"{said}; webhook {webhook}, but the {name} API reports its last delivery "
+            f"there failed: {answer.webhook_error}. Is `byoc serve` running and reachable?",
+        )
     return Finding(subject=name, status="ok", message=f"{said}; webhook {webhook}")
 
 

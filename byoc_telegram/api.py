@@ -11,7 +11,9 @@ Telegram answers `{"ok": true, "result": ...}`, or `{"ok": false, "error_code", 
 | 400 | `BadRequest` (permanent), Telegram's description in the text |
 | anything else | as `byoc.upstream` maps it (5xx and timeouts retried) |
 
-The URL holds the bot token: no error text quotes it.
+The URL holds the bot token: no error text quotes it, and Telegram's `description` is quoted
+through `byoc.upstream.answer_text` with the token among its secrets (a proxy or a Bot API
+server of one's own may echo the request back).
 """
 
 from __future__ import annotations
@@ -29,7 +31,13 @@ from byoc.errors import (
     RetryableError,
     UserUnreachable,
 )
-from byoc.upstream import error_for_status, retry_after_of, transport_errors
+from byoc.upstream import (
+    answer_text,
+    error_for_status,
+    retry_after_of,
+    summary,
+    transport_errors,
+)
 
 __all__ = ["DEFAULT_API_URL", "BadRequest", "TelegramApi"]
 
@@ -65,7 +73,7 @@ class TelegramApi:
             response = await self._http.post(
                 self._method_url(method), content=body, headers={"content-type": "application/json"}
             )
-        return _result(method, response, params or {})
+        return _result(method, response, params or {}, self._token)
 
     async def upload(
         self, method: str, params: Mapping[str, Any], field: str, file: tuple[str, bytes, str]
@@ -77,7 +85,7 @@ class TelegramApi:
             response = await self._http.post(
                 self._method_url(method), data=fields, files={field: file}
             )
-        return _result(method, response, params)
+        return _result(method, response, params, self._token)
 
     def file_url(self, file_path: str) -> str:
         """Where a file `getFile` named is downloaded. It holds the token: keep it private."""
@@ -87,7 +95,7 @@ class TelegramApi:
         return f"{self._base_url}/bot{self._token}/{method}"
 
 
-def _result(method: str, response: httpx.Response, params: Mapping[str, Any]) -> Any:
+def _result(method: str, response: httpx.Response, params: Mapping[str, Any], token: str) -> Any:
     try:
         answer = response.json()
     except ValueError:
@@ -98,8 +106,13 @@ def _result(method: str, response: httpx.Response, params: Mapping[str, Any]) ->
         return answer.get("result")
     code = response.status_code
     description = answer.get("description")
+    if not isinstance(description, str) and response.content.strip():
+        # Not Telegram's envelope: a proxy's error page, of which a line is worth showing.
+        description = summary(response.text)
     said = f"Telegram {method} answered {code}" + (
-        f": {description[:300]}" if isinstance(description, str) else ""
+        f": {answer_text(description, secrets=[token], limit=300)}"
+        if isinstance(description, str)
+        else ""
     )
     parameters = answer.get("parameters")
     retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None

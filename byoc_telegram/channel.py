@@ -6,6 +6,7 @@ import hmac
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from byoc import (
     Contact,
     DeliveryError,
     File,
+    FreshnessWindow,
     HttpClientSlot,
     Image,
     InstallResult,
@@ -40,10 +42,13 @@ from byoc import (
     open_media,
     require_setting,
 )
+from byoc.clock import Clock, SystemClock
 from byoc.media import MediaPart
+from byoc.upstream import answer_text
 
 from .api import DEFAULT_API_URL, BadRequest, TelegramApi
-from .inbound import callback_query_id, parse_update
+from .freshness import DEFAULT_FRESHNESS, KEPT_FOR, check_update_time
+from .inbound import callback_query_id, load_update, update_events
 from .limits import FILE_SCHEME, MAX_DOWNLOAD, MAX_TEXT, MAX_UPLOAD, SECRET
 from .outbound import Call, plan_reply
 
@@ -78,6 +83,10 @@ class TelegramChannel(Channel):
     - `webhook_secret`: sent by `install` as `setWebhook`'s `secret_token`; Telegram sends it
       back in `X-Telegram-Bot-Api-Secret-Token` on every update, and `parse` refuses others.
     - `api_url`: the Bot API's base URL (the emulator's in tests); `http`: a client to use.
+    - `freshness`: how old an update's own time may be (`BYOC_TELEGRAM_MAX_WEBHOOK_AGE`,
+      default 25 hours, as Telegram keeps updates for a day) and how far ahead
+      (`BYOC_TELEGRAM_WEBHOOK_CLOCK_SKEW`, 5 minutes); `clock` tells the time. An update
+      outside it is refused, but answered 200 (`byoc_telegram.freshness`).
 
     Media users send is referred to as `tg-file:<file_id>/<name>`: its download URL holds the
     token, so
@@ -98,6 +107,8 @@ class TelegramChannel(Channel):
         webhook_secret: str,
         api_url: str = DEFAULT_API_URL,
         http: httpx.AsyncClient | None = None,
+        freshness: FreshnessWindow = DEFAULT_FRESHNESS,
+        clock: Clock | None = None,
     ) -> None:
         if not _TOKEN.fullmatch(bot_token):
             raise ConfigurationError(
@@ -114,6 +125,8 @@ class TelegramChannel(Channel):
         self.api_url = api_url.rstrip("/")
         self._http = HttpClientSlot(http, timeout=30.0)
         self._token = bot_token
+        self.freshness = freshness
+        self.clock: Clock = clock or SystemClock()
 
     @property
     def _api(self) -> TelegramApi:
@@ -128,19 +141,29 @@ class TelegramChannel(Channel):
             ),
             webhook_secret=require_setting(env, "BYOC_TELEGRAM_WEBHOOK_SECRET", _MAKE_SECRET),
             api_url=env.get("BYOC_TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL,
+            freshness=FreshnessWindow.from_env(
+                env,
+                "BYOC_TELEGRAM_MAX_WEBHOOK_AGE",
+                "BYOC_TELEGRAM_WEBHOOK_CLOCK_SKEW",
+                default=DEFAULT_FRESHNESS,
+            ),
         )
 
     # -- inbound ------------------------------------------------------------------------------
 
     @override
     async def parse(self, request: WebhookRequest) -> Sequence[ChannelEvent]:
+        """Check the secret header, refuse an update made outside the freshness window
+        (`StaleUpdate`, answered 200 so Telegram does not repeat it), then parse it."""
         given = (request.header(SECRET_HEADER) or "").encode("utf-8", "replace")
         if not hmac.compare_digest(given, self._secret.encode()):
             raise SignatureError(
                 f"{SECRET_HEADER} is missing or wrong: is BYOC_TELEGRAM_WEBHOOK_SECRET the "
                 "secret `byoc install telegram` registered?"
             )
-        return parse_update(request.body, channel=self.name)
+        update = load_update(request.body)
+        check_update_time(self.freshness, update, now=self.clock.time())
+        return update_events(update, channel=self.name)
 
     @override
     async def ack(self, request: WebhookRequest, events: Sequence[ChannelEvent]) -> WebhookResponse:
@@ -279,16 +302,35 @@ class TelegramChannel(Channel):
 
     @override
     async def check(self) -> AccountCheck:
-        """`getMe` (the token works), then `getWebhookInfo` (where Telegram sends updates)."""
+        """`getMe` (the token works), then `getWebhookInfo`: where Telegram sends updates, and
+        its last failed delivery there when that was within the day Telegram keeps updates
+        (with how many wait), which `byoc check` shows as a warning."""
         me = await self._api.call("getMe")
         info = await self._api.call("getWebhookInfo")
+        info = info if isinstance(info, dict) else {}
         username = me.get("username") if isinstance(me, dict) else None
-        webhook = info.get("url") if isinstance(info, dict) else None
+        webhook = info.get("url")
         return AccountCheck(
             account=f"@{username}" if isinstance(username, str) and username else None,
             webhook=webhook if isinstance(webhook, str) and webhook else None,
             reports_webhook=True,
+            webhook_error=self._delivery_error(info),
         )
+
+    def _delivery_error(self, info: Mapping[str, Any]) -> str | None:
+        """`getWebhookInfo`'s `last_error_message` with its date and the updates waiting, or
+        None when there is none or it is over a day old (those updates are gone)."""
+        when, said = info.get("last_error_date"), info.get("last_error_message")
+        if not isinstance(when, int) or isinstance(when, bool) or not isinstance(said, str):
+            return None
+        if not 0 <= self.clock.time() - when <= KEPT_FOR:
+            return None
+        moment = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        text = f"{answer_text(said, secrets=[self._token])} at {moment}"
+        pending = info.get("pending_update_count")
+        if isinstance(pending, int) and not isinstance(pending, bool) and pending > 0:
+            text += f"; {pending} update{'s' if pending != 1 else ''} waiting"
+        return text
 
     @override
     async def aclose(self) -> None:

@@ -12,9 +12,18 @@ The secret header is checked by the caller (`TelegramChannel.parse`) first. What
 
 Media parts carry `tg-file:<file_id>/<name>`, never a download URL: that URL holds the bot
 token.
-Every field is bounded here: ids are 64-bit integers, file ids short, texts at most
-`MAX_INBOUND_TEXT`; names longer than `MAX_NAME` are cut, and a cosmetic field of the wrong
-type is dropped rather than refused (a 400 would make Telegram retry, then lose the message).
+
+Every field is bounded here, at Telegram's own limits or above (`limits.py`), and one over its
+bound is refused with a `MalformedPayload` (400) naming the field: ids (update, chat, user) are
+64-bit integers, texts and captions at most 4,096 characters, `callback_data` at most 64 UTF-8
+bytes, file ids at most 512 characters. Names longer than `MAX_NAME` are cut, and a cosmetic
+field of the wrong type is dropped rather than refused (a 400 would make Telegram retry, then
+lose the message).
+
+`update_time` is when an update was made, for the channel's freshness window: a message's
+`date`, an edit's `edit_date`, a membership change's `date`. A `callback_query` carries no time
+of its own (its `message.date` is when the message under the button was sent, maybe long ago),
+so a tap is not dated.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeGuard
 from urllib.parse import quote
 
+from byoc import bounded
 from byoc.errors import MalformedPayload
 from byoc.models import (
     ChannelEvent,
@@ -43,9 +53,26 @@ from byoc.models import (
 )
 from byoc.webhook import parse_json_object
 
-from .limits import FILE_SCHEME, MAX_FILE_ID, MAX_ID, MAX_INBOUND_TEXT, MAX_NAME
+from .limits import (
+    FILE_SCHEME,
+    MAX_CALLBACK_DATA,
+    MAX_FILE_ID,
+    MAX_ID,
+    MAX_INBOUND_CAPTION,
+    MAX_INBOUND_TEXT,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_QUERY_ID,
+)
 
-__all__ = ["callback_query_id", "message_parts", "parse_update"]
+__all__ = [
+    "callback_query_id",
+    "load_update",
+    "message_parts",
+    "parse_update",
+    "update_events",
+    "update_time",
+]
 
 logger = logging.getLogger("byoc.telegram")
 
@@ -69,7 +96,18 @@ _OTHER_KINDS = (
 
 def parse_update(body: bytes, *, channel: str) -> list[ChannelEvent]:
     """The events of one (already verified) update, for the channel instance `channel`."""
+    return update_events(load_update(body), channel=channel)
+
+
+def load_update(body: bytes) -> Object:
+    """The JSON object of an update, its `update_id` checked; `MalformedPayload` otherwise."""
     update = parse_json_object(body, what="Telegram update")
+    _integer(update, "update_id", "update")
+    return update
+
+
+def update_events(update: Object, *, channel: str) -> list[ChannelEvent]:
+    """The events of an update `load_update` read."""
     update_id = str(_integer(update, "update_id", "update"))
     for branch, handler in _BRANCHES.items():
         value = update.get(branch)
@@ -77,6 +115,24 @@ def parse_update(body: bytes, *, channel: str) -> list[ChannelEvent]:
             return handler(_as_object(value, branch), update_id, channel)
     logger.info("ignoring a Telegram update with none of %s", ", ".join(_BRANCHES))
     return []
+
+
+def update_time(update: Object) -> int | None:
+    """When `update` was made (Unix seconds), or None for one that carries no time of its own
+    (a `callback_query`, a kind the bridge ignores). A dated kind without its time is refused:
+    Telegram always sends it, and a body without it would pass any freshness window."""
+    for branch, key in _DATED.items():
+        value = update.get(branch)
+        if value is None:
+            continue
+        dated = _as_object(value, branch)
+        # An edit is made at `edit_date`; its `date` is the original's, maybe weeks before.
+        field = key if key in dated else "date"
+        when = dated.get(field)
+        if not _is_int(when) or not 0 <= when <= MAX_ID:
+            raise MalformedPayload(f"Telegram {branch}: '{field}' must be Unix seconds")
+        return int(when)
+    return None
 
 
 def callback_query_id(body: bytes) -> str | None:
@@ -150,7 +206,13 @@ def _edited(message: Object, update_id: str, channel: str) -> list[ChannelEvent]
 
 
 def _callback(query: Object, update_id: str, channel: str) -> list[ChannelEvent]:
-    data = _bounded(query.get("data"), "callback_query.data", MAX_NAME)
+    _bounded(query.get("id"), "callback_query.id", MAX_QUERY_ID)
+    data = _bounded(query.get("data"), "callback_query.data", MAX_CALLBACK_DATA)
+    if _utf8_bytes(data) > MAX_CALLBACK_DATA:  # Telegram's limit is in bytes
+        raise MalformedPayload(
+            f"Telegram callback_query.data is {_utf8_bytes(data):,} bytes of UTF-8, over the "
+            f"{MAX_CALLBACK_DATA} accepted"
+        )
     if not data:
         return []  # a game's button: nothing the user said
     message = query.get("message")
@@ -195,6 +257,12 @@ _BRANCHES: Mapping[str, Callable[[Object, str, str], list[ChannelEvent]]] = {
     "callback_query": _callback,
     "my_chat_member": _membership,
 }
+_DATED: Mapping[str, str] = {
+    "message": "date",
+    "edited_message": "edit_date",
+    "my_chat_member": "date",
+}
+"""The branches that carry their own time, and the field that holds it."""
 
 
 # -- media ---------------------------------------------------------------------------------------
@@ -314,7 +382,7 @@ def _venue(venue: Object) -> Location:
 
 
 def _contact(contact: Object) -> Contact:
-    phone = _bounded(contact.get("phone_number"), "contact.phone_number", MAX_NAME)
+    phone = _bounded(contact.get("phone_number"), "contact.phone_number", MAX_PHONE)
     if not phone:
         raise MalformedPayload("Telegram contact: 'phone_number' must be a non-empty string")
     names = (_name(contact.get("first_name")), _name(contact.get("last_name")))
@@ -350,16 +418,22 @@ def _private_chat(message: Object) -> str | None:
 
 
 def _bounded(value: Any, where: str, limit: int) -> str:
-    """A content string: absent is empty; another type, or longer than `limit`, is refused."""
+    """A content string: absent is empty; another type, or longer than `limit` characters, is
+    refused naming `where`."""
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > limit:
-        raise MalformedPayload(f"Telegram {where} must be a string of at most {limit} characters")
-    return value
+    if not isinstance(value, str):
+        raise MalformedPayload(f"Telegram {where} must be a string, not {type(value).__name__}")
+    return bounded(value, limit, f"Telegram {where}")
+
+
+def _utf8_bytes(value: str) -> int:
+    return len(value.encode("utf-8", "surrogatepass"))
 
 
 def _content(message: Object, key: str) -> str:
-    return _bounded(message.get(key), f"message.{key}", MAX_INBOUND_TEXT)
+    limit = MAX_INBOUND_CAPTION if key == "caption" else MAX_INBOUND_TEXT
+    return _bounded(message.get(key), f"message.{key}", limit)
 
 
 def _caption(caption: str) -> list[Part]:
@@ -374,8 +448,8 @@ def _name(value: Any) -> str | None:
 def _file_ref(file: Object, where: str, name: str) -> str:
     """`tg-file:<file_id>/<name>`: the id finds the file again; the name is what the help desk
     calls its copy when the part has no name of its own (a video)."""
-    file_id = file.get("file_id")
-    if not isinstance(file_id, str) or not _FILE_ID.fullmatch(file_id):
+    file_id = _bounded(file.get("file_id"), f"{where}.file_id", MAX_FILE_ID)
+    if not _FILE_ID.fullmatch(file_id):
         raise MalformedPayload(f"Telegram {where}: 'file_id' is missing or not a file id")
     return f"{FILE_SCHEME}{file_id}/{quote(name[:_REF_NAME], safe='')}"
 
@@ -400,6 +474,8 @@ def _is_coordinate(value: object, bound: float) -> TypeGuard[float]:
 def _profile(user: Any) -> Profile | None:
     if not isinstance(user, dict):
         return None
+    # Telegram always sends the user's id: one that is not a 64-bit integer is no user of its.
+    _integer(user, "id", "from")
     names = [_name(user.get(k)) for k in ("first_name", "last_name")]
     name = " ".join(n for n in names if n) or _name(user.get("username"))
     language = user.get("language_code")

@@ -17,8 +17,11 @@ __all__ = [
     "MAX_DOWNLOAD",
     "MAX_FILE_ID",
     "MAX_ID",
+    "MAX_INBOUND_CAPTION",
     "MAX_INBOUND_TEXT",
     "MAX_NAME",
+    "MAX_PHONE",
+    "MAX_QUERY_ID",
     "MAX_TEXT",
     "MAX_UPLOAD",
     "MAX_URL",
@@ -40,12 +43,23 @@ MAX_BUTTONS = 100
 MAX_BUTTON_TEXT = 256
 MAX_URL = 2048
 
-# Bounds on what the parser takes from an update: far above anything Telegram sends (a text
-# is at most 4,096 characters), so only a body Telegram could not have sent is refused.
-MAX_INBOUND_TEXT = 16_384
+# Bounds on what the parser takes from an update: at or above anything Telegram sends, so only
+# a body Telegram could not have sent is refused.
+MAX_INBOUND_TEXT = 4096
+"""A user's text: Telegram splits longer ones into several messages. It counts code points or
+UTF-16 units, never fewer than code points, so counting code points refuses nothing real."""
+MAX_INBOUND_CAPTION = 4096
+"""A user's caption: 1,024 characters, but 4,096 for Telegram Premium users (the bots' own
+limit, `MAX_CAPTION`, stays 1,024)."""
 MAX_NAME = 256
-"""Names, file names, titles: longer ones are cut (they are cosmetic)."""
+"""Names, usernames, file names, titles (Telegram's are at most 64): longer ones are cut (they
+are cosmetic)."""
 MAX_FILE_ID = 512
+"""Real file ids are 50 to 200 characters of `A-Z a-z 0-9 _ -`."""
+MAX_QUERY_ID = 64
+"""A `callback_query`'s id: a decimal 64-bit integer, as a string."""
+MAX_PHONE = 64
+"""A shared contact's number (E.164 is at most 15 digits; Telegram may add `+` and spaces)."""
 MAX_ID = 2**63 - 1
 """Telegram's ids are signed 64-bit integers (chat ids of groups are negative)."""
 

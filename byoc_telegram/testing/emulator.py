@@ -24,7 +24,9 @@ only as GIF, PDF or ZIP; uploads up to 10 MB (photos) or 50 MB. Files users sent
 at `/file/bot<token>/<file_path>` (`getFile` refuses those over 20 MB).
 
 Updates go to the webhook with `X-Telegram-Bot-Api-Secret-Token`, per chat in order, retried on
-anything but 2xx (`webhook.py`); while no webhook is set they wait, as Telegram keeps them.
+anything but 2xx (`webhook.py`); while no webhook is set they wait, as Telegram keeps them, for
+a day. `getWebhookInfo` says how many wait (`pending_update_count`) and when and why the last
+delivery failed (`last_error_date`, `last_error_message`).
 
 ## Control endpoints, under `/_emulator`
 
@@ -54,6 +56,7 @@ from byoc.clock import Clock, SystemClock
 from byoc.http_client import HttpClientSlot
 from byoc.testing.routing import Request, Response, Router, json_response
 
+from ..freshness import KEPT_FOR
 from ..limits import MAX_CALLBACK_DATA, MAX_CAPTION, MAX_DOWNLOAD, MAX_TEXT, MAX_UPLOAD, SECRET
 from .control import add_control_routes
 from .users import SentMessage, TelegramUser
@@ -481,7 +484,7 @@ class TelegramEmulator:
         return update
 
     def _dispatch(self, update: dict[str, Any], chat_id: int) -> None:
-        delivery = Delivery(update=update, chat_id=chat_id)
+        delivery = Delivery(update=update, chat_id=chat_id, made=self.clock.time())
         if self.webhook is None:
             self.queued.append(delivery)  # Telegram keeps updates until a webhook takes them
         elif _kind(update) in (self.webhook.allowed_updates or DEFAULT_UPDATES):
@@ -549,6 +552,7 @@ class TelegramEmulator:
         if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
             raise ApiError(400, "Bad Request: can't parse allowed updates")
         self.webhook = Webhook(url=url, secret=secret, allowed_updates=tuple(allowed))
+        self._forget_old_updates()
         while self.queued:
             delivery = self.queued.popleft()
             if _kind(delivery.update) in (allowed or DEFAULT_UPDATES):
@@ -561,7 +565,14 @@ class TelegramEmulator:
             self.queued.clear()
         return True
 
+    def _forget_old_updates(self) -> None:
+        """Drop the waiting updates made over a day ago, as Telegram does."""
+        oldest = self.clock.time() - KEPT_FOR
+        while self.queued and self.queued[0].made < oldest:
+            self.queued.popleft()
+
     async def _get_webhook_info(self, params: dict[str, Any]) -> Any:
+        self._forget_old_updates()
         info: dict[str, Any] = {
             "url": self.webhook.url if self.webhook else "",
             "has_custom_certificate": False,

@@ -45,6 +45,8 @@ class Delivery:
 
     update: dict[str, Any]
     chat_id: int | None
+    made: float = 0.0
+    """When the update was made (the emulator's clock): Telegram keeps it for a day."""
     attempts: list[int | str] = attrs.field(factory=list)
     delivered: bool = False
     gave_up: bool = False

@@ -50,7 +50,11 @@ async def world() -> AsyncIterator[World]:
     emulator = TelegramEmulator(clock=clock, webhook_client=clients[0], fetch_client=clients[1])
     network.add("telegram.test", emulator)
     channel = TelegramChannel(
-        bot_token=emulator.token, webhook_secret=SECRET, api_url=emulator.api_url, http=clients[2]
+        bot_token=emulator.token,
+        webhook_secret=SECRET,
+        api_url=emulator.api_url,
+        http=clients[2],
+        clock=clock,
     )
     store = MemoryStore()
     channel.bind(store)

@@ -64,8 +64,9 @@ class Trip:
 async def build_trip(rig: BridgeRig, delivery: str = "inline") -> Trip:
     """The Telegram emulator and a CDN on the rig's network, a bridge with a Telegram channel
     pointing at the emulator, its webhook installed."""
+    telegram_clock = FakeClock(autoadvance=True)
     telegram = TelegramEmulator(
-        clock=FakeClock(autoadvance=True),
+        clock=telegram_clock,
         webhook_client=rig.client(),
         fetch_client=rig.client(),
         public_url="http://telegram.test",
@@ -74,7 +75,11 @@ async def build_trip(rig: BridgeRig, delivery: str = "inline") -> Trip:
     cdn = MediaHost("http://cdn.test")
     rig.network.add("cdn.test", cdn)
     channel = TelegramChannel(
-        bot_token=telegram.token, webhook_secret=SECRET, api_url=telegram.api_url, http=rig.client()
+        bot_token=telegram.token,
+        webhook_secret=SECRET,
+        api_url=telegram.api_url,
+        http=rig.client(),
+        clock=telegram_clock,
     )
     bridge_clock = FakeClock()
     rig.attach([channel], store=MemoryStore(), delivery=delivery, clock=bridge_clock)

@@ -28,8 +28,9 @@ class TelegramHarness(ConformanceHarness):
 
     def __init__(self, world: ConformanceWorld) -> None:
         super().__init__(world)
+        clock = FakeClock(autoadvance=True)
         self.emulator = TelegramEmulator(
-            clock=FakeClock(autoadvance=True),
+            clock=clock,
             webhook_client=world.client(),
             fetch_client=world.client(),
             public_url="http://telegram.test",
@@ -40,6 +41,7 @@ class TelegramHarness(ConformanceHarness):
             webhook_secret=SECRET,
             api_url=self.emulator.api_url,
             http=world.http,
+            clock=clock,
         ).named(world.name)
         self.secrets = (self.emulator.token, SECRET)
         self.recipient = str(self._user("kit-user").id)

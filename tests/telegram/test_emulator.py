@@ -108,6 +108,26 @@ async def test_updates_carry_the_secret_and_are_retried_until_answered(
     info = (await http.get(bot(world, "getWebhookInfo"))).json()["result"]
     assert info["url"] == WEBHOOK_URL and info["pending_update_count"] == 0
     assert info["last_error_message"] == "Wrong response from the webhook: 503 Service Unavailable"
+    # The second attempt failed 1 s after the first; the third, 5 s later, was answered.
+    assert info["last_error_date"] == int(world.clock.time()) - 5
+
+
+async def test_updates_wait_for_a_webhook_for_a_day_then_are_dropped(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    await world.channel.uninstall()
+    alice = world.emulator.user("Alice")
+    await world.emulator.send_text(alice, "yesterday")
+    await world.clock.advance(12 * 3600)
+    await world.emulator.send_text(alice, "this morning")
+    info = (await http.get(bot(world, "getWebhookInfo"))).json()["result"]
+    assert (info["url"], info["pending_update_count"]) == ("", 2)
+    await world.clock.advance(12 * 3600 + 1)
+    info = (await http.get(bot(world, "getWebhookInfo"))).json()["result"]
+    assert info["pending_update_count"] == 1
+    await world.channel.install(WEBHOOK_URL)
+    await world.emulator.drain()
+    assert [e.parts[0].text for e in world.endpoint.events] == ["this morning"]
 
 
 async def test_files_are_served_to_the_bots_token_only(

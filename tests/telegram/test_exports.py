@@ -63,6 +63,7 @@ def test_the_plugin_uses_only_the_public_sdk() -> None:
     # A third party's plugin: byoc's public modules, never its internals or another plugin.
     allowed = (
         "byoc",
+        "byoc.clock",
         "byoc.degrade",
         "byoc.errors",
         "byoc.media",
@@ -70,7 +71,7 @@ def test_the_plugin_uses_only_the_public_sdk() -> None:
         "byoc.upstream",
         "byoc.webhook",
     )
-    for module in ("api", "channel", "inbound", "limits", "outbound"):
+    for module in ("api", "channel", "freshness", "inbound", "limits", "outbound"):
         source = (PYPROJECT.parent / "byoc_telegram" / f"{module}.py").read_text()
         imported = {
             line.split()[1]

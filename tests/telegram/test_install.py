@@ -3,6 +3,8 @@ removing it, `byoc check`'s `getMe`, and the settings `from_env` reads."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from byoc.errors import ConfigurationError
@@ -106,3 +108,21 @@ def test_two_bots_from_the_settings_each_read_their_own() -> None:
     del settings["BYOC_TELEGRAM_VIP_BOT_TOKEN"]
     with pytest.raises(ConfigurationError, match="BYOC_TELEGRAM_VIP_BOT_TOKEN is not set"):
         load_settings(settings).choose_channels()
+
+
+async def test_check_reports_telegrams_last_failed_delivery_within_a_day(world: World) -> None:
+    await world.channel.install("http://nowhere.test/channels/telegram/webhook")
+    alice = world.emulator.user("Alice")
+    await world.emulator.send_text(alice, "anyone there?")
+    await world.emulator.drain()  # an hour of retries, then Telegram gives up
+    failed = (await world.channel.check()).webhook_error
+    assert failed is not None
+    assert re.fullmatch(r"Connection failed: ConnectError at 2023-11-14 2\d:\d\d:\d\d UTC", failed)
+    await world.channel.uninstall()  # what comes now waits in Telegram
+    await world.emulator.send_text(alice, "hello?")
+    await world.emulator.send_text(alice, "hello??")
+    found = await world.channel.check()
+    assert found.webhook is None
+    assert found.webhook_error == f"{failed}; 2 updates waiting"
+    await world.clock.advance(24 * 3600 + 1)  # the failed update is gone from Telegram
+    assert (await world.channel.check()).webhook_error is None

@@ -66,7 +66,7 @@ _CHAT = st.fixed_dictionaries(
 )
 _POINT = st.fixed_dictionaries({"latitude": st.floats(-90, 90), "longitude": st.floats(-180, 180)})
 _CONTENT = st.one_of(
-    st.fixed_dictionaries({"text": st.text(max_size=5000)}),
+    st.fixed_dictionaries({"text": st.text(max_size=4096)}),
     st.fixed_dictionaries(
         {"photo": st.lists(_FILE, min_size=1, max_size=3)}, optional={"caption": st.text()}
     ),

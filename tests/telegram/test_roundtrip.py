@@ -83,6 +83,7 @@ async def test_two_bots_on_one_bridge_keep_their_users_and_replies_apart() -> No
                 webhook_secret=secret,
                 api_url=emulator.api_url,
                 http=rig.client(),
+                clock=emulator.clock,
             )
             for emulator, secret in (
                 (home, "home-secret-0123456789"),
