@@ -17,6 +17,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
 from .base import StoreUnavailable, UserLink
 from .file_lock import FileLock, create_private
+from .link_cache import LinkCache
 from .locks import KeyedLock
 from .queue import DEFAULT_DEAD_LETTER_RETENTION, Attempt, DeadLetter, Job, LeaseLost
 from .rows import (
@@ -164,6 +165,9 @@ class SQLiteStore:
     across connections (`claim` included) and a busy file is waited for up to `busy_timeout`
     seconds. Several replicas need `PostgresStore`.
 
+    **Link lookups** are answered from memory once read (`LinkCache`), while the store holds
+    the file's lock: only this process can change a link then. `exclusive=False` always reads.
+
     **Crash recovery.** With the lock held, every lease found in the file belongs to a process
     that is gone: the exclusive open hands those jobs back, marked `recovering`, at once.
 
@@ -218,6 +222,9 @@ class SQLiteStore:
         self._file_lock: FileLock | None = None
         # Touched only on the worker thread.
         self._claims_since_purge = 0
+        # Only this process writes links to a file it holds locked: their reads may be
+        # answered from memory. A tool beside a running bridge always reads the file.
+        self._links = LinkCache() if exclusive else None
         self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self))
         try:
             self._connection = self._worker.call(self._open, synchronous, busy_timeout, exclusive)
@@ -237,13 +244,13 @@ class SQLiteStore:
         return self._path
 
     async def get_link(self, channel: str, channel_user_id: str) -> UserLink | None:
-        return await self._run(self._fetch_link, _GET_LINK, (channel, channel_user_id))
+        return await self._link(_GET_LINK, (channel, channel_user_id))
 
     async def get_link_by_helpdesk_user(self, helpdesk_user_id: str) -> UserLink | None:
-        return await self._run(self._fetch_link, _GET_LINK_BY_HELPDESK_USER, (helpdesk_user_id,))
+        return await self._link(_GET_LINK_BY_HELPDESK_USER, (helpdesk_user_id,))
 
     async def get_link_by_conversation(self, conversation_id: str) -> UserLink | None:
-        return await self._run(self._fetch_link, _GET_LINK_BY_CONVERSATION, (conversation_id,))
+        return await self._link(_GET_LINK_BY_CONVERSATION, (conversation_id,))
 
     async def save_link(self, link: UserLink) -> None:
         """Insert or replace the link of `(link.channel, link.channel_user_id)`.
@@ -252,7 +259,16 @@ class SQLiteStore:
         user: a help-desk user stands for one channel user (its `reference_id`), so this is a
         bug in the caller, and overwriting the other link would route its replies astray.
         """
-        await self._run(self._save_link, link)
+        if self._links is None:
+            await self._run(self._save_link, link)
+            return
+        # Before: no lookup is answered from memory while the save may be under way; after:
+        # a lookup that read the file before the save landed is not kept (see LinkCache).
+        self._links.invalidate()
+        try:
+            await self._run(self._save_link, link)
+        finally:
+            self._links.invalidate()
 
     async def claim(self, key: str, ttl: float) -> bool:
         now = self._clock.time()
@@ -416,6 +432,19 @@ class SQLiteStore:
     async def _run(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
         self._check_open()
         return await self._worker.run(fn, *args)
+
+    async def _link(self, sql: str, params: tuple[str, ...]) -> UserLink | None:
+        if self._links is None:
+            return await self._run(self._fetch_link, sql, params)
+        self._check_open()
+        key = (sql, params)
+        found, link = self._links.get(key)
+        if found:
+            return link
+        generation = self._links.generation
+        link = await self._worker.run(self._fetch_link, sql, params)
+        self._links.put(key, link, generation)
+        return link
 
     # -- the worker-thread side: only these touch the connection -------------------------------
 
