@@ -141,8 +141,14 @@ class SQLiteStore:
     **Durability.** Every write is committed before its call returns. `synchronous` says what
     survives after that:
 
-    - `"FULL"` (default): each commit is fsynced. A webhook acknowledged after a write keeps that
-      write through a power loss or an OS crash.
+    - `"FULL"` (default): each commit that acknowledges something is fsynced. A webhook
+      acknowledged after a write keeps that write through a power loss or an OS crash. The
+      queue's own bookkeeping (a lease taken or renewed, a job finished, retried or buried)
+      commits without a sync of its own: it survives a crash of the process at once, and a
+      power loss once the next synced commit or the checkpointer (within a second) synced the
+      log, which keeps commits in order. A power loss just after a delivery may so forget that
+      it finished: the job comes back *recovering*, as after a crash in mid-delivery (see
+      docs/operations.md), never lost.
     - `"NORMAL"`: commits reach the OS but the WAL is fsynced only at checkpoints. Writes survive
       a crash of the process, but the last ones may be lost on power loss, so a message already
       acknowledged to the channel could be forgotten (or a duplicate not recognised). Many
@@ -225,7 +231,7 @@ class SQLiteStore:
         # Only this process writes links to a file it holds locked: their reads may be
         # answered from memory. A tool beside a running bridge always reads the file.
         self._links = LinkCache() if exclusive else None
-        self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self))
+        self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self, synchronous))
         try:
             self._connection = self._worker.call(self._open, synchronous, busy_timeout, exclusive)
         except BaseException:
@@ -314,12 +320,12 @@ class SQLiteStore:
         )
 
     async def take_due(self, *, owner: str, now: float, limit: int, lease: float) -> list[Job]:
-        return await self._run(self._take_due, owner, now, limit, lease)
+        return await self._run_unsynced(self._take_due, owner, now, limit, lease)
 
     async def renew(self, *, owner: str, job_ids: Collection[int], until: float) -> set[int]:
         if not job_ids:
             return set()
-        return await self._run(self._renew, owner, list(job_ids), until)
+        return await self._run_unsynced(self._renew, owner, list(job_ids), until)
 
     async def next_due(self) -> float | None:
         due: float | None = await self._run(self._scalar, _NEXT_DUE, ())
@@ -334,14 +340,16 @@ class SQLiteStore:
         claim_ttl: float = 0.0,
         next_lease: float | None = None,
     ) -> Job | None:
-        return await self._run(
+        return await self._run_unsynced(
             self._finish, job_id, owner, tuple(claims), claim_ttl, next_lease, self._clock.time()
         )
 
     async def retry(
         self, job_id: int, *, owner: str, not_before: float, error: str, at: float
     ) -> None:
-        await self._run(self._retry, job_id, owner, not_before, Attempt(at=at, error=error))
+        await self._run_unsynced(
+            self._retry, job_id, owner, not_before, Attempt(at=at, error=error)
+        )
 
     async def bury(
         self,
@@ -353,7 +361,7 @@ class SQLiteStore:
         at: float,
         next_lease: float | None = None,
     ) -> Job | None:
-        return await self._run(
+        return await self._run_unsynced(
             self._bury,
             job_id,
             owner,
@@ -432,6 +440,13 @@ class SQLiteStore:
     async def _run(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
         self._check_open()
         return await self._worker.run(fn, *args)
+
+    async def _run_unsynced(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
+        """`_run` for the queue's own bookkeeping (leases, a finished, retried or buried
+        job), which acknowledges nothing to a sender: its commit needs no fsync of its own
+        (see the class docstring, Durability)."""
+        self._check_open()
+        return await self._worker.run(fn, *args, sync=False)
 
     async def _link(self, sql: str, params: tuple[str, ...]) -> UserLink | None:
         if self._links is None:
@@ -725,16 +740,41 @@ class SQLiteStore:
 class _Transaction:
     """The transaction a batch of store calls shares (see `WorkerThread`)."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore, synchronous: Synchronous) -> None:
         self._store = store
+        # Lowered to NORMAL for a batch that needs no sync, and raised again after it.
+        self._lower = synchronous == "FULL"
+        self._lowered = False
 
-    def begin(self) -> None:
+    def begin(self, *, sync: bool) -> None:
+        connection = self._store._connection
+        if not sync and self._lower:
+            # In WAL mode the commit then skips its fsync. The WAL is one append-only file:
+            # the next synced commit, or the checkpointer's sync, makes this one durable too,
+            # so a power loss keeps a prefix of the commits that includes every synced one.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._lowered = True
         # IMMEDIATE: take the write lock up front, so a batch never fails half-way with
         # "database is locked" when another process writes.
-        self._store._connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._restore()
+            raise
 
     def commit(self) -> None:
-        self._store._connection.execute("COMMIT")
+        try:
+            self._store._connection.execute("COMMIT")
+        finally:
+            self._restore()
 
     def rollback(self) -> None:
-        self._store._connection.execute("ROLLBACK")
+        try:
+            self._store._connection.execute("ROLLBACK")
+        finally:
+            self._restore()
+
+    def _restore(self) -> None:
+        if self._lowered:
+            self._lowered = False
+            self._store._connection.execute("PRAGMA synchronous = FULL")
