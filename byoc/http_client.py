@@ -27,13 +27,19 @@ import httpx
 
 from .transport import default_http_client
 
-__all__ = ["HttpClientSlot"]
+__all__ = ["MAX_CONNECTIONS", "HttpClientSlot"]
+
+MAX_CONNECTIONS = 256
+"""Connections a client made here may open at once: as many as the dispatcher delivers at once
+by default (`byoc.delivery.DEFAULT_CONCURRENCY`, a layer above), so that deliveries in flight
+do not queue for a connection."""
 
 
 class HttpClientSlot:
     """Holds a given `httpx.AsyncClient`, or makes one on first use with `factory`.
 
-    `factory` defaults to `byoc.transport.default_http_client` with `timeout` seconds.
+    `factory` defaults to `byoc.transport.default_http_client` with `timeout` seconds and
+    `MAX_CONNECTIONS` connections.
     """
 
     def __init__(
@@ -45,7 +51,9 @@ class HttpClientSlot:
     ) -> None:
         self._given = given
         self._made: httpx.AsyncClient | None = None
-        self._factory = factory or (lambda: default_http_client(timeout=timeout))
+        self._factory = factory or (
+            lambda: default_http_client(timeout=timeout, max_connections=MAX_CONNECTIONS)
+        )
 
     @property
     def client(self) -> httpx.AsyncClient:

@@ -17,6 +17,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConfigurationError
 from .base import StoreUnavailable, UserLink
 from .file_lock import FileLock, create_private
+from .link_cache import LinkCache
 from .locks import KeyedLock
 from .queue import DEFAULT_DEAD_LETTER_RETENTION, Attempt, DeadLetter, Job, LeaseLost
 from .rows import (
@@ -140,8 +141,14 @@ class SQLiteStore:
     **Durability.** Every write is committed before its call returns. `synchronous` says what
     survives after that:
 
-    - `"FULL"` (default): each commit is fsynced. A webhook acknowledged after a write keeps that
-      write through a power loss or an OS crash.
+    - `"FULL"` (default): each commit that acknowledges something is fsynced. A webhook
+      acknowledged after a write keeps that write through a power loss or an OS crash. The
+      queue's own bookkeeping (a lease taken or renewed, a job finished, retried or buried)
+      commits without a sync of its own: it survives a crash of the process at once, and a
+      power loss once the next synced commit or the checkpointer (within a second) synced the
+      log, which keeps commits in order. A power loss just after a delivery may so forget that
+      it finished: the job comes back *recovering*, as after a crash in mid-delivery (see
+      docs/operations.md), never lost.
     - `"NORMAL"`: commits reach the OS but the WAL is fsynced only at checkpoints. Writes survive
       a crash of the process, but the last ones may be lost on power loss, so a message already
       acknowledged to the channel could be forgotten (or a duplicate not recognised). Many
@@ -163,6 +170,9 @@ class SQLiteStore:
     `exclusive=False`: they take no lock and leave the leases alone. Every statement is atomic
     across connections (`claim` included) and a busy file is waited for up to `busy_timeout`
     seconds. Several replicas need `PostgresStore`.
+
+    **Link lookups** are answered from memory once read (`LinkCache`), while the store holds
+    the file's lock: only this process can change a link then. `exclusive=False` always reads.
 
     **Crash recovery.** With the lock held, every lease found in the file belongs to a process
     that is gone: the exclusive open hands those jobs back, marked `recovering`, at once.
@@ -218,7 +228,10 @@ class SQLiteStore:
         self._file_lock: FileLock | None = None
         # Touched only on the worker thread.
         self._claims_since_purge = 0
-        self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self))
+        # Only this process writes links to a file it holds locked: their reads may be
+        # answered from memory. A tool beside a running bridge always reads the file.
+        self._links = LinkCache() if exclusive else None
+        self._worker = WorkerThread("byoc-sqlite", transaction=_Transaction(self, synchronous))
         try:
             self._connection = self._worker.call(self._open, synchronous, busy_timeout, exclusive)
         except BaseException:
@@ -237,13 +250,13 @@ class SQLiteStore:
         return self._path
 
     async def get_link(self, channel: str, channel_user_id: str) -> UserLink | None:
-        return await self._run(self._fetch_link, _GET_LINK, (channel, channel_user_id))
+        return await self._link(_GET_LINK, (channel, channel_user_id))
 
     async def get_link_by_helpdesk_user(self, helpdesk_user_id: str) -> UserLink | None:
-        return await self._run(self._fetch_link, _GET_LINK_BY_HELPDESK_USER, (helpdesk_user_id,))
+        return await self._link(_GET_LINK_BY_HELPDESK_USER, (helpdesk_user_id,))
 
     async def get_link_by_conversation(self, conversation_id: str) -> UserLink | None:
-        return await self._run(self._fetch_link, _GET_LINK_BY_CONVERSATION, (conversation_id,))
+        return await self._link(_GET_LINK_BY_CONVERSATION, (conversation_id,))
 
     async def save_link(self, link: UserLink) -> None:
         """Insert or replace the link of `(link.channel, link.channel_user_id)`.
@@ -252,7 +265,16 @@ class SQLiteStore:
         user: a help-desk user stands for one channel user (its `reference_id`), so this is a
         bug in the caller, and overwriting the other link would route its replies astray.
         """
-        await self._run(self._save_link, link)
+        if self._links is None:
+            await self._run(self._save_link, link)
+            return
+        # Before: no lookup is answered from memory while the save may be under way; after:
+        # a lookup that read the file before the save landed is not kept (see LinkCache).
+        self._links.invalidate()
+        try:
+            await self._run(self._save_link, link)
+        finally:
+            self._links.invalidate()
 
     async def claim(self, key: str, ttl: float) -> bool:
         now = self._clock.time()
@@ -298,12 +320,12 @@ class SQLiteStore:
         )
 
     async def take_due(self, *, owner: str, now: float, limit: int, lease: float) -> list[Job]:
-        return await self._run(self._take_due, owner, now, limit, lease)
+        return await self._run_unsynced(self._take_due, owner, now, limit, lease)
 
     async def renew(self, *, owner: str, job_ids: Collection[int], until: float) -> set[int]:
         if not job_ids:
             return set()
-        return await self._run(self._renew, owner, list(job_ids), until)
+        return await self._run_unsynced(self._renew, owner, list(job_ids), until)
 
     async def next_due(self) -> float | None:
         due: float | None = await self._run(self._scalar, _NEXT_DUE, ())
@@ -318,14 +340,16 @@ class SQLiteStore:
         claim_ttl: float = 0.0,
         next_lease: float | None = None,
     ) -> Job | None:
-        return await self._run(
+        return await self._run_unsynced(
             self._finish, job_id, owner, tuple(claims), claim_ttl, next_lease, self._clock.time()
         )
 
     async def retry(
         self, job_id: int, *, owner: str, not_before: float, error: str, at: float
     ) -> None:
-        await self._run(self._retry, job_id, owner, not_before, Attempt(at=at, error=error))
+        await self._run_unsynced(
+            self._retry, job_id, owner, not_before, Attempt(at=at, error=error)
+        )
 
     async def bury(
         self,
@@ -337,7 +361,7 @@ class SQLiteStore:
         at: float,
         next_lease: float | None = None,
     ) -> Job | None:
-        return await self._run(
+        return await self._run_unsynced(
             self._bury,
             job_id,
             owner,
@@ -416,6 +440,26 @@ class SQLiteStore:
     async def _run(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
         self._check_open()
         return await self._worker.run(fn, *args)
+
+    async def _run_unsynced(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
+        """`_run` for the queue's own bookkeeping (leases, a finished, retried or buried
+        job), which acknowledges nothing to a sender: its commit needs no fsync of its own
+        (see the class docstring, Durability)."""
+        self._check_open()
+        return await self._worker.run(fn, *args, sync=False)
+
+    async def _link(self, sql: str, params: tuple[str, ...]) -> UserLink | None:
+        if self._links is None:
+            return await self._run(self._fetch_link, sql, params)
+        self._check_open()
+        key = (sql, params)
+        found, link = self._links.get(key)
+        if found:
+            return link
+        generation = self._links.generation
+        link = await self._worker.run(self._fetch_link, sql, params)
+        self._links.put(key, link, generation)
+        return link
 
     # -- the worker-thread side: only these touch the connection -------------------------------
 
@@ -696,16 +740,41 @@ class SQLiteStore:
 class _Transaction:
     """The transaction a batch of store calls shares (see `WorkerThread`)."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: SQLiteStore, synchronous: Synchronous) -> None:
         self._store = store
+        # Lowered to NORMAL for a batch that needs no sync, and raised again after it.
+        self._lower = synchronous == "FULL"
+        self._lowered = False
 
-    def begin(self) -> None:
+    def begin(self, *, sync: bool) -> None:
+        connection = self._store._connection
+        if not sync and self._lower:
+            # In WAL mode the commit then skips its fsync. The WAL is one append-only file:
+            # the next synced commit, or the checkpointer's sync, makes this one durable too,
+            # so a power loss keeps a prefix of the commits that includes every synced one.
+            connection.execute("PRAGMA synchronous = NORMAL")
+            self._lowered = True
         # IMMEDIATE: take the write lock up front, so a batch never fails half-way with
         # "database is locked" when another process writes.
-        self._store._connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._restore()
+            raise
 
     def commit(self) -> None:
-        self._store._connection.execute("COMMIT")
+        try:
+            self._store._connection.execute("COMMIT")
+        finally:
+            self._restore()
 
     def rollback(self) -> None:
-        self._store._connection.execute("ROLLBACK")
+        try:
+            self._store._connection.execute("ROLLBACK")
+        finally:
+            self._restore()
+
+    def _restore(self) -> None:
+        if self._lowered:
+            self._lowered = False
+            self._store._connection.execute("PRAGMA synchronous = FULL")

@@ -21,12 +21,14 @@ _R = TypeVar("_R")
 _log = logging.getLogger(__name__)
 
 # A job: the call, where its outcome goes (an asyncio future on its loop, a concurrent future
-# for a blocking caller, or nowhere), and whether it may share a transaction with others.
+# for a blocking caller, or nowhere), whether it may share a transaction with others, and
+# whether its commit must be synced to disk before its outcome is handed out.
 _Job = tuple[
     Callable[..., Any],
     tuple[Any, ...],
     asyncio.AbstractEventLoop | None,
     asyncio.Future[Any] | Future[Any] | None,
+    bool,
     bool,
 ]
 
@@ -37,7 +39,9 @@ _MAX_BATCH = 256
 class Transaction(Protocol):
     """How to open and close the transaction a batch of jobs shares."""
 
-    def begin(self) -> None: ...
+    def begin(self, *, sync: bool) -> None:
+        """`sync=False`: no job in the batch needs its commit synced to disk; a later synced
+        commit (or a checkpoint) makes it durable."""
 
     def commit(self) -> None: ...
 
@@ -71,24 +75,31 @@ class WorkerThread:
         self._thread.start()
 
     async def run(
-        self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts], alone: bool = False
+        self,
+        fn: Callable[[Unpack[_Ts]], _R],
+        *args: Unpack[_Ts],
+        alone: bool = False,
+        sync: bool = True,
     ) -> _R:
         """Run `fn(*args)` on the thread and return (or raise) its outcome.
 
         With a `transaction`, jobs queued together share one (group commit) and their outcomes
         are handed out once it committed; `alone=True` runs a job outside any transaction.
+        `sync=False` lets the transaction commit without syncing to disk when no job in it asks
+        for that: the write survives a crash of the process at once, and a power loss once a
+        later synced commit (or a checkpoint) covered it.
         If the caller is cancelled before the job starts, the job is skipped; once started, it
         runs to the end and its outcome is dropped.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[_R] = loop.create_future()
-        self._jobs.put((fn, args, loop, future, not alone))
+        self._jobs.put((fn, args, loop, future, not alone, sync))
         return await future
 
     def call(self, fn: Callable[[Unpack[_Ts]], _R], *args: Unpack[_Ts]) -> _R:
         """Run `fn(*args)` on the thread, outside any transaction, blocking the calling thread."""
         future: Future[_R] = Future()
-        self._jobs.put((fn, args, None, future, False))
+        self._jobs.put((fn, args, None, future, False, True))
         return future.result()
 
     def post(
@@ -96,7 +107,7 @@ class WorkerThread:
     ) -> None:
         """Queue `fn(*args)` and return at once; an error it raises is logged. `alone=True`
         runs it outside any transaction, as `run` does."""
-        self._jobs.put((fn, args, None, None, not alone))
+        self._jobs.put((fn, args, None, None, not alone, True))
 
     def stop(self) -> None:
         """Let the jobs already queued finish, then end the thread and wait for it."""
@@ -132,7 +143,7 @@ class WorkerThread:
                 return
 
     def _run_one(self, job: _Job) -> None:
-        fn, args, loop, future, _ = job
+        fn, args, loop, future, _, _ = job
         if future is not None and future.cancelled():
             return
         try:
@@ -151,13 +162,13 @@ class WorkerThread:
         assert self._transaction is not None
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         try:
-            self._transaction.begin()
+            self._transaction.begin(sync=any(job[5] for job in batch))
         except BaseException as exc:
             for job in batch:
                 _deliver(job[2], job[3], None, exc)
             return
         for job in batch:
-            fn, args, _, future, _ = job
+            fn, args, _, future, _, _ = job
             if future is not None and future.cancelled():
                 continue
             try:

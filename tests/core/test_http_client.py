@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
+from byoc import http_client
+from byoc.delivery import DEFAULT_CONCURRENCY
 from byoc.http_client import HttpClientSlot
 
 
@@ -42,3 +45,20 @@ async def test_replace_switches_to_a_given_client_and_still_closes_the_made_one(
         assert slot.client is given and not slot.owned
         await slot.aclose()
         assert first.is_closed and not given.is_closed
+
+
+async def test_a_made_client_opens_as_many_connections_as_deliveries_run_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: dict[str, object] = {}
+
+    def factory(**kwargs: object) -> httpx.AsyncClient:
+        asked.update(kwargs)
+        return httpx.AsyncClient()
+
+    monkeypatch.setattr(http_client, "default_http_client", factory)
+    slot = HttpClientSlot(timeout=3.0)
+    assert isinstance(slot.client, httpx.AsyncClient)
+    await slot.aclose()
+    assert asked == {"timeout": 3.0, "max_connections": DEFAULT_CONCURRENCY}
+    assert http_client.MAX_CONNECTIONS == DEFAULT_CONCURRENCY

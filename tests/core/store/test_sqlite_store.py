@@ -466,3 +466,41 @@ async def test_the_wal_is_checkpointed_beside_the_writes_not_inside_them(tmp_pat
     finally:
         await store.aclose()
     assert not [t for t in threading.enumerate() if t.name == "byoc-wal-checkpoints"]
+
+
+async def test_only_the_queues_bookkeeping_commits_without_a_sync(store: SQLiteStore) -> None:
+    statements: list[str] = []
+    connection = store._connection  # noqa: SLF001 - the statements are what is checked
+    store._worker.call(connection.set_trace_callback, statements.append)  # noqa: SLF001
+
+    job = await store.enqueue(
+        lane="a", kind="k", payload="1", dedupe_key="1", ttl=60, owner="me", lease=30
+    )
+    assert job is not None
+    accepted = list(statements)
+    statements.clear()
+    await store.finish(job.id, owner="me", claims=["posted:1"], claim_ttl=60)
+    finished = list(statements)
+    synchronous = await store._run(store._scalar, "PRAGMA synchronous", ())  # noqa: SLF001
+
+    # An acknowledged write is synced (FULL throughout); the finish is committed at NORMAL,
+    # and the connection is FULL again for whatever comes next.
+    assert not [s for s in accepted if "synchronous" in s]
+    assert finished[:2] == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"]
+    assert finished[-2:] == ["COMMIT", "PRAGMA synchronous = FULL"]
+    assert synchronous == 2  # FULL
+
+
+async def test_a_normal_store_never_changes_its_synchronous_setting(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "byoc.db", synchronous="NORMAL")
+    statements: list[str] = []
+    store._worker.call(store._connection.set_trace_callback, statements.append)  # noqa: SLF001
+    try:
+        job = await store.enqueue(
+            lane="a", kind="k", payload="1", dedupe_key="1", ttl=60, owner="me", lease=30
+        )
+        assert job is not None
+        await store.finish(job.id, owner="me")
+    finally:
+        await store.aclose()
+    assert statements and not [s for s in statements if "synchronous" in s]

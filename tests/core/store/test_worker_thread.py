@@ -128,3 +128,51 @@ def test_an_outcome_for_a_closed_loop_does_not_kill_the_thread(worker: WorkerThr
 
     assert served.wait(10)
     assert worker.alive
+
+
+class _Recorded:
+    """A transaction that records how each batch began and ended."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def begin(self, *, sync: bool) -> None:
+        self.seen.append(f"begin sync={sync}")
+
+    def commit(self) -> None:
+        self.seen.append("commit")
+
+    def rollback(self) -> None:
+        self.seen.append("rollback")
+
+
+async def test_a_batch_is_synced_when_any_of_its_jobs_asks() -> None:
+    transaction = _Recorded()
+    worker = WorkerThread("test-batches", transaction=transaction)
+
+    async def batch_behind_a_blocker(*syncs: bool) -> None:
+        # While one job holds the thread, the jobs queued behind it run as one batch.
+        started, release = threading.Event(), threading.Event()
+
+        def block() -> None:
+            started.set()
+            release.wait()
+
+        blocker = asyncio.ensure_future(worker.run(block, sync=False))
+        await asyncio.to_thread(started.wait)
+        queued = [asyncio.ensure_future(worker.run(int, sync=sync)) for sync in syncs]
+        await asyncio.sleep(0)  # let the futures put their jobs on the queue
+        release.set()
+        await asyncio.gather(blocker, *queued)
+
+    try:
+        await batch_behind_a_blocker(False, False, False)
+        await batch_behind_a_blocker(False, True)
+    finally:
+        worker.stop()
+    assert transaction.seen == [
+        "begin sync=False", "commit",  # the blocker
+        "begin sync=False", "commit",  # three jobs that need no sync
+        "begin sync=False", "commit",  # the blocker
+        "begin sync=True", "commit",  # one of two jobs asks for a sync
+    ]  # fmt: skip
