@@ -137,6 +137,12 @@ class _Guarded(asyncio.Protocol):
         cycle = self.cycle
         return cycle is None or bool(cycle.response_complete)
 
+    def _app_behind(self) -> bool:
+        """Whether the body waits on the app rather than on the client: uvicorn stopped reading
+        until the app takes what came, or the client waits for the `100 Continue` that uvicorn
+        sends once the app asks for the body."""
+        return bool(self.flow.read_paused or self.cycle.waiting_for_100_continue)
+
     def _deadline(self) -> float | None:
         """When the wait in progress runs out; None when nothing is awaited from the client."""
         limits = self.guard.limits
@@ -164,8 +170,7 @@ class _Guarded(asyncio.Protocol):
         # After a WebSocket upgrade the connection belongs to another protocol.
         if transport.is_closing() or transport.get_protocol() is not self:
             return
-        if not self._awaiting_head() and self.cycle.more_body and self.flow.read_paused:
-            # uvicorn stopped reading until the app takes the body: the client is not late.
+        if not self._awaiting_head() and self.cycle.more_body and self._app_behind():
             self._last_read = self.loop.time()
         deadline = self._deadline()
         if deadline is None:
