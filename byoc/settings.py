@@ -68,6 +68,9 @@ DEFAULT_CONCURRENCY = 256
 DEFAULT_LEASE = 15.0
 DEFAULT_RETENTION_DAYS = 30.0
 DEFAULT_POOL_SIZE = 10
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+MAX_CONNECTIONS = 1_000_000
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 MIN_ADMIN_TOKEN = 16
 
@@ -86,6 +89,10 @@ CORE_SETTINGS: Mapping[str, str] = {
     "BYOC_ADMIN_TOKEN": "turns the /admin page on; at least 16 random characters",
     "BYOC_METRICS_TOKEN": "bearer token for /metrics (default: the admin token; none set: open)",
     "BYOC_SHUTDOWN_GRACE": "seconds deliveries in flight get to finish at shutdown (default 10)",
+    "BYOC_HEADER_TIMEOUT": "seconds `byoc serve` waits for a request's head (default 10)",
+    "BYOC_BODY_TIMEOUT": "seconds `byoc serve` waits between two chunks of a body (default 30)",
+    "BYOC_MAX_CONNECTIONS": "connections `byoc serve` keeps open at once (default: the file "
+    "limit less a reserve for the store, upstream calls and logs)",
     "BYOC_MESSAGING": "the help desk: freshchat (default) or chatwoot",
     "BYOC_FRESHCHAT_API_URL": "your Freshchat API URL, e.g. https://acme.freshchat.com/v2",
     "BYOC_FRESHCHAT_API_TOKEN": "a Freshchat API token (Admin > API Tokens)",
@@ -121,6 +128,9 @@ _TOP_LEVEL_KEYS = frozenset(
         "metrics_token",
         "shutdown_grace",
         "messaging",
+        "header_timeout",
+        "body_timeout",
+        "max_connections",
     }
 )
 
@@ -362,6 +372,12 @@ def _grace(value: str | None) -> float:
     return grace
 
 
+def _max_connections(value: str | None) -> int | None:
+    if not (value or "").strip():
+        return None
+    return _whole("BYOC_MAX_CONNECTIONS", value, 0, 1, MAX_CONNECTIONS, "connections")
+
+
 @attrs.frozen(kw_only=True)
 class ChannelChoice:
     """The channels a configuration enables, and why each other one is not.
@@ -434,6 +450,12 @@ class Settings:
     """Seconds."""
     messaging: Helpdesk = "freshchat"
     """The help desk (`BYOC_MESSAGING`); the demo plays it on its emulator."""
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    """Seconds `byoc serve` waits for a request's head (`BYOC_HEADER_TIMEOUT`)."""
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    """Seconds `byoc serve` waits between two chunks of a body (`BYOC_BODY_TIMEOUT`)."""
+    max_connections: int | None = None
+    """`BYOC_MAX_CONNECTIONS`; None: derived from the file limit when serving."""
 
     @property
     def demo(self) -> bool:
@@ -608,4 +630,21 @@ def load_settings(
             _HELPDESK_NAMES,
             "the help desk the bridge posts your users' messages into",
         ),
+        header_timeout=_number(
+            "BYOC_HEADER_TIMEOUT",
+            values.get("BYOC_HEADER_TIMEOUT"),
+            DEFAULT_HEADER_TIMEOUT,
+            0.1,
+            3600,
+            "seconds",
+        ),
+        body_timeout=_number(
+            "BYOC_BODY_TIMEOUT",
+            values.get("BYOC_BODY_TIMEOUT"),
+            DEFAULT_BODY_TIMEOUT,
+            0.1,
+            3600,
+            "seconds",
+        ),
+        max_connections=_max_connections(values.get("BYOC_MAX_CONNECTIONS")),
     )

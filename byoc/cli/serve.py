@@ -11,6 +11,12 @@ Start-up: the ASGI lifespan starts the delivery workers (and, in the demo, regis
 channel's webhook with its emulator). With `--install`, each channel's webhook is registered
 once the server answers requests: Viber calls the URL back while registering it.
 
+Connections: a request's head must arrive within `BYOC_HEADER_TIMEOUT` seconds and its body
+may pause at most `BYOC_BODY_TIMEOUT` between chunks; at most `BYOC_MAX_CONNECTIONS` are open
+at once (by default the file limit, raised to its hard limit at start, less a reserve). Refused
+connections and failed accepts are logged once, then summed up once a minute
+(`byoc.cli.connections`, `byoc.cli.refusals`).
+
 Shutdown (SIGTERM or Ctrl-C): uvicorn stops accepting connections and finishes the requests in
 progress; then the bridge stops taking queued work, lets deliveries in flight finish for
 `BYOC_SHUTDOWN_GRACE` seconds and hands the rest back to the store, which delivers them after
@@ -34,9 +40,15 @@ from ..asgi import ASGIApp, Receive, Scope, Send
 from ..errors import ByocError
 from ..settings import Settings
 from .config import add_config_option, redact_logs, settings_from
+from .connections import ConnectionGuard, ConnectionLimits, guarded_protocol
+from .file_limit import FileLimit, default_max_connections, raise_file_limit
+from .refusals import RefusalLog, loop_exception_handler
 from .service import Service, build_service
 
 __all__ = ["register", "run", "server_stack"]
+
+# The cap where the platform has no file limit to derive one from (Windows).
+_UNLIMITED_FILES_CAP = 10_000
 
 _SERVER_MISSING = (
     "byoc serve needs uvicorn, which comes with the server extra: pip install 'byoc[server]'"
@@ -60,6 +72,19 @@ def register(sub: Any) -> None:
         help="register the channels' webhooks once the server is up (as `byoc install` does)",
     )
     parser.add_argument("--log-level", default="info", help="uvicorn's log level")
+    loop, http = server_stack()
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default=loop,
+        help=f"the event loop (default here: {loop}, the fastest installed)",
+    )
+    parser.add_argument(
+        "--http",
+        choices=("httptools", "h11"),
+        default=http,
+        help=f"uvicorn's HTTP parser (default here: {http}, the fastest installed)",
+    )
     parser.add_argument(
         "--access-log",
         action="store_true",
@@ -122,7 +147,41 @@ def _quiet_signals() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
-def _banner(service: Service, settings: Settings, base: str) -> str:
+def _limits(settings: Settings, files: FileLimit | None) -> ConnectionLimits:
+    if settings.max_connections is not None:
+        cap = settings.max_connections
+    elif files is None:
+        cap = _UNLIMITED_FILES_CAP
+    else:
+        cap = default_max_connections(files.now, settings.store_pool_size)
+    return ConnectionLimits(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_connections=cap,
+    )
+
+
+def _connections_line(limits: ConnectionLimits, files: FileLimit | None) -> str:
+    line = f"  connections: at most {limits.max_connections} (BYOC_MAX_CONNECTIONS)"
+    if files is not None:
+        line += f" · file limit {files.now}"
+        if files.raised:
+            line += f" (raised from {files.before})"
+        if limits.max_connections >= files.now:
+            line += (
+                " — the cap is not below the file limit: accept() fails before it is reached; "
+                "lower BYOC_MAX_CONNECTIONS or raise the hard file limit"
+            )
+    return (
+        f"{line}\n  timeouts:    request head {limits.header_timeout:g} s "
+        f"(BYOC_HEADER_TIMEOUT) · body {limits.body_timeout:g} s between chunks "
+        "(BYOC_BODY_TIMEOUT)"
+    )
+
+
+def _banner(
+    service: Service, settings: Settings, base: str, stack: tuple[str, str], connections: str
+) -> str:
     bridge = service.bridge
     lines = [f"byoc serving on {base}"]
     if service.demo:
@@ -157,11 +216,14 @@ def _banner(service: Service, settings: Settings, base: str) -> str:
         else:
             lines.append("  set BYOC_PUBLIC_URL to get the URLs to register (byoc install)")
     lines.append(f"  metrics:     {base}/metrics")
-    loop, parser = server_stack()
-    stack = f"  HTTP server: uvicorn on {loop} with {parser}"
-    if (loop, parser) != ("uvloop", "httptools"):
-        stack += " (pip install 'byoc[server]' adds uvloop and httptools: less CPU per request)"
-    lines.append(stack)
+    loop, parser = stack
+    shown = f"  HTTP server: uvicorn on {loop} with {parser}"
+    if stack != server_stack():
+        shown += " (chosen with --loop/--http)"
+    elif stack != ("uvloop", "httptools"):
+        shown += " (pip install 'byoc[server]' adds uvloop and httptools: less CPU per request)"
+    lines.append(shown)
+    lines.append(connections)
     return "\n".join(lines)
 
 
@@ -183,16 +245,17 @@ def _lighter_log_records() -> None:
     logging.logMultiprocessing = False
 
 
-def _config(watch: _LifespanWatch, settings: Settings, args: argparse.Namespace) -> Any:
+def _config(
+    watch: _LifespanWatch, settings: Settings, args: argparse.Namespace, guard: ConnectionGuard
+) -> Any:
     import uvicorn
 
-    loop, parser = server_stack()
     return uvicorn.Config(
         watch,
         host=args.host,
         port=args.port,
-        loop=loop,
-        http=parser,
+        loop=args.loop,
+        http=guarded_protocol(args.http, guard),
         lifespan="on",
         log_config=None,
         log_level=args.log_level,
@@ -218,9 +281,13 @@ async def _serve(
     args: argparse.Namespace,
     watch: _LifespanWatch,
     config: Any,
+    guard: ConnectionGuard,
+    connections: str,
 ) -> int:
     import uvicorn
 
+    # Failed accepts (no descriptor left) are counted, not logged with a traceback each.
+    asyncio.get_running_loop().set_exception_handler(loop_exception_handler(guard.refusals))
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     # uvicorn sets `started` once its sockets listen; nothing to await for it.
@@ -232,7 +299,8 @@ async def _serve(
         base = f"http://{host}:{sock[1]}"
         if service.serving_at is not None:
             await service.serving_at(base)
-        print(_banner(service, settings, base), flush=True)
+        stack = (args.loop, args.http)
+        print(_banner(service, settings, base, stack, connections), flush=True)
         if args.install and not service.demo:
             try:
                 await _install(service)
@@ -246,6 +314,11 @@ async def _serve(
     return 0
 
 
+def _later(delay: float, callback: Callable[[], None]) -> object:
+    """`call_later` on the running loop: refusals are noted from the loop's callbacks."""
+    return asyncio.get_running_loop().call_later(delay, callback)
+
+
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     settings = settings_from(args)
     try:
@@ -255,13 +328,18 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         return 1
     redact_logs(settings, "DEMO" if settings.demo else None)
     _lighter_log_records()
+    files = raise_file_limit()
+    limits = _limits(settings, files)
+    guard = ConnectionGuard(limits, RefusalLog(logging.getLogger("byoc.connections"), _later))
     service = build_service(settings)
     watch = _LifespanWatch(service.app)
-    config = _config(watch, settings, args)
+    config = _config(watch, settings, args, guard)
+    connections = _connections_line(limits, files)
     with _quiet_signals():
         try:
             return _run_on(
-                config.get_loop_factory(), _serve(service, settings, args, watch, config)
+                config.get_loop_factory(),
+                _serve(service, settings, args, watch, config, guard, connections),
             )
         except SystemExit as exc:
             # uvicorn exits when it cannot bind; its log line says why.

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -98,11 +98,13 @@ class Running:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         command: list[str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.process = subprocess.Popen(
             command if command is not None else byoc_command(*args),
             env=dict(env) if env is not None else clean_env(),
             cwd=cwd,
+            preexec_fn=preexec_fn,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
