@@ -49,6 +49,7 @@ from .hops import Hops
 from .http import HttpApp
 from .installs import Installs
 from .messaging import Messaging
+from .reachability import replaying
 from .retry import RetryPolicy
 from .status import BridgeStatus, ChannelStatus, Health, RefusedWebhooks
 from .store import MemoryStore, Store
@@ -226,7 +227,14 @@ class Bridge:
         return await self.store.dead_letters(limit=limit)
 
     async def replay(self, dead_id: int) -> bool:
-        """Queue a dead letter again; False when there is no such dead letter."""
+        """Queue a dead letter again; False when there is no such dead letter.
+
+        A reply's user who could not be reached gets another chance (`byoc.reachability`).
+        """
+        dead = await self.store.dead_letter(dead_id)
+        if dead is None:
+            return False
+        await replaying(self.store, dead.job)
         job_id = await self.store.replay(dead_id, now=self.clock.time())
         if job_id is None:
             return False

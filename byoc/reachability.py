@@ -4,7 +4,8 @@ who unsubscribed or blocked the bot are dead-lettered at once instead of being s
 A user becomes unreachable when their channel says so (`Unsubscribed`) or refuses a send to
 them (`UserUnreachable`); reachable again when they write or subscribe (`Subscribed`). Each
 change is one link write, made only when the state changes: the steady state costs nothing
-beyond the link read the bridge makes anyway.
+beyond the link read the bridge makes anyway. An operator who replays a dead letter gives its
+user another chance (`replaying`): if they still cannot be reached, the send says so again.
 """
 
 from __future__ import annotations
@@ -15,8 +16,20 @@ import attrs
 
 from .errors import UserUnreachable
 from .store import Store, UserLink
+from .store.queue import Job
 
-__all__ = ["mark_reachable", "mark_unreachable", "refuse_unreachable", "unreachable_reason"]
+__all__ = [
+    "REPLY_LANE_PREFIX",
+    "mark_reachable",
+    "mark_unreachable",
+    "refuse_unreachable",
+    "replaying",
+    "unreachable_reason",
+]
+
+REPLY_LANE_PREFIX = "out:"
+"""Lanes of agent replies are `out:<help-desk user id>` (or the conversation id, when the
+help desk named no user)."""
 
 
 def unreachable_reason(link: UserLink) -> str:
@@ -55,3 +68,14 @@ async def mark_reachable(store: Store, link: UserLink) -> UserLink:
     link = attrs.evolve(link, unreachable_since=None)
     await store.save_link(link)
     return link
+
+
+async def replaying(store: Store, job: Job) -> None:
+    """A dead letter is replayed by hand: forget that its user could not be reached, so the
+    reply is tried (a user may unblock the bot without the channel telling)."""
+    if not job.lane.startswith(REPLY_LANE_PREFIX):
+        return
+    key = job.lane.removeprefix(REPLY_LANE_PREFIX)
+    link = await store.get_link_by_helpdesk_user(key) or await store.get_link_by_conversation(key)
+    if link is not None:
+        await mark_reachable(store, link)

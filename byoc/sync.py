@@ -77,7 +77,12 @@ from .models import (
     Text,
     Unsubscribed,
 )
-from .reachability import mark_reachable, mark_unreachable, refuse_unreachable
+from .reachability import (
+    REPLY_LANE_PREFIX,
+    mark_reachable,
+    mark_unreachable,
+    refuse_unreachable,
+)
 from .redaction import SECRET_FREE
 from .store import Store, UserLink
 from .webhook import WebhookRequest, WebhookResponse
@@ -735,4 +740,4 @@ class Sync:
 
 
 def _reply_lane(helpdesk_user: str) -> str:
-    return f"out:{helpdesk_user}"
+    return f"{REPLY_LANE_PREFIX}{helpdesk_user}"

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from byoc.reachability import unreachable_reason
+from byoc.reachability import replaying, unreachable_reason
 from byoc.store import MemoryStore, SQLiteStore, Store, UserLink
+from byoc.store.queue import Job
 from byoc.testing.rig import BridgeRig
 from tests.telegram.roundtrip import Trip as TelegramTrip
 from tests.telegram.roundtrip import build_trip as telegram_trip
@@ -155,3 +156,26 @@ def test_the_reason_names_the_channel_and_the_time(since: float, channel: str) -
     assert reason.endswith("Z") and len(reason.rsplit(" since ", 1)[1]) == len(
         "2026-01-01 00:00:00Z"
     )
+
+
+async def test_a_replayed_reply_gives_its_user_another_chance() -> None:
+    store = MemoryStore()
+    await store.save_link(
+        UserLink(
+            channel="viber",
+            channel_user_id="u1",
+            helpdesk_user_id="hd-1",
+            conversation_id="c-1",
+            unreachable_since=1_700_000_000.0,
+        )
+    )
+
+    def job(lane: str) -> Job:
+        return Job(id=1, lane=lane, kind="reply", payload="{}", accepted_at=0.0, not_before=0.0)
+
+    await replaying(store, job("in:viber:u1"))
+    link = await store.get_link("viber", "u1")
+    assert link is not None and link.unreachable_since is not None
+    await replaying(store, job("out:c-1"))  # a reply that named no user: its conversation
+    link = await store.get_link("viber", "u1")
+    assert link is not None and link.unreachable_since is None
