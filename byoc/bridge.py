@@ -41,6 +41,7 @@ from .admin import AdminRoutes
 from .asgi import Receive, Scope, Send
 from .channel import Channel, InstallResult
 from .clock import Clock, SystemClock
+from .counter_flush import DEFAULT_FLUSH_INTERVAL, CounterFlusher
 from .delivery import DEFAULT_CONCURRENCY, DEFAULT_LEASE
 from .delivery_modes import DurableDelivery, InlineDelivery
 from .errors import ConfigurationError
@@ -48,6 +49,7 @@ from .hops import Hops
 from .http import HttpApp
 from .installs import Installs
 from .messaging import Messaging
+from .reachability import replaying
 from .retry import RetryPolicy
 from .status import BridgeStatus, ChannelStatus, Health, RefusedWebhooks
 from .store import MemoryStore, Store
@@ -89,6 +91,9 @@ class Bridge:
     - `metrics_token`: the bearer token `/metrics` asks for (the admin token works too); with
       neither token set, `/metrics` is open.
     - `shutdown_grace`: how long `aclose()` lets deliveries in flight finish.
+    - `counts_flush_interval`: seconds between the flushes of the counters to the store
+      (`byoc.counter_flush`): the counters shown are totals since the store was created, summed
+      over replicas.
     - `concurrency`, `lease`: deliveries in flight per process, and how long one stays leased
       to this process without renewal (how soon another replica takes over after a crash).
     - `notices`: per channel name, short texts sent to users when an agent takes or resolves
@@ -116,6 +121,7 @@ class Bridge:
         metrics_token: str | None = None,
         label: str | None = None,
         shutdown_grace: float = 10.0,
+        counts_flush_interval: float = DEFAULT_FLUSH_INTERVAL,
     ) -> None:
         names = [c.name for c in channels]
         duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -137,6 +143,7 @@ class Bridge:
         self.max_body_size = max_body_size
         self.clock = clock or SystemClock()
         self.hops = hops or Hops(clock=self.clock)
+        self.counter_flusher = CounterFlusher(self.hops, store, interval=counts_flush_interval)
         self.admin_token = admin_token or None
         self.label = label
         self.shutdown_grace = shutdown_grace
@@ -195,6 +202,7 @@ class Bridge:
     async def start(self) -> None:
         """Start the delivery workers (also done on the first webhook and on ASGI startup)."""
         await self.delivery.start()
+        await self.counter_flusher.start()
 
     async def wait_idle(self) -> None:
         """Wait until no job is in flight or due (tests and the demo use this)."""
@@ -207,6 +215,7 @@ class Bridge:
         back to the queue; a durable store delivers them after the next start.
         """
         await self.delivery.stop(self.shutdown_grace if grace is None else grace)
+        await self.counter_flusher.stop()
         for channel in self.channels.values():
             await channel.aclose()
         await self.messaging.aclose()
@@ -218,7 +227,14 @@ class Bridge:
         return await self.store.dead_letters(limit=limit)
 
     async def replay(self, dead_id: int) -> bool:
-        """Queue a dead letter again; False when there is no such dead letter."""
+        """Queue a dead letter again; False when there is no such dead letter.
+
+        A reply's user who could not be reached gets another chance (`byoc.reachability`).
+        """
+        dead = await self.store.dead_letter(dead_id)
+        if dead is None:
+            return False
+        await replaying(self.store, dead.job)
         job_id = await self.store.replay(dead_id, now=self.clock.time())
         if job_id is None:
             return False
@@ -282,6 +298,7 @@ class Bridge:
 
     async def status(self) -> BridgeStatus:
         """A snapshot for the admin page: install state, counts, queue, dead letters."""
+        await self.counter_flusher.load()
         rows = [await self._channel_status(name) for name in self.channels]
         try:
             messaging_url: str | None = self.messaging_webhook_url()
@@ -343,6 +360,7 @@ class Bridge:
     async def metrics_text(self) -> str:
         """The bridge's metrics in Prometheus' text format (two store reads: depth, dead)."""
         hops = self.hops
+        await self.counter_flusher.load()
         hops.queue_depth.set(await self.store.depth())
         hops.dead_letters.set(await self.store.count_dead_letters())
         hops.in_flight.set(self.delivery.in_flight)

@@ -312,7 +312,7 @@ class Hops:
     # -- what the admin page shows -----------------------------------------------------------
 
     def counts(self, channel: str) -> tuple[int, int, int]:
-        """Messages in, out and failed for a channel since the process started."""
+        """Messages in, out and failed for a channel since the store was created."""
         return (
             int(self.messages_in.get(channel)),
             int(self.messages_out.get(channel)),
@@ -320,4 +320,4 @@ class Hops:
         )
 
     def channels_seen(self) -> Sequence[str]:
-        return sorted({c for c, _ in self.last_event} | {k[0] for k in self.messages_in.values})
+        return sorted({c for c, _ in self.last_event} | {k[0] for k in self.messages_in.series()})

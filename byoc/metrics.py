@@ -63,32 +63,52 @@ class _Metric:
 
 
 class Counter(_Metric):
-    """A number that only goes up, per label values."""
+    """A number that only goes up, per label values.
+
+    Its value is `stored` (totals kept elsewhere, a store: see `byoc.counter_flush`) plus
+    `values` (what this process counted and has not handed over yet). Counting touches
+    `values` only.
+    """
 
     kind = "counter"
 
     def __init__(self, name: str, help: str, labelnames: Sequence[str] = ()) -> None:
         super().__init__(name, help, labelnames)
         self.values: dict[Labels, float] = {}
+        self.stored: dict[Labels, float] = {}
 
     def inc(self, *labels: str, amount: float = 1.0) -> None:
         self._check(labels)
         self.values[labels] = self.values.get(labels, 0.0) + amount
 
     def get(self, *labels: str) -> float:
-        return self.values.get(labels, 0.0)
+        return self.stored.get(labels, 0.0) + self.values.get(labels, 0.0)
+
+    def series(self) -> set[Labels]:
+        """Every label set with a value, stored or counted here."""
+        return self.stored.keys() | self.values.keys()
 
     def total(self, **match: str) -> float:
         """The sum over every label set whose labels include `match`."""
         index = {n: i for i, n in enumerate(self.labelnames)}
         return sum(
-            v for k, v in self.values.items() if all(k[index[n]] == m for n, m in match.items())
+            self.get(*k) for k in self.series() if all(k[index[n]] == m for n, m in match.items())
         )
+
+    def hand_over(self, amounts: Mapping[Labels, float]) -> None:
+        """`amounts` of `values` reached the store: move them into `stored`."""
+        for labels, amount in amounts.items():
+            left = self.values.get(labels, 0.0) - amount
+            if left:
+                self.values[labels] = left
+            else:
+                self.values.pop(labels, None)
+            self.stored[labels] = self.stored.get(labels, 0.0) + amount
 
     def lines(self) -> list[str]:
         return [
-            f"{self.name}{_labels(self.labelnames, k)} {_number(v)}"
-            for k, v in sorted(self.values.items())
+            f"{self.name}{_labels(self.labelnames, k)} {_number(self.get(*k))}"
+            for k in sorted(self.series())
         ]
 
 
@@ -197,6 +217,10 @@ class Registry:
 
     def __getitem__(self, name: str) -> _Metric:
         return self._metrics[name]
+
+    def counters(self) -> list[Counter]:
+        """The counters, in the order they were made."""
+        return [m for m in self._metrics.values() if isinstance(m, Counter)]
 
     def names(self) -> Mapping[str, str]:
         return {name: m.kind for name, m in self._metrics.items()}

@@ -15,7 +15,11 @@ __all__ = ["BridgeStatus", "ChannelStatus", "Health", "RefusedWebhooks"]
 
 @attrs.frozen(kw_only=True)
 class ChannelStatus:
-    """One channel: where it must call, how that was arranged, what went through."""
+    """One channel: where it must call, how that was arranged, what went through.
+
+    The counts are totals since the store was created (over every replica sharing it); the
+    last-message times are this process's.
+    """
 
     name: str
     target_url: str | None
@@ -34,7 +38,7 @@ class ChannelStatus:
 
 @attrs.frozen(kw_only=True)
 class RefusedWebhooks:
-    """Webhooks one endpoint refused since the bridge started, and the last one's reason.
+    """Webhooks one endpoint refused since the store was created, and the last one's reason.
 
     A storm of 401s looks like silence from outside; here it shows, with the cause (a wrong
     Freshchat public key is the usual one).

@@ -63,11 +63,27 @@ import attrs
 
 from .channel import Channel
 from .degrade import fit_message
-from .errors import NotFound, PermanentError, StaleConversation, UnknownUser
+from .errors import NotFound, PermanentError, StaleConversation, UnknownUser, UserUnreachable
 from .hops import Hops, kv
 from .media_copy import copy_media
 from .messaging import AgentMessage, ConversationChanged, Messaging, Posted
-from .models import ChannelEvent, Failed, InboundMessage, OutboundMessage, Part, Text
+from .models import (
+    ChannelEvent,
+    Failed,
+    InboundMessage,
+    OutboundMessage,
+    Part,
+    Subscribed,
+    Text,
+    Unsubscribed,
+)
+from .reachability import (
+    REPLY_LANE_PREFIX,
+    mark_reachable,
+    mark_unreachable,
+    refuse_unreachable,
+)
+from .redaction import SECRET_FREE
 from .store import Store, UserLink
 from .webhook import WebhookRequest, WebhookResponse
 
@@ -334,6 +350,14 @@ class Sync:
             )
         if isinstance(event, Failed):
             self.hops.channel_failed(event)
+        elif isinstance(event, Unsubscribed):
+            await self._unreachable(
+                event.channel, event.user_id, event.timestamp.timestamp(), why="unsubscribed"
+            )
+        elif isinstance(event, Subscribed):
+            link = await self.store.get_link(event.channel, event.user_id)
+            if link is not None:
+                await self._reachable(link, why="subscribed")
         # Delivery receipts, subscriptions, conversation starts: nothing to carry.
         return None
 
@@ -398,6 +422,8 @@ class Sync:
     ) -> tuple[UserLink, Posted]:
         parts = await self._rehosted(message)
         link = await self.store.get_link(message.channel, message.user_id)
+        if link is not None and link.unreachable_since is not None:
+            link = await self._reachable(link, why="wrote")
         try:
             return await self._post_for(message, link, parts, recovering_since)
         except UnknownUser as exc:
@@ -539,6 +565,8 @@ class Sync:
         if target is None:
             return Done(outcome=Outcome.IGNORED)
         channel, link = target
+        # Sending would fail (or reach a user who asked for silence): a dead letter at once.
+        refuse_unreachable(link)
         outbound, notes = fit_message(
             OutboundMessage(
                 message_id=event.message_id,
@@ -549,11 +577,38 @@ class Sync:
             channel.capabilities,
             split=False,
         )
-        result = await channel.send(link.channel_user_id, outbound)
+        try:
+            result = await channel.send(link.channel_user_id, outbound)
+        except UserUnreachable:
+            await self._unreachable(
+                link.channel, link.channel_user_id, self.hops.clock.time(), why="send refused"
+            )
+            raise
         if notes:
             result = attrs.evolve(result, notes=(*notes, *result.notes))
         self.hops.reply_delivered(event, link, result)
         return Done(outcome=Outcome.DELIVERED)
+
+    async def _unreachable(self, channel: str, user_id: str, since: float, *, why: str) -> None:
+        link = await mark_unreachable(self.store, channel, user_id, since)
+        if link is not None and link.unreachable_since == since:
+            log.info(
+                kv(hop="user_unreachable", channel=channel, channel_user=user_id, why=why),
+                extra=SECRET_FREE,
+            )
+
+    async def _reachable(self, link: UserLink, *, why: str) -> UserLink:
+        if link.unreachable_since is not None:
+            log.info(
+                kv(
+                    hop="user_reachable",
+                    channel=link.channel,
+                    channel_user=link.channel_user_id,
+                    why=why,
+                ),
+                extra=SECRET_FREE,
+            )
+        return await mark_reachable(self.store, link)
 
     async def _route(self, event: AgentMessage) -> tuple[Channel, UserLink] | None:
         link = None
@@ -649,7 +704,10 @@ class Sync:
         link = await self.store.get_link_by_conversation(event.conversation_id)
         if link is None:
             return Done(outcome=Outcome.IGNORED)
-        notice = self._notice(link.channel, event.status)
+        # A user who unsubscribed or blocked the bot gets no notice: sending it would fail.
+        notice = (
+            None if link.unreachable_since is not None else self._notice(link.channel, event.status)
+        )
         if event.status == "assigned":
             if notice is None:
                 return Done(outcome=Outcome.IGNORED)
@@ -682,4 +740,4 @@ class Sync:
 
 
 def _reply_lane(helpdesk_user: str) -> str:
-    return f"out:{helpdesk_user}"
+    return f"{REPLY_LANE_PREFIX}{helpdesk_user}"

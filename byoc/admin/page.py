@@ -258,7 +258,7 @@ def _refused(view: BridgeStatus, now: float) -> str:
     if not view.refused:
         return (
             '<section id="refused"><h2>Refused webhooks</h2>'
-            '<p class="ok" id="no-refusals">None since the bridge started.</p></section>'
+            '<p class="ok" id="no-refusals">None since the store was created.</p></section>'
         )
     rows = "".join(
         f'<tr id="refused-{escape(r.endpoint)}"><td><code>{escape(r.endpoint)}</code></td>'
@@ -268,7 +268,8 @@ def _refused(view: BridgeStatus, now: float) -> str:
     )
     return (
         '<section id="refused"><h2>Refused webhooks</h2>'
-        "<p class=hint>Webhooks answered with an error since the bridge started. A run of 401s "
+        "<p class=hint>Webhooks answered with an error since the store was created (by every "
+        "replica sharing it). A run of 401s "
         "means a signature or secret does not match: usually a key or token from another "
         "account, or no Freshchat public key set yet; a &quot;stale webhook&quot; was sent "
         "longer ago than its sender retries (a replay, or a clock off). 400s are bodies the "

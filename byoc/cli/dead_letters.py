@@ -13,6 +13,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+from ..reachability import replaying
 from ..redaction import Redactor, displayable
 from ..store.queue import DeadLetter
 from .config import open_existing_store, settings_from
@@ -86,6 +87,10 @@ async def _run(args: argparse.Namespace) -> int:
             print(displayable(payload, redactor))
             return 0
         if args.action == "replay":
+            replayed = await store.dead_letter(args.id)
+            if replayed is not None:
+                # The user of a reply gets another chance, as from the admin page.
+                await replaying(store, replayed.job)
             job_id = await store.replay(args.id, now=datetime.now(timezone.utc).timestamp())
             if job_id is None:
                 print(f"no dead letter {args.id}")

@@ -7,7 +7,7 @@ bridge replicas on one PostgreSQL database; `byoc[postgres]`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
@@ -31,6 +31,8 @@ class UserLink:
 
     `conversation_id` is None until the first message created one; `resolved` records that the
     help desk resolved that conversation (the resolved-conversation policy reads it).
+    `unreachable_since` is when the channel said the user unsubscribed or blocked the bot
+    (None: reachable); agent replies to such a user are dead-lettered without a try.
     """
 
     channel: str
@@ -38,10 +40,11 @@ class UserLink:
     helpdesk_user_id: str
     conversation_id: str | None = None
     resolved: bool = False
+    unreachable_since: float | None = None
 
 
 class Store(Protocol):
-    """Mappings, processed ids, install data, per-user mutual exclusion and the delivery queue.
+    """Mappings, processed ids, install data, counters, per-user locks and the delivery queue.
 
     **The queue.** Jobs wait in *lanes* (one per channel user and direction) and run strictly
     in the order they were accepted, one job per lane at a time, across every process that
@@ -78,6 +81,13 @@ class Store(Protocol):
 
     async def delete_setting(self, key: str) -> None:
         """Forget `key` (nothing happens when it is not there)."""
+
+    async def add_counts(self, deltas: Mapping[str, int]) -> None:
+        """Add `deltas` to the counters of the same keys (missing ones start at 0), in one
+        write. Every process sharing the store adds to the same totals."""
+
+    async def counts(self) -> dict[str, int]:
+        """Every counter's total since the store was created."""
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion for one key (one channel user) among everyone sharing the store.

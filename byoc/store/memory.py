@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager
 
 import attrs
@@ -43,6 +43,7 @@ class MemoryStore:
         self._expiries: list[tuple[float, str]] = []
         self._claims_since_purge = 0
         self._settings: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
         self._locks = KeyedLock()
         self._ids = itertools.count(1)
         self._jobs: dict[int, Job] = {}
@@ -109,6 +110,13 @@ class MemoryStore:
 
     async def delete_setting(self, key: str) -> None:
         self._settings.pop(key, None)
+
+    async def add_counts(self, deltas: Mapping[str, int]) -> None:
+        for key, delta in deltas.items():
+            self._counts[key] = self._counts.get(key, 0) + delta
+
+    async def counts(self) -> dict[str, int]:
+        return dict(self._counts)
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         return self._locks(key)

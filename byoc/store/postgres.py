@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -34,6 +34,7 @@ from .rows import (
     encode_attempts,
     job_from_row,
     link_from_row,
+    link_params,
 )
 
 __all__ = ["DEFAULT_POOL_SIZE", "PostgresStore", "describe_url"]
@@ -54,11 +55,12 @@ _GET_LINK_BY_CONVERSATION = f"""
     ORDER BY routed DESC LIMIT 1
 """
 _SAVE_LINK = f"""
-    INSERT INTO byoc_links ({LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s)
+    INSERT INTO byoc_links ({LINK_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)
     ON CONFLICT (channel, channel_user_id) DO UPDATE SET
         helpdesk_user_id = excluded.helpdesk_user_id,
         conversation_id = excluded.conversation_id,
         resolved = excluded.resolved,
+        unreachable_since = excluded.unreachable_since,
         routed = nextval('byoc_links_routed')
 """
 _CLAIM = """
@@ -73,6 +75,13 @@ _SET_SETTING = """
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
 """
 _DELETE_SETTING = "DELETE FROM byoc_settings WHERE key = %s"
+# Every delta in one statement; keys in sorted order, so replicas adding at once lock the rows
+# in one order and never deadlock.
+_ADD_COUNTS = """
+    INSERT INTO byoc_counts (key, value) SELECT * FROM unnest(%s::text[], %s::bigint[])
+    ON CONFLICT (key) DO UPDATE SET value = byoc_counts.value + excluded.value
+"""
+_COUNTS = "SELECT key, value FROM byoc_counts"
 _ENQUEUE = f"SELECT {JOB_COLUMNS} FROM byoc_enqueue(%s, %s, %s, %s, %s, %s, %s, %s)"
 # SKIP LOCKED: replicas taking at once each get other jobs. A job with an owner had its lease
 # run out: it is taken over, and recovering.
@@ -355,13 +364,7 @@ class PostgresStore:
         """Insert or replace the link of `(link.channel, link.channel_user_id)`, in one
         statement. Raises `ValueError` when the help-desk user is linked to another channel
         user already (see `SQLiteStore.save_link`)."""
-        params = (
-            link.channel,
-            link.channel_user_id,
-            link.helpdesk_user_id,
-            link.conversation_id,
-            link.resolved,
-        )
+        params = link_params(link)
         try:
             await self._write(lambda: self._rowcount(_SAVE_LINK, params))
         except psycopg.errors.UniqueViolation as exc:
@@ -400,6 +403,17 @@ class PostgresStore:
 
     async def delete_setting(self, key: str) -> None:
         await self._write(lambda: self._rowcount(_DELETE_SETTING, (key,)))
+
+    async def add_counts(self, deltas: Mapping[str, int]) -> None:
+        """Add to the totals every replica shares, in one statement."""
+        if not deltas:
+            return
+        keys = sorted(deltas)
+        params = (keys, [deltas[key] for key in keys])
+        await self._write(lambda: self._rowcount(_ADD_COUNTS, params))
+
+    async def counts(self) -> dict[str, int]:
+        return {key: int(value) for key, value in await self._fetchall(_COUNTS)}
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Mutual exclusion for `key` among every replica: FIFO within this process, then a

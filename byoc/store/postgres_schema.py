@@ -241,7 +241,15 @@ _V1: Migration = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1,)
+_V2_COUNTS_AND_UNREACHABLE_USERS: Migration = (
+    # Totals since the database was created: every replica adds its deltas every few seconds,
+    # so a row holds the sum over replicas. One row per metric series (`byoc.counts`).
+    "CREATE TABLE byoc_counts (key text PRIMARY KEY, value bigint NOT NULL)",
+    # When the channel said the user unsubscribed or blocked the bot (NULL: reachable).
+    "ALTER TABLE byoc_links ADD COLUMN unreachable_since double precision",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2_COUNTS_AND_UNREACHABLE_USERS)
 """Every step so far; `MIGRATIONS[n]` takes a database from version `n` to `n + 1`."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,9 +19,12 @@ __all__ = [
     "encode_attempts",
     "job_from_row",
     "link_from_row",
+    "link_params",
 ]
 
-LINK_COLUMNS = "channel, channel_user_id, helpdesk_user_id, conversation_id, resolved"
+LINK_COLUMNS = (
+    "channel, channel_user_id, helpdesk_user_id, conversation_id, resolved, unreachable_since"
+)
 JOB_COLUMNS = (
     "id, lane, kind, payload, accepted_at, not_before, attempts, recovering, owner, lease_until"
 )
@@ -48,6 +51,19 @@ def link_from_row(row: Sequence[Any] | None) -> UserLink | None:
         helpdesk_user_id=row[2],
         conversation_id=row[3],
         resolved=bool(row[4]),
+        unreachable_since=row[5],
+    )
+
+
+def link_params(link: UserLink) -> tuple[str, str, str, str | None, bool, float | None]:
+    """A link's values in `LINK_COLUMNS` order."""
+    return (
+        link.channel,
+        link.channel_user_id,
+        link.helpdesk_user_id,
+        link.conversation_id,
+        link.resolved,
+        link.unreachable_since,
     )
 
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, suppress
 from typing import Any, Literal, TypeVar
 
@@ -28,6 +28,7 @@ from .rows import (
     encode_attempts,
     job_from_row,
     link_from_row,
+    link_params,
 )
 from .sqlite_checkpoints import Checkpointer
 from .sqlite_schema import migrate
@@ -52,11 +53,12 @@ _GET_LINK_BY_CONVERSATION = (
     f"SELECT {LINK_COLUMNS} FROM links WHERE conversation_id = ? ORDER BY rowid DESC LIMIT 1"
 )
 _SAVE_LINK = f"""
-    INSERT INTO links ({LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?)
+    INSERT INTO links ({LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (channel, channel_user_id) DO UPDATE SET
         helpdesk_user_id = excluded.helpdesk_user_id,
         conversation_id = excluded.conversation_id,
         resolved = excluded.resolved,
+        unreachable_since = excluded.unreachable_since,
         rowid = (SELECT max(rowid) + 1 FROM links)
 """
 # The update happens only when the existing claim expired; changes() (rowcount) tells which.
@@ -115,6 +117,11 @@ _PURGE_DEAD = """
     DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters WHERE died_at < ? LIMIT ?)
 """
 _DELETE_SETTING = "DELETE FROM settings WHERE key = ?"
+_ADD_COUNT = """
+    INSERT INTO counts (key, value) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = counts.value + excluded.value
+"""
+_COUNTS = "SELECT key, value FROM counts"
 _SET_SETTING = """
     INSERT INTO settings (key, value) VALUES (?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -300,6 +307,13 @@ class SQLiteStore:
 
     async def delete_setting(self, key: str) -> None:
         await self._run(self._execute, _DELETE_SETTING, (key,))
+
+    async def add_counts(self, deltas: Mapping[str, int]) -> None:
+        if deltas:
+            await self._run(self._add_counts, list(deltas.items()))
+
+    async def counts(self) -> dict[str, int]:
+        return await self._run(self._counts)
 
     # -- the delivery queue ----------------------------------------------------------------
 
@@ -526,16 +540,7 @@ class SQLiteStore:
 
     def _save_link(self, link: UserLink) -> None:
         try:
-            self._connection.execute(
-                _SAVE_LINK,
-                (
-                    link.channel,
-                    link.channel_user_id,
-                    link.helpdesk_user_id,
-                    link.conversation_id,
-                    int(link.resolved),
-                ),
-            )
+            self._connection.execute(_SAVE_LINK, link_params(link))
         except sqlite3.IntegrityError as exc:
             if "helpdesk_user_id" not in str(exc):
                 raise
@@ -589,6 +594,12 @@ class SQLiteStore:
 
     def _set_setting(self, key: str, value: str) -> None:
         self._connection.execute(_SET_SETTING, (key, value))
+
+    def _add_counts(self, deltas: list[tuple[str, int]]) -> None:
+        self._connection.executemany(_ADD_COUNT, deltas)
+
+    def _counts(self) -> dict[str, int]:
+        return {key: int(value) for key, value in self._connection.execute(_COUNTS)}
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> int:
         return self._connection.execute(sql, params).rowcount

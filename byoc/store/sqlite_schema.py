@@ -136,10 +136,24 @@ _V3_LEASES_AND_INDEXES: Migration = (
     "CREATE INDEX dead_letters_by_death ON dead_letters (died_at)",
 )
 
+_V4_COUNTS_AND_UNREACHABLE_USERS: Migration = (
+    # Totals since the file was created (the bridge adds its deltas every few seconds); one row
+    # per metric series, keyed as `byoc.counts.series_key` spells it.
+    """
+    CREATE TABLE counts (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID
+    """,
+    # When the channel said the user unsubscribed or blocked the bot (NULL: reachable).
+    "ALTER TABLE links ADD COLUMN unreachable_since REAL",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_LINKS_CLAIMS_SETTINGS,
     _V2_DELIVERY_QUEUE,
     _V3_LEASES_AND_INDEXES,
+    _V4_COUNTS_AND_UNREACHABLE_USERS,
 )
 """Every step so far; `MIGRATIONS[n]` takes a file from version `n` to `n + 1`."""
 

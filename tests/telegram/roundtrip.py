@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from byoc.store import MemoryStore
+from byoc.store import MemoryStore, Store
 from byoc.testing.clock import FakeClock
 from byoc.testing.media_host import MediaHost
 from byoc.testing.rig import BRIDGE_URL, BridgeRig
@@ -61,7 +61,7 @@ class Trip:
         return self.telegram.sent_to(user.id)[before:]
 
 
-async def build_trip(rig: BridgeRig, delivery: str = "inline") -> Trip:
+async def build_trip(rig: BridgeRig, delivery: str = "inline", store: Store | None = None) -> Trip:
     """The Telegram emulator and a CDN on the rig's network, a bridge with a Telegram channel
     pointing at the emulator, its webhook installed."""
     telegram_clock = FakeClock(autoadvance=True)
@@ -82,7 +82,7 @@ async def build_trip(rig: BridgeRig, delivery: str = "inline") -> Trip:
         clock=telegram_clock,
     )
     bridge_clock = FakeClock()
-    rig.attach([channel], store=MemoryStore(), delivery=delivery, clock=bridge_clock)
+    rig.attach([channel], store=store or MemoryStore(), delivery=delivery, clock=bridge_clock)
     await rig.bridge.install(["telegram"])
     return Trip(rig=rig, telegram=telegram, channel=channel, cdn=cdn, bridge_clock=bridge_clock)
 

@@ -13,6 +13,7 @@ from byoc.service import build_bridge, open_store
 from byoc.settings import load_settings
 from byoc.store import SQLiteStore
 from byoc.store.postgres import PostgresStore
+from byoc.store.postgres_schema import SCHEMA_VERSION
 from byoc.testing.freshchat import WebhookKey
 from tests.core.cli.emulators import FreshchatServer
 from tests.core.cli.support import free_port, run_byoc
@@ -120,7 +121,10 @@ def test_check_reports_the_database_and_its_schema(postgres_url: str, tmp_path: 
         asyncio.run(_migrate(postgres_url))
         current = run_byoc("check", env=env, cwd=tmp_path)
         store_line = next(x for x in current.stdout.splitlines() if "] store" in x)
-        assert store_line.startswith("[ok") and "schema version 1 (current)" in store_line
+        assert (
+            store_line.startswith("[ok")
+            and f"schema version {SCHEMA_VERSION} (current)" in store_line
+        )
         assert "0 message(s) waiting, 0 dead letter(s)" in store_line
         closed = f"postgresql://byoc@127.0.0.1:{free_port()}/byoc"
         down = run_byoc("check", env=freshchat.settings(BYOC_STORE=closed), cwd=tmp_path)

@@ -566,3 +566,32 @@ async def test_job_ids_are_never_reused(store: Store) -> None:
     await store.finish(first.id, owner=ME)
     second = await _enqueue(store, "a", "a2", owner=ME)
     assert second.id > first.id
+
+
+# -- counters ----------------------------------------------------------------------------------
+
+
+async def test_counts_start_empty_and_add_up(store: Store) -> None:
+    assert await store.counts() == {}
+    await store.add_counts({"a": 2, '["byoc_messages_in_total","viber"]': 1})
+    await store.add_counts({"a": 3, "b": 1})
+    await store.add_counts({})
+    assert await store.counts() == {"a": 5, "b": 1, '["byoc_messages_in_total","viber"]': 1}
+
+
+async def test_counts_from_two_stores_add_up(make_store: MakeStore, store: Store) -> None:
+    if isinstance(store, MemoryStore):
+        pytest.skip("a MemoryStore is one process's")
+    await store.add_counts({"a": 1, "ü": 2})
+    other = await make_store(**({} if isinstance(store, PostgresStore) else {"exclusive": False}))
+    await other.add_counts({"a": 10})
+    assert await store.counts() == await other.counts() == {"a": 11, "ü": 2}
+
+
+async def test_link_keeps_when_the_user_became_unreachable(store: Store) -> None:
+    await store.save_link(link(unreachable_since=1_700_000_123.5))
+    found = await store.get_link("viber", "u1")
+    assert found is not None and found.unreachable_since == 1_700_000_123.5
+    await store.save_link(link())
+    found = await store.get_link("viber", "u1")
+    assert found is not None and found.unreachable_since is None
