@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from byoc.testing.emulation.served import LOG_LEVELS, run_announced, uvicorn_server
+
 from .emulator import DEFAULT_TOKEN, TelegramEmulator
 
 __all__ = ["build_server", "main"]
@@ -36,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
+        choices=LOG_LEVELS,
         help="uvicorn's log level",
     )
     return parser
@@ -51,27 +53,18 @@ def build_server(argv: Sequence[str] | None = None) -> tuple[uvicorn.Server, Tel
         webhook_url=args.webhook_url,
         secret_token=args.secret_token,
     )
-    config = uvicorn.Config(
-        emulator.app,
-        host=args.host,
-        port=args.port,
-        lifespan="on",
-        ws="none",
-        log_level=args.log_level,
-    )
-    return uvicorn.Server(config), emulator
+    server = uvicorn_server(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    return server, emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run until interrupted; the exit status."""
     server, emulator = build_server(argv)
-    print(
+    return run_announced(
+        server,
         f"Telegram emulator: API {emulator.api_url} (token {emulator.token!r}); "
         f"control endpoints under {emulator.public_url}/_emulator",
-        file=sys.stderr,
     )
-    server.run()
-    return 0
 
 
 if __name__ == "__main__":
