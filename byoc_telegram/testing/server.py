@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from byoc.testing.emulation.served import LOG_LEVELS, run_announced, uvicorn_server
+from byoc.testing.emulation.served import add_address_arguments, run_announced, uvicorn_server
 
 from .emulator import DEFAULT_TOKEN, TelegramEmulator
 
@@ -28,18 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="byoc emulate telegram", description="Run the Telegram Bot API emulator."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8082, help="port to listen on")
+    add_address_arguments(parser, port=8082)
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the bot's token")
     parser.add_argument("--webhook-url", default=None, help="a webhook set from the start")
     parser.add_argument(
         "--secret-token", default=None, help="the secret sent with updates to --webhook-url"
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=LOG_LEVELS,
-        help="uvicorn's log level",
     )
     return parser
 

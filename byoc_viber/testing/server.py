@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from byoc.testing.emulation.served import LOG_LEVELS, run_announced, uvicorn_server
+from byoc.testing.emulation.served import add_address_arguments, run_announced, uvicorn_server
 
 from .emulator import ViberEmulator
 
@@ -28,8 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="byoc emulate viber", description="Run the Viber bot API emulator."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8081, help="port to listen on")
+    add_address_arguments(parser, port=8081)
     parser.add_argument(
         "--token", default="emulator-auth-token", help="the bot's auth token (signs callbacks)"
     )
@@ -37,12 +36,6 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook-url",
         default=None,
         help="a webhook to call from the start, without the set_webhook verification",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=LOG_LEVELS,
-        help="uvicorn's log level",
     )
     return parser
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOG_LEVELS",
+    "add_address_arguments",
     "add_listen_arguments",
     "run_announced",
     "serve_listening",
@@ -44,6 +45,15 @@ def add_listen_arguments(parser: argparse.ArgumentParser, *, port: int) -> None:
         "--public-url", help="base URL clients reach the emulator at (default: from host/port)"
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
+
+
+def add_address_arguments(parser: argparse.ArgumentParser, *, port: int) -> None:
+    """`--host`, `--port` and `--log-level`, as `uvicorn_server` takes them."""
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=port, help="port to listen on")
+    parser.add_argument(
+        "--log-level", default="info", choices=LOG_LEVELS, help="uvicorn's log level"
+    )
 
 
 def url_host(host: str) -> str:
