@@ -111,3 +111,23 @@ async def test_clear_disarms_and_stops_duplicating_webhooks() -> None:
         faults.duplicate_webhooks(0)
     faults.clear()
     assert faults.active == [] and faults.webhook_copies == 1
+
+
+def test_the_package_exports_its_building_blocks() -> None:
+    import byoc.testing.emulation as emulation
+
+    assert sorted(emulation.__all__) == [
+        "ControlRoutes",
+        "Controlled",
+        "DeliveryTasks",
+        "DemoEmulator",
+        "EmulatedDemo",
+        "Fault",
+        "FaultKind",
+        "FaultSet",
+        "Refusal",
+        "RetryWindow",
+        "ServedDesk",
+        "WebhookDeliveries",
+    ]
+    assert all(hasattr(emulation, name) for name in emulation.__all__)
