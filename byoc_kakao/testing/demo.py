@@ -12,9 +12,8 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
-from byoc.asgi import ASGIApp
-from byoc.channel import Channel
 from byoc.demo.kit import DemoKit
+from byoc.testing.emulation.demo_users import EmulatedDemo
 from byoc.testing.network import VirtualNetwork
 
 from ..chatbot import KakaoChatbotChannel
@@ -32,7 +31,7 @@ __all__ = ["KakaoChatbotDemo", "KakaoDealerDemo"]
 _SAMPLE_KEY = "d0" * 33
 
 
-class KakaoDealerDemo(DemoKit):
+class KakaoDealerDemo(EmulatedDemo[HappyTalkEmulator, DealerUser], DemoKit):
     """KakaoTalk 상담톡 through the HappyTalk emulator."""
 
     name = "kakao"
@@ -41,39 +40,28 @@ class KakaoDealerDemo(DemoKit):
     title = "KakaoTalk"
 
     def __init__(self, network: VirtualNetwork) -> None:
-        self._clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
+        clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
         base = f"http://{self.host}"
-        self.emulator = HappyTalkEmulator(base_url=base, http=self._clients[0])
-        network.add(self.host, self.emulator.app)
+        emulator = HappyTalkEmulator(base_url=base, http=clients[0])
+        network.add(self.host, emulator.app)
         dealer = HappyTalkDealer(
-            client_id=self.emulator.client_id,
-            client_secret=self.emulator.client_secret,
-            sender_key=self.emulator.sender_key,
+            client_id=emulator.client_id,
+            client_secret=emulator.client_secret,
+            sender_key=emulator.sender_key,
             api_url=base,
-            http=self._clients[1],
-            clock=self.emulator.clock,
+            http=clients[1],
+            clock=emulator.clock,
         )
-        self._channel = KakaoDealerChannel(dealer=dealer, webhook_secret=secrets.token_urlsafe(32))
-        self._users: dict[str, DealerUser] = {}
-
-    @property
-    def channel(self) -> Channel:
-        return self._channel
-
-    @property
-    def app(self) -> ASGIApp:
-        return self.emulator.app
+        channel = KakaoDealerChannel(dealer=dealer, webhook_secret=secrets.token_urlsafe(32))
+        super().__init__(emulator, channel, clients)
 
     async def connect(self, bridge: Bridge) -> None:
         result = (await bridge.install([self.name]))[self.name]
         # What an operator does by hand in the dealer's console.
         self.emulator.webhook_url = result.target_url
 
-    def _user(self, name: str) -> DealerUser:
-        user = self._users.get(name)
-        if user is None:
-            user = self._users[name] = self.emulator.user()
-        return user
+    def _new_user(self, name: str) -> DealerUser:
+        return self.emulator.user()
 
     async def user_says(self, user: str, text: str) -> None:
         self._user(user).send_text(text)
@@ -89,9 +77,6 @@ class KakaoDealerDemo(DemoKit):
             if m.user_key == key
         ]
 
-    async def settle(self) -> None:
-        await self.emulator.drain()
-
     def control_hints(self, base_url: str) -> list[str]:
         here = f"{base_url}/emulators/{self.name}/_emulator"
         return [
@@ -99,13 +84,8 @@ class KakaoDealerDemo(DemoKit):
             f"curl -s {here}/sent",
         ]
 
-    async def aclose(self) -> None:
-        await self.emulator.aclose()
-        for client in self._clients:
-            await client.aclose()
 
-
-class KakaoChatbotDemo(DemoKit):
+class KakaoChatbotDemo(EmulatedDemo[OpenBuilderEmulator, KakaoUser], DemoKit):
     """A KakaoTalk chatbot skill through the Open Builder emulator."""
 
     name = "kakao-chatbot"
@@ -114,39 +94,28 @@ class KakaoChatbotDemo(DemoKit):
     title = "KakaoTalk"
 
     def __init__(self, network: VirtualNetwork) -> None:
-        self._clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
+        clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
         base = f"http://{self.host}"
-        self.emulator = OpenBuilderEmulator(base_url=base, http=self._clients[0])
-        network.add(self.host, self.emulator.app)
-        self._channel = KakaoChatbotChannel(
-            bot_id=self.emulator.bot_id,
-            rest_api_key=self.emulator.rest_api_key,
+        emulator = OpenBuilderEmulator(base_url=base, http=clients[0])
+        network.add(self.host, emulator.app)
+        channel = KakaoChatbotChannel(
+            bot_id=emulator.bot_id,
+            rest_api_key=emulator.rest_api_key,
             skill_secret=secrets.token_urlsafe(32),
             event_api_url=base,
             callback_origins=base,
             media_origins=base,
-            http=self._clients[1],
+            http=clients[1],
         )
-        self._users: dict[str, KakaoUser] = {}
-
-    @property
-    def channel(self) -> Channel:
-        return self._channel
-
-    @property
-    def app(self) -> ASGIApp:
-        return self.emulator.app
+        super().__init__(emulator, channel, clients)
 
     async def connect(self, bridge: Bridge) -> None:
         result = (await bridge.install([self.name]))[self.name]
         # What an operator does by hand in the chatbot admin center.
         self.emulator.skill_url = result.target_url
 
-    def _user(self, name: str) -> KakaoUser:
-        user = self._users.get(name)
-        if user is None:
-            user = self._users[name] = self.emulator.user()
-        return user
+    def _new_user(self, name: str) -> KakaoUser:
+        return self.emulator.user()
 
     async def user_says(self, user: str, text: str) -> None:
         await self._user(user).say(text)
@@ -161,17 +130,9 @@ class KakaoChatbotDemo(DemoKit):
             if bubble.via in ("callback", "event") and bubble.text
         ]
 
-    async def settle(self) -> None:
-        await self.emulator.drain()
-
     def control_hints(self, base_url: str) -> list[str]:
         here = f"{base_url}/emulators/{self.name}/_emulator"
         return [
             f"""curl -s -X POST {here}/users/{_SAMPLE_KEY}/say -d '{{"text": "안녕하세요"}}'""",
             f"curl -s {here}/users/{_SAMPLE_KEY}/bubbles",
         ]
-
-    async def aclose(self) -> None:
-        await self.emulator.aclose()
-        for client in self._clients:
-            await client.aclose()

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import secrets
 
-from byoc.asgi import ASGIApp
-from byoc.channel import Channel
 from byoc.demo.kit import DemoKit
+from byoc.testing.emulation.demo_users import EmulatedDemo
 from byoc.testing.network import VirtualNetwork
 
 from ..channel import TelegramChannel
@@ -18,7 +17,7 @@ from .users import TelegramUser
 __all__ = ["TelegramDemo"]
 
 
-class TelegramDemo(DemoKit):
+class TelegramDemo(EmulatedDemo[TelegramEmulator, TelegramUser], DemoKit):
     """A Telegram bot on the emulator, and Telegram users to play."""
 
     name = "telegram"
@@ -27,35 +26,24 @@ class TelegramDemo(DemoKit):
     title = "Telegram"
 
     def __init__(self, network: VirtualNetwork) -> None:
-        self._clients = [network.client(timeout=30.0) for _ in range(3)]
-        self.emulator = TelegramEmulator(
-            webhook_client=self._clients[0],
-            fetch_client=self._clients[1],
+        clients = [network.client(timeout=30.0) for _ in range(3)]
+        emulator = TelegramEmulator(
+            webhook_client=clients[0],
+            fetch_client=clients[1],
             public_url=f"http://{self.host}",
             bot_username="byoc_demo_bot",
         )
-        network.add(self.host, self.emulator.app)
-        self._channel = TelegramChannel(
-            bot_token=self.emulator.token,
+        network.add(self.host, emulator.app)
+        channel = TelegramChannel(
+            bot_token=emulator.token,
             webhook_secret=secrets.token_urlsafe(24),
-            api_url=self.emulator.api_url,
-            http=self._clients[2],
+            api_url=emulator.api_url,
+            http=clients[2],
         )
-        self._users: dict[str, TelegramUser] = {}
+        super().__init__(emulator, channel, clients)
 
-    @property
-    def channel(self) -> Channel:
-        return self._channel
-
-    @property
-    def app(self) -> ASGIApp:
-        return self.emulator.app
-
-    def _user(self, name: str) -> TelegramUser:
-        user = self._users.get(name)
-        if user is None:
-            user = self._users[name] = self.emulator.user(name)
-        return user
+    def _new_user(self, name: str) -> TelegramUser:
+        return self.emulator.user(name)
 
     async def user_says(self, user: str, text: str) -> None:
         await self.emulator.send_text(self._user(user), text)
@@ -69,9 +57,6 @@ class TelegramDemo(DemoKit):
             for m in self.emulator.sent_to(self._user(user).id)
         ]
 
-    async def settle(self) -> None:
-        await self.emulator.drain()
-
     def control_hints(self, base_url: str) -> list[str]:
         here = f"{base_url}/emulators/{self.name}/_emulator"
         return [
@@ -79,8 +64,3 @@ class TelegramDemo(DemoKit):
             f"""curl -s -X POST {here}/send -d '{{"user_id": <id>, "text": "Hi!"}}'""",
             f"curl -s {here}/sent",
         ]
-
-    async def aclose(self) -> None:
-        await self.emulator.aclose()
-        for client in self._clients:
-            await client.aclose()

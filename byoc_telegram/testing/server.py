@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from byoc.testing.emulation.served import add_address_arguments, run_announced, uvicorn_server
+
 from .emulator import DEFAULT_TOKEN, TelegramEmulator
 
 __all__ = ["build_server", "main"]
@@ -26,18 +28,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="byoc emulate telegram", description="Run the Telegram Bot API emulator."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8082, help="port to listen on")
+    add_address_arguments(parser, port=8082)
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the bot's token")
     parser.add_argument("--webhook-url", default=None, help="a webhook set from the start")
     parser.add_argument(
         "--secret-token", default=None, help="the secret sent with updates to --webhook-url"
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level",
     )
     return parser
 
@@ -51,27 +46,18 @@ def build_server(argv: Sequence[str] | None = None) -> tuple[uvicorn.Server, Tel
         webhook_url=args.webhook_url,
         secret_token=args.secret_token,
     )
-    config = uvicorn.Config(
-        emulator.app,
-        host=args.host,
-        port=args.port,
-        lifespan="on",
-        ws="none",
-        log_level=args.log_level,
-    )
-    return uvicorn.Server(config), emulator
+    server = uvicorn_server(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    return server, emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run until interrupted; the exit status."""
     server, emulator = build_server(argv)
-    print(
+    return run_announced(
+        server,
         f"Telegram emulator: API {emulator.api_url} (token {emulator.token!r}); "
         f"control endpoints under {emulator.public_url}/_emulator",
-        file=sys.stderr,
     )
-    server.run()
-    return 0
 
 
 if __name__ == "__main__":

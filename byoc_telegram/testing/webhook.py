@@ -19,6 +19,7 @@ import httpx
 
 from byoc.clock import Clock
 from byoc.http_client import HttpClientSlot
+from byoc.testing.emulation.deliveries import DeliveryTasks, RetryWindow
 
 from ..channel import SECRET_HEADER
 
@@ -67,14 +68,11 @@ class WebhookSender:
         retry_schedule: Sequence[float] = DEFAULT_RETRY_SCHEDULE,
         retry_window: float = 3600.0,
     ) -> None:
-        if not retry_schedule:
-            raise ValueError("retry_schedule needs at least one interval")
+        self._retries = RetryWindow(retry_schedule, retry_window)
         self._clock = clock
         self._client = HttpClientSlot(client, factory=lambda: httpx.AsyncClient(timeout=10.0))
         self._on_answer = on_answer
-        self._schedule = tuple(retry_schedule)
-        self._window = retry_window
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = DeliveryTasks()
         self._order: dict[int | None, asyncio.Lock] = {}
         self.records: list[Delivery] = []
         self.last_error: tuple[float, str] | None = None
@@ -83,23 +81,18 @@ class WebhookSender:
     def send(self, target: Callable[[], Webhook | None], delivery: Delivery) -> None:
         """Start delivering; `drain` waits for it."""
         self.records.append(delivery)
-        task = asyncio.get_running_loop().create_task(self._deliver(target, delivery))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(self._deliver(target, delivery))
 
     @property
     def pending(self) -> int:
-        return len(self._tasks)
+        return self._tasks.pending
 
     async def drain(self) -> None:
         """Wait until every update (and those its answers caused) is delivered or given up."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
+        await self._tasks.drain()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.cancel()
         await self._client.aclose()
 
     async def _attempt(self, hook: Webhook, delivery: Delivery) -> bool:
@@ -140,9 +133,9 @@ class WebhookSender:
             if target() is None:
                 delivery.gave_up = True
                 return
-            delay = self._schedule[min(retry, len(self._schedule) - 1)]
+            delay = self._retries.delay(retry, started=started, now=self._clock.time())
             retry += 1
-            if self._clock.time() + delay - started > self._window:
+            if delay is None:
                 delivery.gave_up = True
                 logger.info(
                     "gave up on update %s after %d attempts",

@@ -20,6 +20,7 @@ import httpx
 
 from byoc.clock import Clock
 from byoc.http_client import HttpClientSlot
+from byoc.testing.emulation.deliveries import DeliveryTasks, RetryWindow
 
 from ..signature import SIGNATURE_HEADER, sign
 
@@ -66,16 +67,13 @@ class Callbacks:
         retry_schedule: Sequence[float],
         retry_window: float,
     ) -> None:
-        if not retry_schedule:
-            raise ValueError("retry_schedule needs at least one interval")
+        self._retries = RetryWindow(retry_schedule, retry_window)
         self._token = token
         self._clock = clock
         self._client = HttpClientSlot(
             client, factory=lambda: httpx.AsyncClient(timeout=httpx.Timeout(10.0))
         )
-        self._schedule = tuple(retry_schedule)
-        self._window = retry_window
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = DeliveryTasks()
         self._order: dict[str, asyncio.Lock] = {}
         self.records: list[CallbackRecord] = []
 
@@ -124,24 +122,19 @@ class Callbacks:
     ) -> None:
         """Start delivering `record` to the URL `target()` names at each attempt."""
         self.records.append(record)
-        task = asyncio.get_running_loop().create_task(self._deliver(target, record, on_delivered))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(self._deliver(target, record, on_delivered))
 
     @property
     def pending(self) -> int:
         """Callbacks not yet delivered or given up."""
-        return len(self._tasks)
+        return self._tasks.pending
 
     async def drain(self) -> None:
         """Wait until every callback (and those they caused) was delivered or given up."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks))
+        await self._tasks.drain()
 
     async def aclose(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._tasks.cancel()
         await self._client.aclose()
 
     async def _attempt(self, url: str, record: CallbackRecord) -> bytes | None:
@@ -170,9 +163,9 @@ class Callbacks:
             answer = await self._attempt(url, record)
         retry = 0
         while answer is None:
-            delay = self._schedule[min(retry, len(self._schedule) - 1)]
+            delay = self._retries.delay(retry, started=started, now=self._clock.time())
             retry += 1
-            if self._clock.time() + delay - started > self._window:
+            if delay is None:
                 record.gave_up = True
                 logger.info("gave up on %s callback after %d attempts", record.event, retry)
                 return

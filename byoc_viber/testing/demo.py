@@ -7,9 +7,8 @@ verifies by calling the bridge back, as Viber does.
 
 from __future__ import annotations
 
-from byoc.asgi import ASGIApp
-from byoc.channel import Channel
 from byoc.demo.kit import DemoKit
+from byoc.testing.emulation.demo_users import EmulatedDemo
 from byoc.testing.network import VirtualNetwork
 
 from ..channel import ViberChannel
@@ -19,7 +18,7 @@ from .users import SimulatedUser
 __all__ = ["ViberDemo"]
 
 
-class ViberDemo(DemoKit):
+class ViberDemo(EmulatedDemo[ViberEmulator, SimulatedUser], DemoKit):
     """A Viber bot on the emulator, and Viber users to play."""
 
     name = "viber"
@@ -28,34 +27,23 @@ class ViberDemo(DemoKit):
     title = "Viber"
 
     def __init__(self, network: VirtualNetwork) -> None:
-        self._clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
-        self.emulator = ViberEmulator(
-            callback_client=self._clients[0],
+        clients = [network.client(timeout=30.0), network.client(timeout=30.0)]
+        emulator = ViberEmulator(
+            callback_client=clients[0],
             public_url=f"http://{self.host}",
             account_name="byoc demo",
         )
-        network.add(self.host, self.emulator.app)
-        self._channel = ViberChannel(
-            auth_token=self.emulator.token,
+        network.add(self.host, emulator.app)
+        channel = ViberChannel(
+            auth_token=emulator.token,
             sender_name="Support (demo)",
-            api_url=self.emulator.api_url,
-            http=self._clients[1],
+            api_url=emulator.api_url,
+            http=clients[1],
         )
-        self._users: dict[str, SimulatedUser] = {}
+        super().__init__(emulator, channel, clients)
 
-    @property
-    def channel(self) -> Channel:
-        return self._channel
-
-    @property
-    def app(self) -> ASGIApp:
-        return self.emulator.app
-
-    def _user(self, name: str) -> SimulatedUser:
-        user = self._users.get(name)
-        if user is None:
-            user = self._users[name] = self.emulator.user(name=name)
-        return user
+    def _new_user(self, name: str) -> SimulatedUser:
+        return self.emulator.user(name=name)
 
     async def user_says(self, user: str, text: str) -> None:
         await self._user(user).send_text(text)
@@ -70,9 +58,6 @@ class ViberDemo(DemoKit):
             if not m.welcome
         ]
 
-    async def settle(self) -> None:
-        await self.emulator.drain()
-
     def control_hints(self, base_url: str) -> list[str]:
         here = f"{base_url}/emulators/{self.name}/_emulator"
         return [
@@ -81,8 +66,3 @@ class ViberDemo(DemoKit):
             """"message": {"type": "text", "text": "Hi!"}}'""",
             f"curl -s {here}/sent",
         ]
-
-    async def aclose(self) -> None:
-        await self.emulator.aclose()
-        for client in self._clients:
-            await client.aclose()

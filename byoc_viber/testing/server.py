@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from byoc.testing.emulation.served import add_address_arguments, run_announced, uvicorn_server
+
 from .emulator import ViberEmulator
 
 __all__ = ["build_server", "main"]
@@ -26,8 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="byoc emulate viber", description="Run the Viber bot API emulator."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    parser.add_argument("--port", type=int, default=8081, help="port to listen on")
+    add_address_arguments(parser, port=8081)
     parser.add_argument(
         "--token", default="emulator-auth-token", help="the bot's auth token (signs callbacks)"
     )
@@ -35,12 +36,6 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook-url",
         default=None,
         help="a webhook to call from the start, without the set_webhook verification",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level",
     )
     return parser
 
@@ -53,27 +48,18 @@ def build_server(argv: Sequence[str] | None = None) -> tuple[uvicorn.Server, Vib
         public_url=f"http://{args.host}:{args.port}",
         webhook_url=args.webhook_url,
     )
-    config = uvicorn.Config(
-        emulator.app,
-        host=args.host,
-        port=args.port,
-        lifespan="on",
-        ws="none",
-        log_level=args.log_level,
-    )
-    return uvicorn.Server(config), emulator
+    server = uvicorn_server(emulator.app, host=args.host, port=args.port, log_level=args.log_level)
+    return server, emulator
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run until interrupted; the exit status."""
     server, emulator = build_server(argv)
-    print(
+    return run_announced(
+        server,
         f"Viber emulator: API {emulator.api_url} (token {emulator.token!r}); "
         f"control endpoints under {emulator.public_url}/_emulator",
-        file=sys.stderr,
     )
-    server.run()
-    return 0
 
 
 if __name__ == "__main__":

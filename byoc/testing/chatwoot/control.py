@@ -35,10 +35,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..emulation.control import ControlRoutes
 from ..routing import Request, Response, Router
 from .faults import Fault
 from .forms import FormFile, decode, integer
@@ -49,7 +48,6 @@ from .wire import ApiError, rails_response
 __all__ = ["register_control"]
 
 _ATTEMPTS_SHOWN = 100
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -88,24 +86,14 @@ def _files(body: dict[str, Any]) -> list[FormFile]:
 def register_control(router: Router, emulator: EmulatorHost) -> None:
     """Add the `/_emulator` routes of `emulator` to `router`."""
 
-    def control(method: str, pattern: str) -> Callable[[Handler], None]:
-        def register(handler: Handler) -> None:
-            async def guarded(request: Request) -> Response:
-                token = emulator.control_token
-                if token is not None:
-                    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-                    if scheme.lower() != "bearer" or not hmac.compare_digest(
-                        value.strip().encode("utf-8", "surrogateescape"), token.encode()
-                    ):
-                        return ApiError.error(401, "Invalid control token").response()
-                try:
-                    return await handler(request)
-                except ApiError as error:
-                    return error.response()
-
-            router.route(method, pattern)(guarded)
-
-        return register
+    routes = ControlRoutes(
+        router,
+        emulator,
+        respond=rails_response,
+        invalid=lambda message: ApiError.error(422, message),
+        unauthorized=ApiError.error(401, "Invalid control token"),
+    )
+    control = routes.route
 
     def conversation_id(request: Request) -> int:
         return integer(request.params["id"], "id") or 0
@@ -235,46 +223,6 @@ def register_control(router: Router, emulator: EmulatorHost) -> None:
         )
         return rails_response(conversation)
 
-    def faults_state() -> Response:
-        return rails_response(
-            {
-                "faults": [
-                    {**fault.to_json(), "remaining": remaining}
-                    for fault, remaining in emulator.faults.active
-                ],
-                "webhook_copies": emulator.faults.webhook_copies,
-            }
-        )
-
-    @control("GET", "/_emulator/faults")
-    async def get_faults(request: Request) -> Response:
-        return faults_state()
-
-    @control("POST", "/_emulator/faults")
-    async def add_fault(request: Request) -> Response:
-        body = _body(request)
-        if body.get("kind") == "duplicate_webhooks":
-            copies = body.get("copies")
-            if not isinstance(copies, int) or isinstance(copies, bool) or copies < 1:
-                raise ApiError.error(422, "copies must be an integer of at least 1")
-            emulator.faults.webhook_copies = copies
-            return faults_state()
-        try:
-            emulator.faults.add(Fault.from_json(body))
-        except (ValueError, TypeError) as exc:
-            raise ApiError.error(422, str(exc)) from exc
-        return faults_state()
-
-    @control("DELETE", "/_emulator/faults")
-    async def clear_faults(request: Request) -> Response:
-        emulator.faults.clear()
-        return faults_state()
-
-    @control("POST", "/_emulator/faults/release")
-    async def release(request: Request) -> Response:
-        emulator.faults.release()
-        return faults_state()
-
     def throttles_state() -> Response:
         limits = emulator.limits
         return rails_response(
@@ -308,18 +256,5 @@ def register_control(router: Router, emulator: EmulatorHost) -> None:
         emulator.limits.retry_after_header = header
         return throttles_state()
 
-    def calls_state() -> Response:
-        counts = [
-            {"method": method, "route": route, "count": count}
-            for (method, route), count in sorted(emulator.calls.items())
-        ]
-        return rails_response({"calls": counts, "total": emulator.total_calls()})
-
-    @control("GET", "/_emulator/calls")
-    async def get_calls(request: Request) -> Response:
-        return calls_state()
-
-    @control("DELETE", "/_emulator/calls")
-    async def reset_calls(request: Request) -> Response:
-        emulator.reset_calls()
-        return calls_state()
+    routes.add_fault_routes(_body, Fault.from_json)
+    routes.add_call_routes()

@@ -6,13 +6,12 @@ import asyncio
 import contextlib
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Sequence
-from types import TracebackType
 from typing import Any
 
 import httpx
-from typing_extensions import Self
 
 from ...clock import Clock, SystemClock
+from ..emulation.lifecycle import ServedDesk
 from ..routing import Router
 from .app import build_app
 from .desk import ConversationCreated, Desk, Event, MessageCreated, Sender, StatusChanged
@@ -37,7 +36,7 @@ _EMITTED_LIMIT = 10_000
 _WEBHOOK_MESSAGE_TYPES = frozenset({"incoming", "outgoing", "template"})
 
 
-class ChatwootEmulator:
+class ChatwootEmulator(ServedDesk):
     """A faithful fake of one Chatwoot account with an API inbox, served as an ASGI app.
 
     It speaks the application API's wire format (see `app`), posts signed webhooks to the API
@@ -90,12 +89,12 @@ class ChatwootEmulator:
         self.public_url = public_url.rstrip("/")
         self.clock: Clock = clock or SystemClock()
         self.state = State(self.clock, account_id=account_id, inbox_id=inbox_id, token=token)
-        self.faults = Faults(self.clock)
+        self.faults: Faults = Faults(self.clock)
         self.limits = Limits(self.clock)
         self.calls: Counter[tuple[str, str]] = Counter()
         self.in_flight = 0
         self._quiet = asyncio.Condition()
-        self.webhooks = WebhookSender(
+        self.webhooks: WebhookSender = WebhookSender(
             http=webhook_http, clock=self.clock, retry_delays=retry_delays, timeout=webhook_timeout
         )
         self.emitted: deque[dict[str, Any]] = deque(maxlen=_EMITTED_LIMIT)
@@ -154,10 +153,6 @@ class ChatwootEmulator:
         if wait is not None:
             raise ApiError.throttled(wait if self.limits.retry_after_header else None)
 
-    async def drain(self) -> None:
-        """Wait until every pending webhook delivery, retries included, has finished."""
-        await self.webhooks.drain()
-
     async def settle(self) -> None:
         """Wait until no API call is being handled (a hung one included), then `drain()`."""
         async with self._quiet:
@@ -174,29 +169,6 @@ class ChatwootEmulator:
             async with self._quiet:
                 self.in_flight -= 1
                 self._quiet.notify_all()
-
-    async def aclose(self) -> None:
-        """End hangs, cancel undelivered webhooks and close the client the emulator owns."""
-        self.faults.release()
-        await self.webhooks.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def total_calls(self) -> int:
-        """API calls received since the start or the last `reset_calls()`."""
-        return sum(self.calls.values())
-
-    def reset_calls(self) -> None:
-        self.calls.clear()
 
     # -- agent actions -------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..emulation.refusal import Refusal
 from ..routing import Response
 from .state import (
     Attachment,
@@ -83,7 +84,7 @@ def iso_time(moment: float) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-class ApiError(Exception):
+class ApiError(Refusal):
     """A refusal, rendered in the shape Chatwoot uses for it."""
 
     def __init__(

@@ -39,10 +39,9 @@ Errors use Freshchat's error body. Bodies are JSON; an empty body means `{}`.
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..emulation.control import ControlRoutes
 from ..routing import Request, Response, Router, json_response
 from .events import PAYLOAD_MODES
 from .faults import Fault
@@ -69,26 +68,14 @@ def _optional_str(body: dict[str, Any], key: str) -> str | None:
 def register_control(router: Router, emulator: EmulatorHost) -> None:
     """Add the `/_emulator` routes of `emulator` to `router`."""
 
-    def control(
-        method: str, pattern: str
-    ) -> Callable[[Callable[[Request], Awaitable[Response]]], None]:
-        def register(handler: Callable[[Request], Awaitable[Response]]) -> None:
-            async def guarded(request: Request) -> Response:
-                token = emulator.control_token
-                if token is not None:
-                    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-                    if scheme.lower() != "bearer" or not hmac.compare_digest(
-                        value.strip().encode("utf-8", "surrogateescape"), token.encode()
-                    ):
-                        return ApiError(401, "UNAUTHORIZED", "Invalid control token").response()
-                try:
-                    return await handler(request)
-                except ApiError as error:
-                    return error.response()
-
-            router.route(method, pattern)(guarded)
-
-        return register
+    routes = ControlRoutes(
+        router,
+        emulator,
+        respond=json_response,
+        invalid=ApiError.invalid,
+        unauthorized=ApiError(401, "UNAUTHORIZED", "Invalid control token"),
+    )
+    control = routes.route
 
     @control("GET", "/_emulator/public-key")
     async def public_key(request: Request) -> Response:
@@ -203,61 +190,8 @@ def register_control(router: Router, emulator: EmulatorHost) -> None:
         )
         return json_response(conversation)
 
-    def faults_state() -> Response:
-        return json_response(
-            {
-                "faults": [
-                    {**fault.to_json(), "remaining": remaining}
-                    for fault, remaining in emulator.faults.active
-                ],
-                "webhook_copies": emulator.faults.webhook_copies,
-            }
-        )
-
-    @control("GET", "/_emulator/faults")
-    async def get_faults(request: Request) -> Response:
-        return faults_state()
-
-    @control("POST", "/_emulator/faults")
-    async def add_fault(request: Request) -> Response:
-        body = _body(request)
-        try:
-            if body.get("kind") == "duplicate_webhooks":
-                copies = body.get("copies")
-                if not isinstance(copies, int) or isinstance(copies, bool):
-                    raise ValueError("copies must be an integer")
-                emulator.faults.duplicate_webhooks(copies)
-            else:
-                emulator.faults.add(Fault.from_json(body))
-        except (ValueError, TypeError) as exc:
-            raise ApiError.invalid(str(exc)) from exc
-        return faults_state()
-
-    @control("DELETE", "/_emulator/faults")
-    async def clear_faults(request: Request) -> Response:
-        emulator.faults.clear()
-        return faults_state()
-
-    @control("POST", "/_emulator/faults/release")
-    async def release_hangs(request: Request) -> Response:
-        emulator.faults.release()
-        return faults_state()
-
-    def calls_state() -> Response:
-        counts = [
-            {"method": method, "route": route, "count": count}
-            for (method, route), count in sorted(emulator.calls.items())
-        ]
-        return json_response({"calls": counts, "total": emulator.total_calls()})
-
-    @control("GET", "/_emulator/calls")
-    async def get_calls(request: Request) -> Response:
-        return calls_state()
-
-    @control("DELETE", "/_emulator/calls")
-    async def reset_calls(request: Request) -> Response:
-        emulator.reset_calls()
-        return calls_state()
+    routes.add_fault_routes(_body, Fault.from_json)
+    routes.add_call_routes()
 
     # Upload URLs are fetched by whoever receives a message, with no Freshchat token: public.
     @router.route("GET", "/_emulator/files/{id}")

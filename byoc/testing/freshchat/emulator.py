@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import httpx
-from typing_extensions import Self
 
 from ...clock import Clock, SystemClock
+from ..emulation.lifecycle import ServedDesk
 from ..routing import Router
 from .app import build_app
 from .desk import Actor, Desk, Event, MessageCreated
@@ -26,7 +25,7 @@ __all__ = ["FreshchatEmulator"]
 _EMITTED_LIMIT = 10_000
 
 
-class FreshchatEmulator:
+class FreshchatEmulator(ServedDesk):
     """A faithful fake of one Freshchat account, served as an ASGI app.
 
     It speaks the REST API v2 wire format (see `app`), posts RSA-signed webhooks for every
@@ -87,12 +86,12 @@ class FreshchatEmulator:
         self.public_url = public_url.rstrip("/")
         self.clock: Clock = clock or SystemClock()
         self.state = State(self.clock)
-        self.faults = Faults(self.clock)
+        self.faults: Faults = Faults(self.clock)
         self.calls: Counter[tuple[str, str]] = Counter()
         if key is None:
             key = WebhookKey.from_pem(private_key_pem) if private_key_pem else WebhookKey.generate()
         self.key = key
-        self.webhooks = WebhookSender(
+        self.webhooks: WebhookSender = WebhookSender(
             self.key,
             http=webhook_http,
             clock=self.clock,
@@ -143,33 +142,6 @@ class FreshchatEmulator:
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url=self.api_url, headers=headers
         )
-
-    async def drain(self) -> None:
-        """Wait until every pending webhook delivery, retries included, has finished."""
-        await self.webhooks.drain()
-
-    async def aclose(self) -> None:
-        """End hangs, cancel undelivered webhooks and close the client the emulator owns."""
-        self.faults.release()
-        await self.webhooks.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def total_calls(self) -> int:
-        """API calls received since the start or the last `reset_calls()`."""
-        return sum(self.calls.values())
-
-    def reset_calls(self) -> None:
-        self.calls.clear()
 
     async def agent_reply(
         self,

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from ..emulation.refusal import Refusal
 from ..routing import Response, json_response
 from .state import Agent, Channel, Conversation, Group, Message, State, User, iso_time
 
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class ApiError(Exception):
+class ApiError(Refusal):
     """A refusal in Freshchat's error shape: `{"code": 400, "status": "...", "message": "..."}`."""
 
     def __init__(
