@@ -114,7 +114,10 @@ _BUTTON = st.fixed_dictionaries({"text": _NAME, "callback_data": st.text(min_siz
 _QUERY = st.fixed_dictionaries(
     {"id": st.text(min_size=1, max_size=30), "from": _USER, "chat_instance": st.text(max_size=20)},
     optional={
-        "data": st.text(min_size=1, max_size=64),
+        # Telegram's callback_data is at most 64 bytes of UTF-8, not 64 characters.
+        "data": st.text(min_size=1, max_size=64)
+        .map(lambda s: s.encode()[:64].decode(errors="ignore"))
+        .filter(bool),
         "message": _MESSAGE.flatmap(
             lambda m: st.lists(st.lists(_BUTTON, min_size=1, max_size=3), max_size=3).map(
                 lambda rows: {**m, "reply_markup": {"inline_keyboard": rows}}
