@@ -472,7 +472,11 @@ class SQLiteStore:
             return link
         generation = self._links.generation
         link = await self._worker.run(self._fetch_link, sql, params)
-        self._links.put(key, link, generation)
+        # An unreachable mark is not remembered: `byoc dead-letters replay` clears it from
+        # another process, and a replayed reply must not be refused on a stale copy. Such
+        # links are rare, so reading them from the file costs nothing that matters.
+        if link is None or link.unreachable_since is None:
+            self._links.put(key, link, generation)
         return link
 
     # -- the worker-thread side: only these touch the connection -------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -68,6 +69,24 @@ async def test_a_tool_beside_the_bridge_reads_the_file_every_time(tmp_path: Path
         assert await tool.get_link("viber", "u1") is None
         await bridge.save_link(LINK)
         assert await tool.get_link("viber", "u1") == LINK
+    finally:
+        await tool.aclose()
+        await bridge.aclose()
+
+
+async def test_an_unreachable_mark_a_tool_clears_is_seen_by_the_bridge(tmp_path: Path) -> None:
+    # `byoc dead-letters replay` clears the mark from beside a running bridge: the bridge must
+    # not refuse the replayed reply on a remembered mark.
+    path = tmp_path / "byoc.db"
+    bridge = SQLiteStore(path)
+    tool = SQLiteStore(path, exclusive=False)
+    try:
+        await bridge.save_link(attrs.evolve(LINK, unreachable_since=1_700_000_000.0))
+        marked = await bridge.get_link_by_conversation("c1")
+        assert marked is not None and marked.unreachable_since is not None
+        await tool.save_link(LINK)
+        assert await bridge.get_link_by_conversation("c1") == LINK
+        assert await bridge.get_link("viber", "u1") == LINK
     finally:
         await tool.aclose()
         await bridge.aclose()
