@@ -15,6 +15,9 @@ from .served import TOKEN, TelegramServer
 
 SECRET = "check-secret-0123456789"
 
+# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
+PATIENT = ("--timeout", "30")
+
 
 @pytest.fixture
 def servers() -> Iterator[tuple[FreshchatServer, TelegramServer]]:
@@ -44,7 +47,7 @@ def test_check_warns_with_the_delivery_error_telegram_reports(
         BYOC_TELEGRAM_API_URL=telegram.base,
         BYOC_PUBLIC_URL=public_url,
     )
-    result = run_byoc("check", env=env)
+    result = run_byoc("check", *PATIENT, env=env)
 
     [warned] = [x for x in result.stdout.splitlines() if x.startswith("[warn") and "telegram" in x]
     assert f"webhook {public_url}/channels/telegram/webhook" in warned

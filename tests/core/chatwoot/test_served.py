@@ -34,6 +34,9 @@ SETTINGS = (
     "BYOC_CHATWOOT_HMAC_TOKEN",
 )
 
+# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
+PATIENT = ("--timeout", "30")
+
 
 class ChatwootServer:
     """`byoc emulate chatwoot` on a free port, its inbox's webhooks going to `webhook_url`."""
@@ -95,7 +98,7 @@ def test_a_viber_user_and_a_chatwoot_agent_talk_through_byoc_serve(tmp_path: Pat
     try:
         serve.wait_for(r"byoc serving on")
         assert "Chatwoot webhook URL to paste" in serve.wait_for(r"webhook URL to paste").string
-        checked = run_byoc("check", env=env)
+        checked = run_byoc("check", *PATIENT, env=env)
         assert checked.returncode == 0, checked.stdout
         found = _findings(checked.stdout)
         mark, said = found["chatwoot"]

@@ -20,6 +20,9 @@ from tests.core.cli.support import free_port, run_byoc
 
 PG = "postgresql://byoc:pa55-w0rd-secret@db.internal:6432/byoc"
 
+# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
+PATIENT = ("--timeout", "30")
+
 
 def test_a_postgresql_url_is_kept_whole_but_never_shown_with_its_password() -> None:
     settings = load_settings({"BYOC_STORE": PG})
@@ -115,11 +118,11 @@ def test_check_reports_the_database_and_its_schema(postgres_url: str, tmp_path: 
     freshchat = FreshchatServer()
     try:
         env = freshchat.settings(BYOC_STORE=postgres_url)
-        fresh = run_byoc("check", env=env, cwd=tmp_path)
+        fresh = run_byoc("check", *PATIENT, env=env, cwd=tmp_path)
         store_line = next(x for x in fresh.stdout.splitlines() if "] store" in x)
         assert store_line.startswith("[warn") and "the next `byoc serve` migrates it" in store_line
         asyncio.run(_migrate(postgres_url))
-        current = run_byoc("check", env=env, cwd=tmp_path)
+        current = run_byoc("check", *PATIENT, env=env, cwd=tmp_path)
         store_line = next(x for x in current.stdout.splitlines() if "] store" in x)
         assert (
             store_line.startswith("[ok")
@@ -127,7 +130,7 @@ def test_check_reports_the_database_and_its_schema(postgres_url: str, tmp_path: 
         )
         assert "0 message(s) waiting, 0 dead letter(s)" in store_line
         closed = f"postgresql://byoc@127.0.0.1:{free_port()}/byoc"
-        down = run_byoc("check", env=freshchat.settings(BYOC_STORE=closed), cwd=tmp_path)
+        down = run_byoc("check", *PATIENT, env=freshchat.settings(BYOC_STORE=closed), cwd=tmp_path)
         store_line = next(x for x in down.stdout.splitlines() if "] store" in x)
         assert store_line.startswith("[FAIL") and "cannot reach" in store_line
         assert down.returncode == 1
