@@ -9,14 +9,11 @@ import httpx
 import pytest
 
 from tests.core.cli.emulators import FreshchatServer
-from tests.core.cli.support import free_port, poll, run_byoc
+from tests.core.cli.support import PATIENT, free_port, poll, run_byoc
 
 from .served import TOKEN, TelegramServer
 
 SECRET = "check-secret-0123456789"
-
-# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
-PATIENT = ("--timeout", "30")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 
 from ..cli.emulators import ViberServer
 from ..cli.support import (
+    PATIENT,
     Running,
     clean_env,
     ensure_declared_entry_points,
@@ -33,9 +34,6 @@ SETTINGS = (
     "BYOC_CHATWOOT_API_TOKEN",
     "BYOC_CHATWOOT_HMAC_TOKEN",
 )
-
-# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
-PATIENT = ("--timeout", "30")
 
 
 class ChatwootServer:

@@ -67,6 +67,11 @@ def byoc_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "byoc.cli", *args]
 
 
+PATIENT = ("--timeout", "30")
+"""`byoc check` arguments for a check against live emulators: on a loaded machine an emulator may
+take seconds to answer, and only the timeout tests should be hasty."""
+
+
 def run_byoc(
     *args: str,
     env: Mapping[str, str] | None = None,

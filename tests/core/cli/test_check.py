@@ -13,10 +13,7 @@ from byoc.checks import Finding, run_checks
 from byoc.settings import load_settings
 
 from .emulators import FreshchatServer, ViberServer
-from .support import Running, clean_env, free_port, run_byoc
-
-# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
-PATIENT = ("--timeout", "30")
+from .support import PATIENT, Running, clean_env, free_port, run_byoc
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,9 @@ from byoc.store.postgres import PostgresStore
 from byoc.store.postgres_schema import SCHEMA_VERSION
 from byoc.testing.freshchat import WebhookKey
 from tests.core.cli.emulators import FreshchatServer
-from tests.core.cli.support import free_port, run_byoc
+from tests.core.cli.support import PATIENT, free_port, run_byoc
 
 PG = "postgresql://byoc:pa55-w0rd-secret@db.internal:6432/byoc"
-
-# Under a loaded machine a live emulator may take seconds: only the timeout tests are hasty.
-PATIENT = ("--timeout", "30")
 
 
 def test_a_postgresql_url_is_kept_whole_but_never_shown_with_its_password() -> None:
