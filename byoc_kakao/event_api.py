@@ -265,6 +265,8 @@ def _answer(
         value = {}
     body: dict[str, Any] = value if isinstance(value, dict) else {}
     status = response.status_code
+    if 200 <= status < 300:
+        return body  # quote nothing (no redaction pass) for an answer that is not an error
     message = answer_text(str(body.get("message") or body.get("msg") or ""), secrets=secrets)
     if 400 <= status < 500 and status not in (401, 403, 408, 429):
         raise _refusal(f"HTTP {status}", message, action=action)

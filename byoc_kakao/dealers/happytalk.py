@@ -708,6 +708,9 @@ class HappyTalkDealer:
         )
 
 
+_SUCCESS_CODES = ("", "0", "0000", "200")
+
+
 def raise_for_answer(
     response: httpx.Response, *, action: str, secrets: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -722,6 +725,14 @@ def raise_for_answer(
     status = response.status_code
     body = _json_object(response)
     code = body.get("code")
+    # Success is code 0 (v1, session end) or "0000" (the upload calls). Decided before anything
+    # is quoted: a delivered reply pays for no redaction pass over HappyTalk's words.
+    if (
+        status < 400
+        and ("" if code is None else str(code).strip()) in _SUCCESS_CODES
+        and body.get("result") != "fail"
+    ):
+        return body
     code_text = answer_text(str(code), secrets=secrets, limit=40) if code is not None else ""
     said = body.get("message") or body.get("msg") or ""
     message = answer_text(str(said), secrets=secrets) if said else ""
@@ -735,12 +746,6 @@ def raise_for_answer(
             credentials="check BYOC_KAKAO_CLIENT_ID and BYOC_KAKAO_CLIENT_SECRET against "
             "HappyTalk's customer center",
         )
-    # Success is code 0 (v1, session end) or "0000" (the upload calls).
-    failed = (
-        status >= 400 or code_text not in ("", "0", "0000", "200") or body.get("result") == "fail"
-    )
-    if not failed:
-        return body
     if code_text == "-501" or "InvalidSender" in message:
         raise ConfigurationError(
             f"HappyTalk does not know the sending profile ({detail}); check BYOC_KAKAO_SENDER_KEY"
