@@ -40,6 +40,8 @@ import io
 import itertools
 import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -388,6 +390,8 @@ class Bench:
         common += ["--viber-token", VIBER_TOKEN, "--public-key-file", str(pem)]
         launches: list[tuple[str, Any]] = []
         for kind in ("floor", "naive"):
+            if not self.wanted(kind):
+                continue
             argv = [sys.executable, str(HERE / "forwarders.py"), kind, *common]
             launches.append(
                 (
@@ -402,6 +406,8 @@ class Bench:
         for label, path, hide in checkouts:
             for delivery in ("durable", "inline"):
                 name = f"{label} {delivery}"
+                if not self.wanted(name):
+                    continue
                 slug = name.replace(" ", "-")
                 env = self._env(
                     {
@@ -429,6 +435,9 @@ class Bench:
         for (name, _), process in zip(launches, processes, strict=True):
             ids = [viber_id(name, i) for i in range(self.args.users)]
             self.bridges.append(Bridge(name=name, process=process, viber_ids=ids))
+
+    def wanted(self, name: str) -> bool:
+        return not self.args.bridges or name in self.args.bridges
 
     def _export(self, ref: str) -> tuple[str, Path, str]:
         """`git archive` of `ref` in a temporary directory; its label, path, hidden modules."""
@@ -503,16 +512,40 @@ class Bench:
             await self._send(bridge, warm, upstream)
         await asyncio.sleep(0.2)  # let the warm-up's last store writes and log lines finish
         before = await self.counts()
+        profiler = await self.profile(bridge, f"{phase}-{latency_ms:g}ms")
         cpu = bridge.process.cpu_seconds()
         start = time.perf_counter()
         answers = await closed_loop(HOST, bridge.process.port, requests, self.args.in_flight)
         await upstream.wait_delivered(int(before[phase]) + len(requests))
         elapsed = time.perf_counter() - start
         cpu = bridge.process.cpu_seconds() - cpu
+        await self.stop_profile(profiler)
         after = await self.counts()
         return self._record(
             phase, latency_ms, bridge, requests, answers, cpu, elapsed, before, after
         )
+
+    async def profile(self, bridge: Bridge, phase: str) -> asyncio.subprocess.Process | None:
+        """With `--profile DIR`: py-spy samples a byoc bridge during a measured phase (its
+        profiler's own CPU is not the bridge's, so the figures stand)."""
+        if not self.args.profile or not bridge.name.startswith("byoc"):
+            return None
+        folder = Path(self.args.profile)
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / f"{bridge.name.replace(' ', '-')}-{phase}.txt"
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        argv = [spy, "record", "--pid", str(bridge.process.proc.pid), "--nonblocking"]
+        argv += ["--rate", "250", "--format", "raw", "--output", str(out)]
+        profiler = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        await asyncio.sleep(0.5)  # attached before the first measured message
+        return profiler
+
+    async def stop_profile(self, profiler: asyncio.subprocess.Process | None) -> None:
+        if profiler is not None:
+            profiler.send_signal(signal.SIGINT)  # py-spy writes its samples and exits
+            await profiler.wait()
 
     async def measure_paced(self, latency_ms: float, bridge: Bridge) -> Result:
         count = int(self.args.rate * self.args.paced_seconds)
@@ -769,9 +802,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--paced-seconds", type=float, help="steady phase length (10; quick 1)")
     parser.add_argument("--paced-latency", type=float, help="its upstream ms (20 when measured)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--bridges",
+        help="only these, comma-separated (e.g. 'floor,byoc durable'; default: all)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each byoc bridge with py-spy during measured phases, into DIR",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.latencies = [float(x) for x in (args.latencies or "2,20,100").split(",")]
+    args.bridges = [b.strip() for b in args.bridges.split(",")] if args.bridges else []
     args.users = args.users or (32 if quick else 256)
     args.messages = args.messages or (150 if quick else 2000)
     args.warm = args.warm if args.warm is not None else (32 if quick else 200)

@@ -268,7 +268,8 @@ def clients(url: str) -> dict[str, Runner]:
         "byoc httpx": byoc("httpx"),
         "httpx + httpx-aiohttp, as shipped": shipped_aiohttp,
         "byoc aiohttp (httpx + httpx-aiohttp)": byoc("aiohttp"),
-        "byoc Endpoint (default client)": lambda args: run_endpoint(url, args),
+        "byoc lean (httpx + byoc's own pool)": byoc("lean"),
+        "byoc Endpoint (default client: lean)": lambda args: run_endpoint(url, args),
         CEILING: lambda args: run_aiohttp(url, args),
     }
 

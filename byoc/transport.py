@@ -14,15 +14,20 @@ httpcore checks every pooled connection each time it hands one out, so each idle
 kept costs every request. Its cost is in the pool, per request, not in opening connections.
 Hence:
 
-- **`aiohttp`**, the default when the `fast` extra is installed: httpx-aiohttp's transport, with
-  the corrections in `byoc.aiohttp_transport` (httpx's error classes, a write timeout, one
-  cookie jar, proxies from the environment), which cost less than the spread between runs.
+- **`lean`**, the default when the `fast` extra is installed and no proxy variable is set:
+  byoc's own HTTP/1.1 pool (`byoc.lean_transport`). `Endpoint` hands it a call's bytes
+  prepared once per path and gets the answer whole, so the bridge's own calls build no httpx
+  models on the way out; every other request goes through it as through any httpx transport.
+  It has no proxy support, hence:
+- **`aiohttp`**, the default with the `fast` extra when a proxy variable is set: httpx-aiohttp's
+  transport, with the corrections in `byoc.aiohttp_transport` (httpx's error classes, a write
+  timeout, one cookie jar, proxies from the environment).
 - **`httpx`**, the default without it: httpx's own transport with its own keep-alive settings
   (20 idle connections, for 5 s), the fastest of the pools measured; only `max_connections`
   is byoc's.
 
-Override with the environment variable `BYOC_HTTP_TRANSPORT` (`httpx` or `aiohttp`), or with the
-`transport=` argument, which wins over the variable:
+Override with the environment variable `BYOC_HTTP_TRANSPORT` (`lean`, `aiohttp` or `httpx`),
+or with the `transport=` argument, which wins over the variable:
 
 ```python
 client = default_http_client(base_url="https://api.freshchat.com/v2", headers=auth)
@@ -44,11 +49,13 @@ transport under it. Two things here keep it down without leaving httpx's API:
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import time
 import weakref
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -65,7 +72,7 @@ __all__ = [
 ENV_VAR: Final = "BYOC_HTTP_TRANSPORT"
 """The environment variable that overrides the measured default."""
 
-TRANSPORTS: Final = ("httpx", "aiohttp")
+TRANSPORTS: Final = ("httpx", "aiohttp", "lean")
 """The transports `default_http_client` can put under httpx."""
 
 # aiohttp keeps idle connections this long (its default is 15 s): long enough to spare a TLS
@@ -81,6 +88,25 @@ _HTTPX_MAX_KEEPALIVE: Final = 20
 _HTTPX_KEEPALIVE_EXPIRY: Final = 5.0
 
 _names: weakref.WeakKeyDictionary[httpx.AsyncClient, str] = weakref.WeakKeyDictionary()
+
+
+class _Exchanges(Protocol):
+    """What `Endpoint` needs of `byoc.lean_transport.LeanTransport` (imported only if chosen)."""
+
+    async def exchange(
+        self,
+        method: str,
+        url: httpx.URL,
+        head: bytes,
+        body: bytes,
+        timeouts: Mapping[str, float | None],
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]: ...
+
+
+# The lean transport under each client made here on it: `Endpoint` hands it prepared bytes.
+_lean: weakref.WeakKeyDictionary[httpx.AsyncClient, _Exchanges] = weakref.WeakKeyDictionary()
+
+_PROXY_VARIABLES: Final = ("http_proxy", "https_proxy", "all_proxy")
 
 _JSON: Final = "application/json"
 
@@ -143,8 +169,11 @@ class Endpoint:
         self._json_headers = httpx.Headers(merged)
         self._json_headers["Content-Type"] = _JSON
         limits = client.timeout if timeout is None else httpx.Timeout(timeout)
-        self._extensions = {"timeout": limits.as_dict()}
+        self._timeouts = limits.as_dict()
+        self._extensions = {"timeout": self._timeouts}
         self._urls: dict[str, httpx.URL] = {}
+        self._lean = _lean.get(client)
+        self._heads: dict[tuple[str, str, bool], bytes] = {}
 
     def url(self, path: str) -> httpx.URL:
         """`base_url` + `path` as an `httpx.URL` (kept: the same paths come back)."""
@@ -190,8 +219,83 @@ class Endpoint:
         content: bytes | None = None,
     ) -> httpx.Response:
         """Send the request for `path` and read the whole answer."""
+        if self._lean is not None and params is None and self._plain_client():
+            if json is not None:
+                content = _encode_json(json)
+            return await self._send_lean(self._lean, method, path, content, json is not None)
         request = self.request(method, path, params=params, json=json, content=content)
         return await self.client.send(request)
+
+    def _plain_client(self) -> bool:
+        # What `client.send()` would add: none of it is set on the clients made here, unless a
+        # caller set it after; then the call goes through `client.send()` as any other.
+        client = self.client
+        hooks = client.event_hooks
+        return (
+            client.auth is None
+            and not client.cookies
+            and not client.follow_redirects
+            and not hooks["request"]
+            and not hooks["response"]
+        )
+
+    async def _send_lean(
+        self, lean: _Exchanges, method: str, path: str, content: bytes | None, is_json: bool
+    ) -> httpx.Response:
+        """The call as `client.send()` would make it, without building httpx's models on the
+        way out: the lean transport takes the request's bytes, prepared once per path."""
+        url = self.url(path)
+        key = (method, path, is_json)
+        prefix = self._heads.get(key)
+        if prefix is None:
+            if len(self._heads) >= _URL_CACHE_SIZE:
+                self._heads.clear()
+            prefix = self._heads[key] = _head_prefix(
+                method, url, self._json_headers if is_json else self._headers
+            )
+        body = content or b""
+        if body or method in _BODY_METHODS:
+            head = b"%sContent-Length: %d\r\n\r\n" % (prefix, len(body))
+        else:
+            head = prefix + b"\r\n"
+        started = time.perf_counter()
+        status, raw, answer = await lean.exchange(method, url, head, body, self._timeouts)
+        request = httpx.Request(
+            method,
+            url,
+            headers=self._json_headers if is_json else self._headers,
+            stream=httpx.ByteStream(body),
+            extensions=self._extensions,
+        )
+        response = httpx.Response(
+            status,
+            headers=raw,
+            stream=httpx.ByteStream(answer),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+        if "content-encoding" in response.headers:
+            await response.aread()  # httpx's decoders
+        else:
+            # The body is already whole: `aread()` would only copy it through httpx's stream
+            # machinery (about 30 µs). tests/core/test_transport.py pins what this relies on.
+            response._content = answer
+            response.is_stream_consumed = True
+            response.is_closed = True
+        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - started)
+        if "set-cookie" in response.headers:
+            self.client.cookies.extract_cookies(response)
+        return response
+
+
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _head_prefix(method: str, url: httpx.URL, headers: httpx.Headers) -> bytes:
+    """The request line, `Host` and `headers`, as httpx would write them; not yet ended."""
+    lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (method.encode("ascii"), url.raw_path, url.netloc)]
+    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers.raw]
+    return b"".join(lines)
 
 
 def _encode_json(value: Any) -> bytes:
@@ -219,7 +323,17 @@ def default_http_client(
     """
     name = _chosen(transport)
     client: httpx.AsyncClient
-    if name == "aiohttp":
+    if name == "lean":
+        from .lean_transport import LeanTransport
+
+        lean = LeanTransport(
+            limits=httpx.Limits(
+                max_connections=max_connections, keepalive_expiry=_AIOHTTP_KEEPALIVE_EXPIRY
+            )
+        )
+        client = _Client(base_url=base_url, headers=headers, timeout=timeout, transport=lean)
+        _lean[client] = lean
+    elif name == "aiohttp":
         from .aiohttp_transport import ByocAiohttpTransport
 
         limits = httpx.Limits(
@@ -258,18 +372,43 @@ def _chosen(explicit: str | None) -> str:
     requested = requested.strip().lower()
     source = "transport=" if explicit is not None else f"{ENV_VAR}="
     if requested == "":
+        if _lean_installed() and not _proxy_in_environment():
+            return "lean"
         return "aiohttp" if _aiohttp_installed() else "httpx"
     if requested not in TRANSPORTS:
         raise ConfigurationError(
             f"{source}{requested!r} is not a known HTTP transport; use one of: "
             + ", ".join(TRANSPORTS)
         )
+    if requested == "lean":
+        if not _lean_installed():
+            raise ConfigurationError(
+                f"{source}lean needs the `fast` extra: pip install 'byoc[fast]' "
+                f"(or set {ENV_VAR}=httpx)"
+            )
+        if _proxy_in_environment():
+            raise ConfigurationError(
+                f"{source}lean does not go through proxies, and a proxy variable is set "
+                f"(HTTP_PROXY, HTTPS_PROXY or ALL_PROXY): set {ENV_VAR}=aiohttp or httpx"
+            )
     if requested == "aiohttp" and not _aiohttp_installed():
         raise ConfigurationError(
             f"{source}aiohttp needs the `fast` extra: pip install 'byoc[fast]' "
             f"(or set {ENV_VAR}=httpx)"
         )
     return requested
+
+
+def _proxy_in_environment() -> bool:
+    return any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES)
+
+
+def _lean_installed() -> bool:
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _aiohttp_installed() -> bool:

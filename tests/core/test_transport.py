@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from byoc.aiohttp_transport import ByocAiohttpTransport, _WriteWatchdog, httpx_error_for
 from byoc.asgi import Receive, Scope, Send, query_params, read_body, route_path, send_response
 from byoc.errors import ConfigurationError
+from byoc.lean_transport import LeanTransport
 from byoc.testing.live_server import LiveServer
 from byoc.transport import ENV_VAR, TRANSPORTS, Endpoint, default_http_client, transport_name
 
@@ -193,7 +194,11 @@ async def test_client_is_built_on_the_named_transport(
     client: httpx.AsyncClient, transport: str
 ) -> None:
     assert transport_name(client) == transport
-    expected = ByocAiohttpTransport if transport == "aiohttp" else httpx.AsyncHTTPTransport
+    expected = {
+        "aiohttp": ByocAiohttpTransport,
+        "lean": LeanTransport,
+        "httpx": httpx.AsyncHTTPTransport,
+    }[transport]
     assert isinstance(client._transport, expected)
 
 
@@ -493,6 +498,11 @@ async def test_proxy_from_the_environment_is_honoured(
     server: LiveServer, transport: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HTTP_PROXY", server.url)
+    if transport == "lean":
+        refusal = f"lean does not go through proxies.*{ENV_VAR}"
+        with pytest.raises(ConfigurationError, match=refusal):
+            default_http_client(transport=transport)
+        return
 
     async with default_http_client(transport=transport, timeout=5.0) as http:
         response = await http.get("http://freshchat.invalid/v2/users")
@@ -565,7 +575,14 @@ async def test_endpoint_timeout_bounds_each_call(server: LiveServer, transport: 
 # ---- choosing the transport ------------------------------------------------------------------
 
 
-async def test_default_is_aiohttp_when_the_fast_extra_is_installed() -> None:
+async def test_default_is_lean_when_the_fast_extra_is_installed() -> None:
+    async with default_http_client() as http:
+        assert transport_name(http) == "lean"
+
+
+async def test_default_is_aiohttp_when_a_proxy_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+
     async with default_http_client() as http:
         assert transport_name(http) == "aiohttp"
 
@@ -574,12 +591,13 @@ async def test_default_falls_back_to_httpx_without_the_fast_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)
+    monkeypatch.setitem(sys.modules, "httptools", None)
 
     async with default_http_client() as http:
         assert transport_name(http) == "httpx"
 
 
-@pytest.mark.parametrize("value", ["httpx", "aiohttp", " AIOHTTP "])
+@pytest.mark.parametrize("value", ["httpx", "aiohttp", " AIOHTTP ", "lean"])
 async def test_environment_variable_overrides_the_default(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
@@ -603,7 +621,7 @@ def test_unknown_transport_in_the_environment_is_a_configuration_error(
 
 
 def test_unknown_transport_argument_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError, match="httpx, aiohttp"):
+    with pytest.raises(ConfigurationError, match="httpx, aiohttp, lean"):
         default_http_client(transport="requests")
 
 
@@ -621,6 +639,16 @@ def test_asking_for_aiohttp_without_the_fast_extra_names_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "httpx_aiohttp", None)
     monkeypatch.setenv(ENV_VAR, "aiohttp")
+
+    with pytest.raises(ConfigurationError, match=r"byoc\[fast\]"):
+        default_http_client()
+
+
+def test_asking_for_lean_without_the_fast_extra_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "httptools", None)
+    monkeypatch.setenv(ENV_VAR, "lean")
 
     with pytest.raises(ConfigurationError, match=r"byoc\[fast\]"):
         default_http_client()
