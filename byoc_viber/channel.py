@@ -150,6 +150,8 @@ class ViberChannel(Channel):
         self.freshness = freshness
         self.clock: Clock = clock or SystemClock()
         self._slot = HttpClientSlot(http, timeout=15.0)
+        self._viber_api: ViberApi | None = None
+        self._viber_key: tuple[object, ...] = ()
 
     @property
     def _http(self) -> httpx.AsyncClient:
@@ -157,7 +159,13 @@ class ViberChannel(Channel):
 
     @property
     def _api(self) -> ViberApi:
-        return ViberApi(token=self.auth_token, http=self._http, base_url=self.api_url)
+        # Kept while client, token and URL stay: building one costs as much as the call it makes.
+        http = self._http
+        key = (http, self.auth_token, self.api_url)
+        if self._viber_api is None or self._viber_key != key:
+            self._viber_api = ViberApi(token=self.auth_token, http=http, base_url=self.api_url)
+            self._viber_key = key
+        return self._viber_api
 
     @classmethod
     @override
