@@ -67,8 +67,14 @@ class Store(Protocol):
     async def save_link(self, link: UserLink) -> None:
         """Insert or replace the link of `(link.channel, link.channel_user_id)`."""
 
-    async def claim(self, key: str, ttl: float) -> bool:
-        """Record `key` as processed for `ttl` seconds; False if it already was (a duplicate)."""
+    async def claim(self, key: str, ttl: float, *, synced: bool = True) -> bool:
+        """Record `key` as processed for `ttl` seconds; False if it already was (a duplicate).
+
+        `synced=False` lets the store commit the claim without waiting for the disk: it still
+        survives the process dying at any instant, but an OS crash or power loss in the next
+        second or so may forget it. For a claim that guards only against a sender repeating
+        a webhook it was already answered for (inline delivery), not for one that stands for
+        acknowledged work. A store may sync it anyway."""
 
     async def release(self, key: str) -> None:
         """Forget a claim, so a retry of work that failed is not taken for a duplicate."""

@@ -73,7 +73,7 @@ class MemoryStore:
         if link.conversation_id is not None:
             self._by_conversation[link.conversation_id] = link
 
-    async def claim(self, key: str, ttl: float) -> bool:
+    async def claim(self, key: str, ttl: float, *, synced: bool = True) -> bool:
         now = self._clock.time()
         expires = self._claims.get(key)
         if expires is not None and expires > now:

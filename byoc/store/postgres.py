@@ -373,7 +373,9 @@ class PostgresStore:
                 f" user; cannot link it to {link.channel}:{link.channel_user_id}"
             ) from exc
 
-    async def claim(self, key: str, ttl: float) -> bool:
+    async def claim(self, key: str, ttl: float, *, synced: bool = True) -> bool:
+        # Always synced: the claim is one autocommitted statement, and PostgreSQL's own group
+        # commit already shares each flush among the replicas' writes.
         now = self._clock.time()
         claimed: bool = await self._write(
             lambda: self._claim(key, now, now + ttl), undo=self._undo_claim(key)

@@ -155,7 +155,8 @@ class SQLiteStore:
       power loss once the next synced commit or the checkpointer (within a second) synced the
       log, which keeps commits in order. A power loss just after a delivery may so forget that
       it finished: the job comes back *recovering*, as after a crash in mid-delivery (see
-      docs/operations.md), never lost.
+      docs/operations.md), never lost. A claim made with `synced=False` (inline delivery's)
+      is kept the same way.
     - `"NORMAL"`: commits reach the OS but the WAL is fsynced only at checkpoints. Writes survive
       a crash of the process, but the last ones may be lost on power loss, so a message already
       acknowledged to the channel could be forgotten (or a duplicate not recognised). Many
@@ -283,11 +284,12 @@ class SQLiteStore:
         finally:
             self._links.invalidate()
 
-    async def claim(self, key: str, ttl: float) -> bool:
+    async def claim(self, key: str, ttl: float, *, synced: bool = True) -> bool:
         now = self._clock.time()
         outcome: list[bool] = []
+        run = self._run if synced else self._run_unsynced
         try:
-            return await self._run(self._claim, key, now, now + ttl, outcome)
+            return await run(self._claim, key, now, now + ttl, outcome)
         except asyncio.CancelledError:
             # The job may have run (or run later) with nobody left to hear that it claimed the
             # key; then the retry of this event would be dropped as a duplicate. Undo it: the

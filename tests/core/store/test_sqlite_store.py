@@ -491,6 +491,42 @@ async def test_only_the_queues_bookkeeping_commits_without_a_sync(store: SQLiteS
     assert synchronous == 2  # FULL
 
 
+async def test_an_unsynced_claim_commits_without_a_sync_and_a_default_one_with_it(
+    store: SQLiteStore,
+) -> None:
+    statements: list[str] = []
+    connection = store._connection  # noqa: SLF001 - the statements are what is checked
+    store._worker.call(connection.set_trace_callback, statements.append)  # noqa: SLF001
+
+    assert await store.claim("inline:1", ttl=60, synced=False)
+    unsynced = list(statements)
+    statements.clear()
+    assert await store.claim("durable:1", ttl=60)
+    synced = list(statements)
+
+    assert unsynced[0] == "PRAGMA synchronous = NORMAL"
+    assert unsynced[-2:] == ["COMMIT", "PRAGMA synchronous = FULL"]
+    assert not [s for s in synced if "synchronous" in s]
+    # Unsynced is not weaker as a claim: a duplicate is refused all the same.
+    assert not await store.claim("inline:1", ttl=60)
+    assert not await store.claim("inline:1", ttl=60, synced=False)
+
+
+async def test_an_unsynced_claim_survives_the_store_being_closed_and_opened(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "byoc.db"
+    store = SQLiteStore(path)
+    assert await store.claim("inline:1", ttl=60, synced=False)
+    await store.aclose()
+
+    again = SQLiteStore(path)
+    try:
+        assert not await again.claim("inline:1", ttl=60)
+    finally:
+        await again.aclose()
+
+
 async def test_a_normal_store_never_changes_its_synchronous_setting(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "byoc.db", synchronous="NORMAL")
     statements: list[str] = []

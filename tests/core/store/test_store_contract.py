@@ -150,6 +150,14 @@ async def test_claim_then_duplicate(store: Store) -> None:
     assert await store.claim("viber:msg-2", ttl=60) is True
 
 
+async def test_an_unsynced_claim_dedupes_as_a_synced_one_does(store: Store) -> None:
+    assert await store.claim("viber:msg-1", ttl=60, synced=False) is True
+    assert await store.claim("viber:msg-1", ttl=60) is False
+    assert await store.claim("viber:msg-1", ttl=60, synced=False) is False
+    await store.release("viber:msg-1")
+    assert await store.claim("viber:msg-1", ttl=60, synced=False) is True
+
+
 async def test_claim_expires_after_ttl(store: Store, clock: FakeClock) -> None:
     assert await store.claim("k", ttl=10)
     await clock.advance(9.5)
