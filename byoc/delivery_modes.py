@@ -37,6 +37,10 @@ log = logging.getLogger("byoc.delivery")
 # delivery interrupted by a crash may already have posted.
 _RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
 
+# Events of jobs stored here, kept for their first run so it need not decode the payload again;
+# past this many (jobs another replica ran, say) the oldest are dropped and decoded if ever run.
+_KEPT_EVENTS = 4096
+
 _EVENT_TYPES: dict[WorkKind, type] = {
     "inbound": InboundMessage,
     "reply": AgentMessage,
@@ -210,6 +214,9 @@ class DurableDelivery:
         )
         self._perform: Perform = _unbound
         self._start_lock = asyncio.Lock()
+        # Job id → (payload, event). The payload is compared before the event is used: SQLite
+        # may give a later job the id of a deleted one.
+        self._kept: dict[int, tuple[str, Event]] = {}
 
     def bind(self, perform: Perform) -> None:
         self._perform = perform
@@ -240,10 +247,21 @@ class DurableDelivery:
             raise RetryableError(f"the bridge could not store the event ({exc})") from exc
         if job is None:
             return Receipt(outcome=Outcome.DUPLICATE)
+        if len(self._kept) >= _KEPT_EVENTS:
+            del self._kept[next(iter(self._kept))]
+        self._kept[job.id] = (payload, work.event)
         return Receipt(outcome=Outcome.QUEUED, job=job.id)
 
+    def _event_of(self, job: Job) -> Event:
+        """The job's event: the one parsed from the webhook when this process stored the job
+        (what decoding its payload gives, without the ~30 µs), else decoded."""
+        kept = self._kept.pop(job.id, None)
+        if kept is not None and kept[0] == job.payload:
+            return kept[1]
+        return decode_job(job)
+
     async def _run_job(self, job: Job) -> tuple[str, ...]:
-        event = decode_job(job)
+        event = self._event_of(job)
         since = None
         # After a crash, and after any failed try (a timeout may hide a post that went through),
         # look in the help desk before posting again.
