@@ -1,6 +1,7 @@
 """CPU per message and messages per second of byoc next to hand-written bridges, in one run.
 
     python benchmarks/side_by_side.py [--quick] [--baseline main] [--json results.json]
+                                      [--bridges "floor,byoc durable"] [--profile DIR]
 
 Every bridge is a server process of its own on uvicorn, fed over real sockets:
 

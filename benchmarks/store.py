@@ -12,7 +12,8 @@ single webhook sees); "C in flight" keeps C calls outstanding (the throughput of
 The second fills the claims table with N claims first (a fifth of them expired, the rest
 expiring over the next week, as a week of traffic leaves it), then times `--samples` claims
 one by one and with C in flight, and prints p50/p99/p99.9/max in milliseconds: the stores'
-purges of expired claims run meanwhile, as they do in service.
+purges of expired claims run meanwhile, as they do in service. "sqlite inline" is the FULL
+store's claim as inline delivery makes it (`synced=False`: no fsync of its own).
 
 FULL pays one fsync per write: its write numbers measure the disk as much as the code.
 """
@@ -176,7 +177,7 @@ async def fill_postgres(url: str, count: int, now: float) -> None:
 
 
 async def claim_latencies(
-    store: Store, samples: int, concurrency: int, tag: str = ""
+    store: Store, samples: int, concurrency: int, tag: str = "", *, synced: bool = True
 ) -> list[float]:
     latencies: list[float] = []
     keys = iter(range(samples))
@@ -184,7 +185,8 @@ async def claim_latencies(
     async def runner(prefix: str) -> None:
         for n in keys:
             started = time.perf_counter()
-            assert await store.claim(f"viber:new-{tag}-{concurrency}-{prefix}-{n}", ttl=WEEK)
+            key = f"viber:new-{tag}-{concurrency}-{prefix}-{n}"
+            assert await store.claim(key, ttl=WEEK, synced=synced)
             latencies.append(time.perf_counter() - started)
 
     await asyncio.gather(*(runner(str(lane)) for lane in range(concurrency)))
@@ -216,6 +218,13 @@ async def claims_main(count: int, samples: int, concurrency: int, postgres: str 
                 for label, flight in flights:
                     latencies = await claim_latencies(store, samples, flight)
                     results.append((f"sqlite {synchronous}", label, percentiles(latencies)))
+                if synchronous == "FULL":
+                    # Inline delivery's claim: the FULL store commits it without its own fsync.
+                    for label, flight in flights:
+                        latencies = await claim_latencies(
+                            store, samples, flight, tag="inline", synced=False
+                        )
+                        results.append(("sqlite inline", label, percentiles(latencies)))
             finally:
                 await store.aclose()
     if postgres is not None:

@@ -30,7 +30,9 @@ def test_the_benchmark_prints_every_store_and_operation() -> None:
 def test_the_claim_latency_benchmark_prints_percentiles() -> None:
     output = run("--claims-table", "300", "--samples", "40")
     rows = [line.split() for line in output.splitlines() if line.startswith("sqlite ")]
-    assert [row[:2] for row in rows] == [["sqlite", "FULL"]] * 2 + [["sqlite", "NORMAL"]] * 2
+    assert [row[:2] for row in rows] == (
+        [["sqlite", "FULL"]] * 2 + [["sqlite", "inline"]] * 2 + [["sqlite", "NORMAL"]] * 2
+    )
     for row in rows:  # store, how, then p50, p99, p99.9 and max in milliseconds
         p50, p99, p999, top = map(float, row[-4:])
         assert 0 < p50 <= p99 <= p999 <= top
