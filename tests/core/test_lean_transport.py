@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gzip
+import ipaddress
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -312,3 +316,127 @@ def test_the_lean_transport_runs_on_uvloop_as_byoc_serve_does(server: LiveServer
             return [a.json()["n"] for a in answers] + [len(streamed.content)]
 
     assert uvloop.run(calls()) == [*range(20), 300_000]
+
+
+# ---- TLS: the bridge's real upstreams are all https:// ----------------------------------------
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a server certificate it signed for localhost and 127.0.0.1: (ca, cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("byoc test CA"))
+        .issuer_name(name("byoc test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+@pytest.fixture
+async def tls_peer(tmp_path: Path) -> AsyncIterator[tuple[str, Path]]:
+    """An HTTPS server answering every request with its own body; its CA's file."""
+    ca, cert, key = _certificates(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    peer = Peer(lambda *_: ok())
+    peer_server = await asyncio.start_server(peer._handle, "127.0.0.1", 0, ssl=context)
+    port = peer_server.sockets[0].getsockname()[1]
+    try:
+        yield f"https://localhost:{port}", ca
+    finally:
+        peer_server.close()
+        for writer in peer.writers:
+            writer.close()
+
+
+async def test_https_calls_verify_the_certificate_and_reuse_the_connection(
+    tls_peer: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca = tls_peer
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # as httpx reads it: the CA to trust
+    async with default_http_client(transport="lean") as http:
+        api = Endpoint(http, url)
+        answers = [await api.send("POST", "/v2/m", json={"n": n}) for n in range(3)]
+        streamed = await http.get(f"{url}/other")
+
+    assert [a.json() for a in answers] == [{"ok": True}] * 3
+    assert streamed.json() == {"ok": True}
+
+
+async def test_an_https_server_whose_certificate_is_not_trusted_is_refused(
+    tls_peer: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = tls_peer
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    async with default_http_client(transport="lean") as http:
+        with pytest.raises(httpx.ConnectError, match="(?i)certificate"):
+            await Endpoint(http, url).send("GET", "/m")
