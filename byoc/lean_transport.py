@@ -56,6 +56,8 @@ _Origin = tuple[str, str, int]
 
 # Past this much of an answer read ahead of a streaming reader, the socket stops being read.
 _READ_AHEAD: Final = 256 * 1024
+# An answer's status line and headers may take this much; more is refused, not buffered.
+_MAX_HEAD: Final = 64 * 1024
 # A body up to this size is written at once: asyncio's transports take 64 KiB before a writer
 # has to wait, so writing it cannot stall.
 _PIECE: Final = 64 * 1024
@@ -71,6 +73,7 @@ class _Exchange:
         self.head_only = head_only
         self.status = 0
         self.headers: list[tuple[bytes, bytes]] = []
+        self.head_bytes = 0
         self.pieces: list[bytes] = []
         self.buffered = 0
         self.received = False  # any byte of the answer
@@ -189,8 +192,15 @@ class _Connection(asyncio.Protocol):
             self._exchange = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._exchange is not None:
-            self._exchange.headers.append((name, value))
+        exchange = self._exchange
+        if exchange is not None:
+            exchange.headers.append((name, value))
+            exchange.head_bytes += len(name) + len(value) + 4
+            if exchange.head_bytes > _MAX_HEAD:
+                exchange.fail(
+                    httpx.RemoteProtocolError(f"the answer's headers are over {_MAX_HEAD} bytes")
+                )
+                raise ValueError("headers too long")  # stops the parser; data_received aborts
 
     def on_headers_complete(self) -> None:
         exchange = self._exchange

@@ -440,3 +440,14 @@ async def test_an_https_server_whose_certificate_is_not_trusted_is_refused(
     async with default_http_client(transport="lean") as http:
         with pytest.raises(httpx.ConnectError, match="(?i)certificate"):
             await Endpoint(http, url).send("GET", "/m")
+
+
+async def test_an_answer_with_endless_headers_is_refused_not_buffered(
+    lean: httpx.AsyncClient,
+) -> None:
+    flood = b"".join(b"X-Filler-%d: %s\r\n" % (n, b"x" * 1000) for n in range(80))
+    async with Peer(
+        lambda *_: b"HTTP/1.1 200 OK\r\n" + flood + b"Content-Length: 0\r\n\r\n"
+    ) as url:
+        with pytest.raises(httpx.RemoteProtocolError, match="headers are over"):
+            await Endpoint(lean, url).send("GET", "/m")
