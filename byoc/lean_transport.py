@@ -668,6 +668,8 @@ def _request_parts(
     lines = [b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path)]
     chunked = False
     for name, value in request.headers.raw:
+        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
+            raise httpx.LocalProtocolError(f"illegal header {name!r}: it holds a line break")
         if name.lower() == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
         lines.append(b"%s: %s\r\n" % (name, value))

@@ -278,7 +278,7 @@ class Endpoint:
             await response.aread()  # httpx's decoders
         else:
             # The body is already whole: `aread()` would only copy it through httpx's stream
-            # machinery (about 30 µs). tests/core/test_transport.py pins what this relies on.
+            # machinery (about 30 µs). tests/core/test_lean_transport.py pins what this relies on.
             response._content = answer
             response.is_stream_consumed = True
             response.is_closed = True
@@ -294,7 +294,11 @@ _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 def _head_prefix(method: str, url: httpx.URL, headers: httpx.Headers) -> bytes:
     """The request line, `Host` and `headers`, as httpx would write them; not yet ended."""
     lines = [b"%s %s HTTP/1.1\r\nHost: %s\r\n" % (method.encode("ascii"), url.raw_path, url.netloc)]
-    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers.raw]
+    for name, value in headers.raw:
+        if b"\r" in value or b"\n" in value or b"\r" in name or b"\n" in name:
+            # A token pasted with its line break would otherwise start a header of its own.
+            raise httpx.LocalProtocolError(f"illegal header {name!r}: it holds a line break")
+        lines.append(b"%s: %s\r\n" % (name, value))
     return b"".join(lines)
 
 

@@ -451,3 +451,17 @@ async def test_an_answer_with_endless_headers_is_refused_not_buffered(
     ) as url:
         with pytest.raises(httpx.RemoteProtocolError, match="headers are over"):
             await Endpoint(lean, url).send("GET", "/m")
+
+
+async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(
+    lean: httpx.AsyncClient,
+) -> None:
+    peer = Peer(lambda *_: ok())
+    async with peer as url:
+        api = Endpoint(lean, url, headers={"Authorization": "Bearer t-1\r\nX-Injected: 1"})
+        with pytest.raises(httpx.LocalProtocolError, match="line break"):
+            await api.send("POST", "/m", json={})
+        with pytest.raises(httpx.LocalProtocolError, match="line break"):
+            await lean.get(f"{url}/m", headers={"X-Token": "a\nb"})
+
+    assert peer.requests == []
