@@ -322,6 +322,11 @@ class _Connection(asyncio.Protocol):
             and exchange.error is None
         )
         if reusable and not self.closed:
+            if self._paused and self.transport is not None:
+                # The answer ended in the read that filled the read-ahead: read again, or the
+                # next request on this connection would never hear its answer.
+                self._paused = False
+                self.transport.resume_reading()
             self.pool.release(self)
         else:
             self.abort()

@@ -465,3 +465,20 @@ async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent(
             await lean.get(f"{url}/m", headers={"X-Token": "a\nb"})
 
     assert peer.requests == []
+
+
+async def test_a_connection_whose_answer_ended_while_reading_was_paused_serves_the_next(
+    lean: httpx.AsyncClient,
+) -> None:
+    # Past the read-ahead (256 KiB) the socket stops being read; an answer a little longer
+    # than that can end in the very read that fills it.
+    big = b"x" * (300 * 1024)
+    peer = Peer(lambda connection, n, head: ok(big) if n == 1 else ok())
+    async with peer as url:
+        async with lean.stream("GET", f"{url}/big") as response:
+            await asyncio.sleep(0.1)  # all of it arrives; the reader stops there (a size cap)
+            assert response.status_code == 200
+        answer = await asyncio.wait_for(Endpoint(lean, url).send("GET", "/next"), 5)
+
+    assert answer.json() == {"ok": True}
+    assert peer.connections == 1
