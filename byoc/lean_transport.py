@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final, cast
 
 import httptools
@@ -335,21 +335,20 @@ class _Connection(asyncio.Protocol):
         self, body: bytes | AsyncIterator[bytes], *, chunked: bool, timeout: float | None
     ) -> None:
         assert self.transport is not None
-        pieces: AsyncIterator[bytes] | Iterable[bytes]
         if isinstance(body, bytes):
-            pieces = [body[i : i + _PIECE] for i in range(0, len(body), _PIECE)]
+            # Views, not copies: a body of many megabytes is not held twice.
+            view = memoryview(body)
+            for start in range(0, len(view), _PIECE):
+                await self._write(view[start : start + _PIECE], chunked=chunked, timeout=timeout)
         else:
-            pieces = body
-        if isinstance(pieces, list):
-            for piece in pieces:
-                await self._write(piece, chunked=chunked, timeout=timeout)
-        else:
-            async for piece in pieces:
+            async for piece in body:
                 await self._write(piece, chunked=chunked, timeout=timeout)
         if chunked:
             self.transport.write(b"0\r\n\r\n")
 
-    async def _write(self, piece: bytes, *, chunked: bool, timeout: float | None) -> None:
+    async def _write(
+        self, piece: bytes | memoryview, *, chunked: bool, timeout: float | None
+    ) -> None:
         assert self.transport is not None
         if not piece:
             return
