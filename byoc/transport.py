@@ -232,7 +232,8 @@ class Endpoint:
         client = self.client
         hooks = client.event_hooks
         return (
-            client.auth is None
+            not client.is_closed  # a closed client says so, as `client.send()` does
+            and client.auth is None
             and not client.cookies
             and not client.follow_redirects
             and not hooks["request"]

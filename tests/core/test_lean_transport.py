@@ -482,3 +482,13 @@ async def test_a_connection_whose_answer_ended_while_reading_was_paused_serves_t
 
     assert answer.json() == {"ok": True}
     assert peer.connections == 1
+
+
+async def test_an_endpoint_on_a_closed_client_refuses_as_httpx_does(server: LiveServer) -> None:
+    http = default_http_client(transport="lean")
+    api = Endpoint(http, server.url)
+    await api.send("GET", "/json")
+    await http.aclose()
+
+    with pytest.raises(RuntimeError, match="closed"):
+        await api.send("GET", "/json")
