@@ -115,21 +115,6 @@ async def test_stale_conversation_recovers_without_losing_the_message(
     del first
 
 
-async def test_resolved_conversation_is_reopened_by_the_users_next_message(
-    rig: BridgeRig, channel: FakeChannel
-) -> None:
-    conversation = await rig.say_and_settle(channel, "minjun", "one")
-    await rig.freshchat.resolve(conversation)
-    await rig.settle()
-    link = await rig.bridge.store.get_link("fake", "minjun")
-    assert link is not None and link.resolved
-    await rig.say(channel, "minjun", "back again")
-    await rig.settle()
-    assert rig.helpdesk.user_texts(conversation) == ["one", "back again"]
-    reopened = await rig.bridge.store.get_link("fake", "minjun")
-    assert reopened is not None and not reopened.resolved
-
-
 async def test_freshchat_webhook_signature_is_required(
     rig: BridgeRig, channel: FakeChannel
 ) -> None:
