@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,14 +40,9 @@ from byoc.bridge import Bridge  # noqa: E402
 from byoc.freshchat import FreshchatClient, FreshchatMessaging  # noqa: E402
 from byoc.store import MemoryStore, SQLiteStore, Store  # noqa: E402
 from byoc.testing.fake_channel import FakeChannel  # noqa: E402
+from byoc.testing.ports import free_port  # noqa: E402
 
 TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Emulator:

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -42,14 +41,9 @@ from byoc.freshchat import FreshchatMessaging  # noqa: E402
 from byoc.messaging import Messaging  # noqa: E402
 from byoc.store import MemoryStore  # noqa: E402
 from byoc.testing.fake_channel import FakeChannel  # noqa: E402
+from byoc.testing.ports import free_port  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Emulator:

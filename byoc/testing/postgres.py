@@ -23,11 +23,12 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from .ports import free_port
 
 __all__ = ["TemporaryPostgres", "find_binaries", "unavailable_reason"]
 
@@ -64,12 +65,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class TemporaryPostgres:
     """A PostgreSQL server on 127.0.0.1 with a data directory of its own, user `byoc`."""
 
@@ -97,7 +92,7 @@ class TemporaryPostgres:
             raise RuntimeError(f"cannot start PostgreSQL: {reason}")
         made = directory is None
         directory = directory or Path(tempfile.mkdtemp(prefix="byoc-pg-"))
-        server = cls(directory, _free_port())
+        server = cls(directory, free_port())
         if server._user == "postgres":
             shutil.chown(directory, "postgres", "postgres")
         try:

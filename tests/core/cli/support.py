@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from byoc.testing.ports import free_port as free_port  # the CLI tests' import point
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -180,15 +182,6 @@ def poll(check: object, *, timeout: float = 20.0, every: float = 0.05) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(every)
-
-
-def free_port() -> int:
-    """A port nothing listens on now (for servers whose URL must be known before they start)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get_json(url: str, **kwargs: object) -> object:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,17 +22,12 @@ import httpx
 import pytest
 
 from byoc.testing.fake_channel import FakeChannel
+from byoc.testing.ports import free_port
 
 from .crash_server import SECRET, TOKEN
 
 ROOT = Path(__file__).resolve().parents[3]
 USERS, MESSAGES = 6, 6
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def spawn(*args: str, log: Path) -> subprocess.Popen[bytes]:
