@@ -53,3 +53,49 @@ def test_the_quick_mode_measures_every_bridge_both_ways(tmp_path: Path) -> None:
     }
     # Every measured message reached the upstream: one call each for all but the naive bridge.
     assert all(r["calls"] == 1 for r in recorded if r["bridge"] != "naive")
+
+
+def test_a_subset_of_bridges_runs_alone_and_is_profiled_while_measured(tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles"
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--latencies",
+            "2",
+            "--users",
+            "4",
+            "--messages",
+            "8",
+            "--warm",
+            "4",
+            "--paced-seconds",
+            "0.2",
+            "--rate",
+            "40",
+            "--bridges",
+            "floor,byoc inline",
+            "--profile",
+            str(profiles),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    lines = run.stdout.splitlines()
+    title = next(n for n, line in enumerate(lines) if "user → agent" in line)
+    assert [line.split("  ")[0] for line in lines[title + 2 : title + 4]] == [
+        "floor",
+        "byoc inline",
+    ]
+    names = {line.split("  ")[0] for line in lines if line.startswith(("floor", "naive", "byoc"))}
+    assert names == {"floor", "byoc inline"}
+    # Only byoc bridges are sampled, once per measured phase.
+    assert sorted(p.name for p in profiles.iterdir()) == [
+        "byoc-inline-in-2ms.txt",
+        "byoc-inline-out-2ms.txt",
+    ]
+    assert all(p.stat().st_size > 0 for p in profiles.iterdir())

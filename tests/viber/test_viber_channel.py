@@ -116,6 +116,20 @@ async def test_aclose_closes_only_the_client_it_created() -> None:
     assert client.is_closed
 
 
+async def test_the_api_object_is_kept_until_token_or_url_change() -> None:
+    # Built once, not per reply; a setting changed afterwards is still honoured.
+    channel = ViberChannel(auth_token="t-1", sender_name="Shop")
+    first = channel._api
+    assert channel._api is first
+
+    channel.api_url = "https://viber.example/pa"
+    moved = channel._api
+    assert moved is not first and moved._api.base_url == "https://viber.example/pa"
+    channel.auth_token = "t-2"
+    assert channel._api is not moved
+    await channel.aclose()
+
+
 def test_the_public_surface_is_pinned() -> None:
     assert sorted(byoc_viber.__all__) == [
         "AccountInfo",
