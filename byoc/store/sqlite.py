@@ -84,7 +84,9 @@ _TAKE_DUE = f"SELECT {JOB_COLUMNS} FROM jobs WHERE ready_at <= ? ORDER BY ready_
 _LEASE = "UPDATE jobs SET owner = ?, lease_until = ?, ready_at = ?, recovering = ? WHERE id = ?"
 _MAKE_HEAD = "UPDATE jobs SET ready_at = not_before WHERE id = ?"
 _NEXT_DUE = "SELECT min(ready_at) FROM jobs WHERE ready_at IS NOT NULL"
-_OWNER_OF = "SELECT owner FROM jobs WHERE id = ?"
+# Whether a lane has a job, through the index on (lane, id) alone: no row is read.
+_LANE_BUSY = "SELECT 1 FROM jobs WHERE lane = ? LIMIT 1"
+_LANE_AND_OWNER = "SELECT lane, owner FROM jobs WHERE id = ?"
 _DELETE_JOB = "DELETE FROM jobs WHERE id = ?"
 _GET_JOB = f"SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
 _RETRY = """
@@ -623,19 +625,29 @@ class SQLiteStore:
         owner: str | None = None,
         lease: float = 0.0,
     ) -> Job:
-        head = self._connection.execute(_LANE_HEAD, (lane,)).fetchone() is None
-        job = Job(id=0, lane=lane, kind=kind, payload=payload, accepted_at=now, not_before=now)
-        ready_at = None
+        head = self._connection.execute(_LANE_BUSY, (lane,)).fetchone() is None
+        # Only a lane's head is ready; it is leased to `owner` at once when one is given.
+        ready_at = lease_until = None
         if head:
             ready_at = now
             if owner is not None:
-                job = attrs.evolve(job, owner=owner, lease_until=now + lease)
-                ready_at = job.lease_until
+                ready_at = lease_until = now + lease
+        if lease_until is None:
+            owner = None
         row_id = self._connection.execute(
-            _ENQUEUE, (lane, kind, payload, now, now, job.owner, job.lease_until, ready_at)
+            _ENQUEUE, (lane, kind, payload, now, now, owner, lease_until, ready_at)
         ).lastrowid
         assert row_id is not None
-        return attrs.evolve(job, id=row_id)
+        return Job(
+            id=row_id,
+            lane=lane,
+            kind=kind,
+            payload=payload,
+            accepted_at=now,
+            not_before=now,
+            owner=owner,
+            lease_until=lease_until,
+        )
 
     def _enqueue(
         self,
@@ -685,11 +697,13 @@ class SQLiteStore:
             raise LeaseLost(job_id, owner)
         return job_from_row(row)
 
-    def _remove(self, job: Job, owner: str, next_lease: float | None, now: float) -> Job | None:
-        """Delete the lane head `job`; the lane's next job becomes its head (returned leased
+    def _remove(
+        self, job_id: int, lane: str, owner: str, next_lease: float | None, now: float
+    ) -> Job | None:
+        """Delete the lane head `job_id`; the lane's next job becomes its head (returned leased
         to `owner` when `next_lease` is given)."""
-        self._connection.execute(_DELETE_JOB, (job.id,))
-        row = self._connection.execute(_LANE_HEAD, (job.lane,)).fetchone()
+        self._connection.execute(_DELETE_JOB, (job_id,))
+        row = self._connection.execute(_LANE_HEAD, (lane,)).fetchone()
         if row is None:
             return None
         following = job_from_row(row)
@@ -707,9 +721,12 @@ class SQLiteStore:
         next_lease: float | None,
         now: float,
     ) -> Job | None:
-        job = self._held(job_id, owner)
+        # Only the lane and the lease are needed here: the payload is not read back.
+        row = self._connection.execute(_LANE_AND_OWNER, (job_id,)).fetchone()
+        if row is None or row[1] != owner:
+            raise LeaseLost(job_id, owner)
         self._connection.executemany(_RECORD_CLAIM, [(key, now + claim_ttl) for key in claims])
-        return self._remove(job, owner, next_lease, now)
+        return self._remove(job_id, row[0], owner, next_lease, now)
 
     def _retry(self, job_id: int, owner: str, not_before: float, attempt: Attempt) -> None:
         job = self._held(job_id, owner)
@@ -740,7 +757,7 @@ class SQLiteStore:
                 attempt.at,
             ),
         )
-        return self._remove(job, owner, next_lease, now)
+        return self._remove(job.id, job.lane, owner, next_lease, now)
 
     def _dead_letters(self, sql: str, params: tuple[int, ...]) -> list[DeadLetter]:
         return [dead_letter_from_row(row) for row in self._connection.execute(sql, params)]
@@ -759,13 +776,17 @@ class _Transaction:
 
     def __init__(self, store: SQLiteStore, synchronous: Synchronous) -> None:
         self._store = store
-        # Lowered to NORMAL for a batch that needs no sync, and raised again after it.
+        # Lowered to NORMAL for a batch that needs no sync, and raised again for the next batch
+        # that does: the setting changes only when the kind of batch does, not twice a batch.
         self._lower = synchronous == "FULL"
         self._lowered = False
 
     def begin(self, *, sync: bool) -> None:
         connection = self._store._connection
-        if not sync and self._lower:
+        if sync and self._lowered:
+            connection.execute("PRAGMA synchronous = FULL")
+            self._lowered = False
+        elif not sync and self._lower and not self._lowered:
             # In WAL mode the commit then skips its fsync. The WAL is one append-only file:
             # the next synced commit, or the checkpointer's sync, makes this one durable too,
             # so a power loss keeps a prefix of the commits that includes every synced one.
@@ -773,25 +794,10 @@ class _Transaction:
             self._lowered = True
         # IMMEDIATE: take the write lock up front, so a batch never fails half-way with
         # "database is locked" when another process writes.
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self._restore()
-            raise
+        connection.execute("BEGIN IMMEDIATE")
 
     def commit(self) -> None:
-        try:
-            self._store._connection.execute("COMMIT")
-        finally:
-            self._restore()
+        self._store._connection.execute("COMMIT")
 
     def rollback(self) -> None:
-        try:
-            self._store._connection.execute("ROLLBACK")
-        finally:
-            self._restore()
-
-    def _restore(self) -> None:
-        if self._lowered:
-            self._lowered = False
-            self._store._connection.execute("PRAGMA synchronous = FULL")
+        self._store._connection.execute("ROLLBACK")

@@ -473,21 +473,35 @@ async def test_only_the_queues_bookkeeping_commits_without_a_sync(store: SQLiteS
     connection = store._connection  # noqa: SLF001 - the statements are what is checked
     store._worker.call(connection.set_trace_callback, statements.append)  # noqa: SLF001
 
-    job = await store.enqueue(
-        lane="a", kind="k", payload="1", dedupe_key="1", ttl=60, owner="me", lease=30
-    )
-    assert job is not None
+    jobs = []
+    for lane in ("a", "b"):
+        job = await store.enqueue(
+            lane=lane, kind="k", payload="1", dedupe_key=lane, ttl=60, owner="me", lease=30
+        )
+        assert job is not None
+        jobs.append(job)
     accepted = list(statements)
+    finished = []
+    for job in jobs:
+        statements.clear()
+        await store.finish(job.id, owner="me", claims=[f"posted:{job.id}"], claim_ttl=60)
+        finished.append(list(statements))
     statements.clear()
-    await store.finish(job.id, owner="me", claims=["posted:1"], claim_ttl=60)
-    finished = list(statements)
+    assert await store.enqueue(
+        lane="c", kind="k", payload="1", dedupe_key="c", ttl=60, owner="me", lease=30
+    )
+    accepted_after = list(statements)
     synchronous = await store._run(store._scalar, "PRAGMA synchronous", ())  # noqa: SLF001
 
-    # An acknowledged write is synced (FULL throughout); the finish is committed at NORMAL,
-    # and the connection is FULL again for whatever comes next.
+    # An acknowledged write is synced (FULL); a finish is committed at NORMAL. The setting
+    # changes only when the kind of batch does: not again for the second finish, and back to
+    # FULL before the next acknowledged write.
     assert not [s for s in accepted if "synchronous" in s]
-    assert finished[:2] == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"]
-    assert finished[-2:] == ["COMMIT", "PRAGMA synchronous = FULL"]
+    assert finished[0][:2] == ["PRAGMA synchronous = NORMAL", "BEGIN IMMEDIATE"]
+    assert finished[0][-1] == "COMMIT"
+    assert finished[1][0] == "BEGIN IMMEDIATE"
+    assert not [s for s in finished[1] if "synchronous" in s]
+    assert accepted_after[:2] == ["PRAGMA synchronous = FULL", "BEGIN IMMEDIATE"]
     assert synchronous == 2  # FULL
 
 
@@ -505,8 +519,9 @@ async def test_an_unsynced_claim_commits_without_a_sync_and_a_default_one_with_i
     synced = list(statements)
 
     assert unsynced[0] == "PRAGMA synchronous = NORMAL"
-    assert unsynced[-2:] == ["COMMIT", "PRAGMA synchronous = FULL"]
-    assert not [s for s in synced if "synchronous" in s]
+    assert unsynced[-1] == "COMMIT"
+    assert synced[0] == "PRAGMA synchronous = FULL"
+    assert synced[-1] == "COMMIT"
     # Unsynced is not weaker as a claim: a duplicate is refused all the same.
     assert not await store.claim("inline:1", ttl=60)
     assert not await store.claim("inline:1", ttl=60, synced=False)
