@@ -183,8 +183,18 @@ class WorkerThread:
             for job, _, _ in outcomes:
                 _deliver(job[2], job[3], None, exc)
             return
+        # One wake-up of each caller's loop for the whole batch, not one per job.
+        settled: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, BaseException | None]]] = {}
         for job, result, error in outcomes:
-            _deliver(job[2], job[3], result, error)
+            loop, future = job[2], job[3]
+            if isinstance(future, asyncio.Future) and loop is not None:
+                settled.setdefault(loop, []).append((future, result, error))
+            else:
+                _deliver(loop, future, result, error)
+        for loop, items in settled.items():
+            # RuntimeError: the callers' loop is closed, so nobody is left to tell.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle_all, items)
 
 
 def _deliver(
@@ -205,6 +215,11 @@ def _deliver(
             future.set_exception(error)
     elif error is not None:
         _log.error("background store job %r failed", error, exc_info=error)
+
+
+def _settle_all(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in items:
+        _settle(future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

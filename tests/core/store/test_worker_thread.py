@@ -176,3 +176,41 @@ async def test_a_batch_is_synced_when_any_of_its_jobs_asks() -> None:
         "begin sync=False", "commit",  # the blocker
         "begin sync=True", "commit",  # one of two jobs asks for a sync
     ]  # fmt: skip
+
+
+async def test_a_batch_wakes_the_event_loop_once_for_all_its_outcomes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worker = WorkerThread("test-wakes", transaction=_Recorded())
+    loop = asyncio.get_running_loop()
+    wakes: list[object] = []
+    threadsafe = loop.call_soon_threadsafe
+
+    def counted(callback: object, *args: object) -> object:
+        wakes.append(callback)
+        return threadsafe(callback, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    started, release = threading.Event(), threading.Event()
+
+    def block() -> None:
+        started.set()
+        release.wait()
+
+    try:
+        blocker = asyncio.ensure_future(worker.run(block))
+        await asyncio.to_thread(started.wait)
+        wakes.clear()
+        queued = [asyncio.ensure_future(worker.run(divmod, n, 2 - n)) for n in range(5)]
+        await asyncio.sleep(0)  # let the futures put their jobs on the queue
+        release.set()
+        await blocker
+        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    finally:
+        worker.stop()
+
+    # Two batches (the blocker; five jobs queued behind it, one failing), one wake-up each.
+    assert outcomes[:2] == [(0, 0), (1, 0)]
+    assert isinstance(outcomes[2], ZeroDivisionError)
+    assert outcomes[3:] == [(-3, 0), (-2, 0)]
+    assert len(wakes) == 2
