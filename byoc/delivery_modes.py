@@ -41,6 +41,9 @@ _RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
 # past this many (jobs another replica ran, say) the oldest are dropped and decoded if ever run.
 _KEPT_EVENTS = 4096
 
+# Built once: `json.dumps` with arguments builds an encoder per call (a third of its cost).
+_JOB_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 _EVENT_TYPES: dict[WorkKind, type] = {
     "inbound": InboundMessage,
     "reply": AgentMessage,
@@ -62,7 +65,7 @@ def encode_event(event: Event) -> str:
     A lone UTF-16 surrogate (`"\\ud83d"`, half an emoji) parses as JSON but can be neither
     stored nor sent: refusing it at the door beats retrying it for an hour.
     """
-    payload = json.dumps(codec.encode(event), ensure_ascii=False)
+    payload = _JOB_JSON.encode(codec.encode(event))
     try:
         payload.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -66,6 +66,7 @@ __all__ = [
     "TRANSPORTS",
     "Endpoint",
     "default_http_client",
+    "encode_json",
     "transport_name",
 ]
 
@@ -196,7 +197,7 @@ class Endpoint:
         """The request for `path`; `json` is encoded as httpx would (compact UTF-8)."""
         headers = self._headers
         if json is not None:
-            content = _encode_json(json)
+            content = encode_json(json)
             headers = self._json_headers
         # Once a cookie was set, let the client add it, as client.request() does.
         build = self.client.build_request if self.client.cookies else httpx.Request
@@ -221,7 +222,7 @@ class Endpoint:
         """Send the request for `path` and read the whole answer."""
         if self._lean is not None and params is None and self._plain_client():
             if json is not None:
-                content = _encode_json(json)
+                content = encode_json(json)
             return await self._send_lean(self._lean, method, path, content, json is not None)
         request = self.request(method, path, params=params, json=json, content=content)
         return await self.client.send(request)
@@ -303,8 +304,13 @@ def _head_prefix(method: str, url: httpx.URL, headers: httpx.Headers) -> bytes:
     return b"".join(lines)
 
 
-def _encode_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+# One encoder for every body: `json.dumps` with these arguments builds a new one per call.
+_JSON_BODY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode_json(value: Any) -> bytes:
+    """`value` as the body httpx's `json=` sends: compact UTF-8 JSON (NaN refused)."""
+    return _JSON_BODY.encode(value).encode()
 
 
 def default_http_client(

@@ -17,6 +17,9 @@ from .errors import MalformedPayload
 
 __all__ = ["WebhookRequest", "WebhookResponse", "parse_json_object"]
 
+# Built once: `json.dumps` with arguments builds an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def _lower_keys(headers: Mapping[str, str]) -> Mapping[str, str]:
     return {k.lower(): v for k, v in headers.items()}
@@ -54,7 +57,7 @@ class WebhookResponse:
     def json(
         cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
     ) -> WebhookResponse:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        body = _JSON.encode(payload).encode()
         return cls(status=status, body=body, headers=dict(headers or {}))
 
 

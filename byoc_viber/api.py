@@ -30,7 +30,7 @@ import attrs
 import httpx
 
 from byoc.errors import ConfigurationError, PermanentError, RetryableError, UserUnreachable
-from byoc.transport import Endpoint
+from byoc.transport import Endpoint, encode_json
 from byoc.upstream import answer_text, raise_for_status, transport_errors
 
 __all__ = [
@@ -85,7 +85,7 @@ _RECEIVER_ERRORS: Mapping[int, str] = {
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
     """The exact bytes sent for `body`: compact UTF-8 JSON, as Viber's limits measure it."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return encode_json(body)
 
 
 @attrs.frozen(kw_only=True)

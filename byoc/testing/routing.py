@@ -50,11 +50,15 @@ class Response:
     headers: dict[str, str] = attrs.field(factory=dict)
 
 
+# Built once: `json.dumps` with arguments builds an encoder per call.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """A JSON response; non-ASCII text stays UTF-8 as real services send it."""
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    body = _JSON.encode(payload).encode()
     return Response(status=status, body=body, headers=headers or {})
 
 
