@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import logging
 import os
@@ -433,11 +434,13 @@ class Dispatcher:
         task = asyncio.create_task(self._work(job), name=f"byoc-job-{job.id}")
         self._tasks.add(task)
         self._held[job.id] = task
-        task.add_done_callback(self._done)
+        task.add_done_callback(functools.partial(self._done, job.id))
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _done(self, job_id: int, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        for job_id in [j for j, t in self._held.items() if t is task]:
+        # `_work` forgets each job it ran; only a task cancelled before it started leaves its
+        # first job behind.
+        if self._held.get(job_id) is task:
             del self._held[job_id]
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
