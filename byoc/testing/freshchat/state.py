@@ -11,6 +11,7 @@ pages messages with a `from_time` cursor (newest first), and unique times make t
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -39,8 +40,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def iso_time(ms: int) -> str:
     """Milliseconds since the epoch as Freshchat writes them: `2021-08-17T08:06:22.803Z`."""
-    moment = _EPOCH + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    seconds, millis = divmod(ms, 1000)
+    return f"{_iso_second(seconds)}{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(seconds: int) -> str:
+    # strftime is most of what rendering a message costs; its records share few seconds.
+    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 def parse_iso_time(text: str) -> int:
