@@ -444,7 +444,11 @@ class Dispatcher:
             del self._held[job_id]
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery task failed", exc_info=task.exception())
-        self._wakeup.set()
+        # The loop waits for a freed slot only when none was free, and calls itself idle only
+        # when nothing runs: wake it for those. Waking it for every delivery cost a turn of the
+        # loop and two new timers (about 50 µs) per message.
+        if self.free == 1 or not self._tasks or self._maybe_due or self._stopping:
+            self._wakeup.set()
 
     async def _work(self, job: Job | None) -> None:
         """Deliver `job`, then the next jobs of its lane the store hands over."""

@@ -142,6 +142,39 @@ async def test_with_every_slot_busy_it_waits_instead_of_polling(world: World) ->
     assert world.store.calls["take_due"] - takes <= 20
 
 
+async def test_a_delivery_finishing_with_a_slot_free_does_not_wake_the_loop() -> None:
+    clock = FakeClock()
+    gates = {f"m{n}": asyncio.Event() for n in range(6)}
+
+    async def deliver(job: Job) -> None:
+        await gates[job.payload].wait()
+
+    dispatcher = Dispatcher(
+        store=MemoryStore(clock=clock), handler=deliver, clock=clock, concurrency=8
+    )
+    await dispatcher.start()
+    await dispatcher.wait_idle()
+    tasks = []
+    for payload in gates:  # 6 of 8 slots: a slot is free all along
+        job = await dispatcher.enqueue(
+            lane=payload, kind="inbound", payload=payload, dedupe_key=payload, ttl=60
+        )
+        assert job is not None
+        tasks.append(dispatcher._held[job.id])  # noqa: SLF001 - its task is awaited below
+    woken = []
+    for payload, task in zip(gates, tasks, strict=True):  # they finish one after another
+        dispatcher._wakeup.clear()  # noqa: SLF001 - whether a finish sets it is what is checked
+        gates[payload].set()
+        await task  # its done-callbacks ran in order: the dispatcher's first
+        woken.append(dispatcher._wakeup.is_set())  # noqa: SLF001
+    await dispatcher.wait_idle()
+    await dispatcher.stop(grace=1)
+
+    # A wake-up costs the loop a turn and two timers; only the last one to finish wakes it,
+    # so that it can call itself idle.
+    assert woken == [False] * 5 + [True]
+
+
 async def test_leases_are_renewed_while_a_job_runs(world: World) -> None:
     world.handler.gate.clear()
     job = await world.send("lane", "slow")
