@@ -9,35 +9,26 @@ from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "side_by_side.py"
 BRIDGES = ("floor", "naive", "byoc durable", "byoc inline")
+# Tiny counts at one latency: the script runs through, not a measurement.
+QUICK = ["--quick", "--latencies", "2", "--users", "4", "--messages", "8", "--warm", "4"]
+QUICK += ["--paced-seconds", "0.2", "--rate", "40"]
 
 
-def test_the_quick_mode_measures_every_bridge_both_ways(tmp_path: Path) -> None:
-    results = tmp_path / "results.json"
+def run_quick(*extra: str) -> subprocess.CompletedProcess[str]:
+    """The script in quick mode with `extra` arguments; it must exit 0."""
     run = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--quick",
-            "--latencies",
-            "2",
-            "--users",
-            "4",
-            "--messages",
-            "8",
-            "--warm",
-            "4",
-            "--paced-seconds",
-            "0.2",
-            "--rate",
-            "40",
-            "--json",
-            str(results),
-        ],
+        [sys.executable, str(SCRIPT), *QUICK, *extra],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return run
+
+
+def test_the_quick_mode_measures_every_bridge_both_ways(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    run = run_quick("--json", str(results))
 
     lines = run.stdout.splitlines()
     titles = [n for n, line in enumerate(lines) if "upstream 2 ms away" in line]
@@ -57,33 +48,7 @@ def test_the_quick_mode_measures_every_bridge_both_ways(tmp_path: Path) -> None:
 
 def test_a_subset_of_bridges_runs_alone_and_is_profiled_while_measured(tmp_path: Path) -> None:
     profiles = tmp_path / "profiles"
-    run = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--quick",
-            "--latencies",
-            "2",
-            "--users",
-            "4",
-            "--messages",
-            "8",
-            "--warm",
-            "4",
-            "--paced-seconds",
-            "0.2",
-            "--rate",
-            "40",
-            "--bridges",
-            "floor,byoc inline",
-            "--profile",
-            str(profiles),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = run_quick("--bridges", "floor,byoc inline", "--profile", str(profiles))
 
     lines = run.stdout.splitlines()
     title = next(n for n, line in enumerate(lines) if "user → agent" in line)
