@@ -58,11 +58,9 @@ class Refusal:
     reason: str
 
 
-def _value(value: object) -> str:
-    text = value if isinstance(value, str) else str(value)
-    if _PLAIN.fullmatch(text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
+_plain = _PLAIN.fullmatch
+# Built once: `json.dumps` with arguments builds an encoder per call.
+_quote = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class KeyValues:
@@ -78,11 +76,19 @@ class KeyValues:
         self._text: str | None = None
 
     def __str__(self) -> str:
-        if self._text is None:
-            self._text = " ".join(
-                f"{k}={_value(v)}" for k, v in self._fields.items() if v is not None
-            )
-        return self._text
+        text = self._text
+        if text is None:
+            # A plain loop, not a generator over a helper: two lines a message pay for this.
+            pairs = []
+            for key, value in self._fields.items():
+                if value is None:
+                    continue
+                shown = value if isinstance(value, str) else str(value)
+                if _plain(shown) is None:
+                    shown = _quote(shown)
+                pairs.append(f"{key}={shown}")
+            text = self._text = " ".join(pairs)
+        return text
 
     def __repr__(self) -> str:
         return f"kv({str(self)!r})"

@@ -106,3 +106,41 @@ def test_time_stamps_are_those_of_the_standard_formatter(instants: list[float]) 
         record.created = instant
         record.msecs = (instant - int(instant)) * 1000
         assert ours.format(record) == standard.format(record)
+
+
+_FORMATS = (
+    "%(asctime)s %(levelname)s %(name)s: %(message)s",
+    "%(asctime)s replica-2 %(levelname)s %(name)s: %(message)s",
+    "%(levelname)s %(message)s",
+    "%(message)s",
+)
+
+
+@given(
+    fmt=st.sampled_from(_FORMATS),
+    text=st.text(max_size=40).map(lambda t: t.replace("%", "%%")),
+    args=st.lists(st.integers() | st.text(max_size=10), max_size=3),
+    failing=st.booleans(),
+    stack=st.booleans(),
+)
+def test_lines_are_those_of_the_standard_formatter(
+    fmt: str, text: str, args: list[object], failing: bool, stack: bool
+) -> None:
+    # The formatter builds a line without a traceback in one `%` operation of its own: the
+    # line must stay what `logging.Formatter` writes, with or without a traceback.
+    message = text + " %r" * len(args)
+    exc_info = None
+    if failing:
+        try:
+            raise ValueError("boom")
+        except ValueError as exc:
+            exc_info = (type(exc), exc, exc.__traceback__)
+    ours = RedactingFormatter(Redactor([]), fmt)
+    standard = logging.Formatter(fmt)
+    record = logging.LogRecord(
+        "byoc.hops", logging.INFO, __file__, 1, message, tuple(args) or None, exc_info
+    )
+    if stack:
+        record.stack_info = "Stack (most recent call last):\n  here"
+    assert ours.format(record) == standard.format(record)
+    assert ours.format(record) == standard.format(record)  # a second time: exc_text is cached
