@@ -4,7 +4,9 @@ repaired, not fatal."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -51,6 +53,17 @@ def test_every_decoded_string_can_be_encoded_as_utf8(text: str) -> None:
 def test_what_is_not_a_utf8_json_object_is_malformed_not_a_crash(body: bytes) -> None:
     with pytest.raises(MalformedPayload, match="^what: "):
         parse_json_object(body, what="what")
+
+
+@pytest.mark.parametrize("parse_float", [None, Decimal, float])
+def test_constants_are_refused_whichever_float_parser_decodes(
+    parse_float: Callable[[str], Any] | None,
+) -> None:
+    # Decoders are kept per float parser: each must still refuse NaN, every time.
+    for _ in range(2):
+        assert parse_json_object(b'{"a": 1.5}', what="x", parse_float=parse_float)["a"] == 1.5
+        with pytest.raises(MalformedPayload, match="NaN is not a JSON number"):
+            parse_json_object(b'{"a": NaN}', what="x", parse_float=parse_float)
 
 
 def test_numbers_stay_exact() -> None:
