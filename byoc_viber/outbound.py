@@ -34,7 +34,6 @@ upload URL): the user's phone opens `picture.png`, not `picture`.
 from __future__ import annotations
 
 import html
-import json
 import math
 import mimetypes
 import re
@@ -57,6 +56,7 @@ from byoc.models import (
     Text,
     Video,
 )
+from byoc.transport import encode_json
 
 from .api import ViberApi, encode_body
 from .limits import (
@@ -606,7 +606,7 @@ def _clean(text: str) -> str:
 
 
 def _within(text: str, max_length: int, max_bytes: int) -> bool:
-    size = len(json.dumps(text, ensure_ascii=False).encode()) - 2
+    size = len(encode_json(text)) - 2  # the text as a JSON string, without its quotes
     return size <= max_bytes and viber_length(text) <= max_length
 
 
