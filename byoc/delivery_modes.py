@@ -22,6 +22,7 @@ from .clock import Clock, SystemClock
 from .delivery import DEFAULT_CONCURRENCY, DEFAULT_LEASE, Dispatcher
 from .errors import ByocError, MalformedPayload, RetryableError
 from .hops import Hops, kv
+from .json_text import compact_json
 from .messaging import AgentMessage, ConversationChanged
 from .models import InboundMessage
 from .retry import RetryPolicy
@@ -41,9 +42,6 @@ _RECOVERY_CLOCK_SKEW = timedelta(minutes=5)
 # past this many (jobs another replica ran, say) the oldest are dropped and decoded if ever run.
 _KEPT_EVENTS = 4096
 
-# Built once: `json.dumps` with arguments builds an encoder per call (a third of its cost).
-_JOB_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
 _EVENT_TYPES: dict[WorkKind, type] = {
     "inbound": InboundMessage,
     "reply": AgentMessage,
@@ -60,12 +58,16 @@ async def _unbound(event: Event, *, recovering_since: datetime | None = None) ->
 
 
 def encode_event(event: Event) -> str:
-    """The event as queue JSON; text no peer could encode is bad input, refused now (400).
+    """The event as queue JSON; what no peer could read is bad input, refused now (400).
 
     A lone UTF-16 surrogate (`"\\ud83d"`, half an emoji) parses as JSON but can be neither
-    stored nor sent: refusing it at the door beats retrying it for an hour.
+    stored nor sent, nor can a number that is not finite (a channel's `NaN` latitude):
+    refusing it at the door beats retrying it for an hour.
     """
-    payload = _JOB_JSON.encode(codec.encode(event))
+    try:
+        payload = compact_json(codec.encode(event))
+    except ValueError as exc:
+        raise MalformedPayload(f"the message holds a number JSON cannot carry ({exc})") from None
     try:
         payload.encode("utf-8")
     except UnicodeEncodeError as exc:

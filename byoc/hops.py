@@ -24,7 +24,6 @@ it (`kv` is lazy), and lines made of ids alone skip the search for credentials
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -32,6 +31,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from .clock import Clock, SystemClock
+from .json_text import compact_json
 from .messaging import AgentMessage, Posted
 from .metrics import Registry
 from .models import Failed, InboundMessage, SendResult
@@ -59,8 +59,6 @@ class Refusal:
 
 
 _plain = _PLAIN.fullmatch
-# Built once: `json.dumps` with arguments builds an encoder per call.
-_quote = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class KeyValues:
@@ -85,7 +83,7 @@ class KeyValues:
                     continue
                 shown = value if isinstance(value, str) else str(value)
                 if _plain(shown) is None:
-                    shown = _quote(shown)
+                    shown = compact_json(shown)
                 pairs.append(f"{key}={shown}")
             text = self._text = " ".join(pairs)
         return text

@@ -50,7 +50,6 @@ transport under it. Two things here keep it down without leaving httpx's API:
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import time
 import weakref
@@ -60,6 +59,7 @@ from typing import Any, Final, Protocol
 import httpx
 
 from .errors import ConfigurationError
+from .json_text import compact_json
 
 __all__ = [
     "ENV_VAR",
@@ -304,13 +304,9 @@ def _head_prefix(method: str, url: httpx.URL, headers: httpx.Headers) -> bytes:
     return b"".join(lines)
 
 
-# One encoder for every body: `json.dumps` with these arguments builds a new one per call.
-_JSON_BODY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
 def encode_json(value: Any) -> bytes:
     """`value` as the body httpx's `json=` sends: compact UTF-8 JSON (NaN refused)."""
-    return _JSON_BODY.encode(value).encode()
+    return compact_json(value).encode()
 
 
 def default_http_client(

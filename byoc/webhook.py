@@ -14,11 +14,9 @@ from typing import Any
 import attrs
 
 from .errors import MalformedPayload
+from .json_text import compact_json
 
 __all__ = ["WebhookRequest", "WebhookResponse", "parse_json_object"]
-
-# Built once: `json.dumps` with arguments builds an encoder per call.
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def _lower_keys(headers: Mapping[str, str]) -> Mapping[str, str]:
@@ -57,7 +55,7 @@ class WebhookResponse:
     def json(
         cls, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
     ) -> WebhookResponse:
-        body = _JSON.encode(payload).encode()
+        body = compact_json(payload).encode()
         return cls(status=status, body=body, headers=dict(headers or {}))
 
 

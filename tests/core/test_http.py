@@ -15,7 +15,7 @@ from byoc import codec
 from byoc.bridge import Bridge
 from byoc.errors import RetryableError
 from byoc.messaging import AgentMessage
-from byoc.models import Text
+from byoc.models import Location, Text
 from byoc.store import MemoryStore
 from byoc.testing.fake_channel import FakeChannel
 
@@ -235,3 +235,38 @@ async def test_half_an_emoji_is_repaired_not_refused(
     await bridge.wait_idle()
     (conversation,) = messaging.messages.values()
     assert conversation == [(Text(text="half \ufffd"),)]
+
+
+async def test_a_number_json_cannot_carry_is_refused_before_it_is_queued() -> None:
+    # 1e999 parses as an infinite float, which a job's JSON (and the help desk's) cannot hold:
+    # refused at the door with a reason, not queued to fail on every try.
+    channel, messaging = FakeChannel(), RecordingMessaging()
+    bridge = Bridge(
+        messaging=messaging, channels=[channel], store=MemoryStore(), delivery="durable"
+    )
+
+    def body(lat: str) -> bytes:
+        location = f'{{"type":"Location","lat":{lat},"lon":0.5}}'
+        return f'{{"user_id":"a","message_id":"m1","parts":[{location}]}}'.encode()
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=bridge), base_url="http://bridge"
+    ) as c:
+        refused = await c.post(
+            "/channels/fake/webhook",
+            content=body("1e999"),
+            headers={"x-fake-signature": channel.sign(body("1e999"))},
+        )
+        assert refused.status_code == 400
+        assert "number JSON cannot carry" in refused.text
+        # Nothing was claimed: the same message id with a readable latitude goes through.
+        fixed = await c.post(
+            "/channels/fake/webhook",
+            content=body("51.5"),
+            headers={"x-fake-signature": channel.sign(body("51.5"))},
+        )
+        assert fixed.status_code == 200, fixed.text
+        await bridge.wait_idle()
+    (conversation,) = messaging.messages.values()
+    assert conversation == [(Location(lat=51.5, lon=0.5),)]
+    await bridge.aclose()
