@@ -627,15 +627,14 @@ class SQLiteStore:
     ) -> Job:
         head = self._connection.execute(_LANE_BUSY, (lane,)).fetchone() is None
         # Only a lane's head is ready; it is leased to `owner` at once when one is given.
-        ready_at = lease_until = None
+        ready_at = lease_until = held_by = None
         if head:
             ready_at = now
             if owner is not None:
                 ready_at = lease_until = now + lease
-        if lease_until is None:
-            owner = None
+                held_by = owner
         row_id = self._connection.execute(
-            _ENQUEUE, (lane, kind, payload, now, now, owner, lease_until, ready_at)
+            _ENQUEUE, (lane, kind, payload, now, now, held_by, lease_until, ready_at)
         ).lastrowid
         assert row_id is not None
         return Job(
@@ -645,7 +644,7 @@ class SQLiteStore:
             payload=payload,
             accepted_at=now,
             not_before=now,
-            owner=owner,
+            owner=held_by,
             lease_until=lease_until,
         )
 
